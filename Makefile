@@ -1,0 +1,125 @@
+# parkwatch — build everything into $(OUT).
+#   make            build parkwatch, fixtures and unit tests
+#   make run        install deps, build, one system-wide sweep
+#   make test       install deps, build, run unit tests and the bats suite
+#   make bench      futex overhead benchmark (tools/bench-futex.sh)
+#   make install    install into $(PREFIX)
+#   V=1             show full commands
+#   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
+
+OUT ?= build
+PREFIX ?= /usr/local
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+GO ?= /usr/local/go/bin/go
+GO119 ?= /usr/lib/go-1.19/bin/go
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser
+LIBS = -lbpf -lelf -ldw -lz
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
+
+USER_SRCS = $(wildcard user/*.c)
+USER_OBJS = $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+BPF_SRCS = $(wildcard bpf/*.bpf.c)
+SKELS = $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+# C fixtures: built like real-world release code, -O2 without frame pointers.
+FIXTURE_CFLAGS = -O2 -g -fomit-frame-pointer -pthread -Wall
+FIXTURE_SRCS = $(wildcard tests/fixtures/*.c)
+FIXTURES = $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
+# Go fixtures: one directory each, built with the current Go and Debian's 1.19.
+GO_FIXTURE_DIRS = $(wildcard tests/fixtures/go/*)
+GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(OUT)/fixtures/go/$(notdir $(d))-go126 $(OUT)/fixtures/go/$(notdir $(d))-go119)
+# C unit tests for pure parsers: tests/unit/test_X.c links user/X.c.
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
+# Benchmark helpers.
+BENCH_SRCS = $(wildcard tools/bench/*.c)
+BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
+
+.PHONY: all deps run test unit bats bench install clean fixtures
+all: $(OUT)/parkwatch fixtures $(UNITS)
+
+fixtures: $(FIXTURES) $(GO_FIXTURES)
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(OUT) $(OUT)/user $(OUT)/fixtures $(OUT)/fixtures/go $(OUT)/unit $(OUT)/bench:
+	$(Q)mkdir -p $@
+
+# vmlinux.h from the running kernel's BTF unless a pinned copy is given.
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)tools/gen-vmlinux-h.sh $@ $(VMLINUX_H)
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/parkwatch.h $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && llvm-strip -g $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/parkwatch.h $(SKELS) | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/parkwatch: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $< -o $@
+
+$(OUT)/fixtures/go/%-go126: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ main.go
+
+$(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ main.go
+
+# A unit test links the module it is named after (plus stack.c for the frame model).
+$(OUT)/unit/test_%: tests/unit/test_%.c user/%.c user/stack.c | $(OUT)/unit
+	$(call msg,UNIT,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+$(OUT)/bench/%: tools/bench/%.c | $(OUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) -O2 -pthread -Wall $< -o $@
+
+unit: $(UNITS)
+	$(Q)set -e; for t in $(UNITS); do $$t; done
+
+bats: all
+	$(Q)PARKWATCH_BUILD=$(CURDIR)/$(OUT) bats --print-output-on-failure tests/
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory $(OUT)/parkwatch
+	$(OUT)/parkwatch --once
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory bats
+
+bench: deps $(OUT)/parkwatch $(BENCH_BINS)
+	tools/bench-futex.sh $(OUT)
+
+install: $(OUT)/parkwatch
+	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The one header shared by the BPF programs and the userspace reader.
+ * Only fixed-width __u32/__u64 types, so the same layout is seen by clang
+ * -target bpf and by gcc; every struct that crosses the boundary is here.
+ */
+#ifndef PARKWATCH_H
+#define PARKWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PW_COMM_LEN 16
+#define PW_KSTACK_DEPTH 32          /* kernel frames kept per swept thread */
+#define PW_CREATOR_STACK_BYTES 8192 /* creator's user stack copied at clone */
+
+/* x86_64 syscall numbers the BPF side must recognise. */
+#define PW_NR_FUTEX 202
+#define PW_NR_FUTEX_WAITV 449
+#define PW_NR_FUTEX_WAIT 455
+
+/*
+ * User registers of a thread, as saved on kernel entry (struct pt_regs),
+ * reduced to what an unwinder and the syscall decoder need.
+ */
+struct pw_regs {
+	__u64 ip, sp, bp, bx;
+	__u64 r12, r13, r14, r15;
+	__u64 ax, cx, dx, si, di;
+	__u64 r8, r9, r10, r11;
+	__u64 orig_ax; /* syscall number while in a syscall, -1 otherwise */
+};
+
+/*
+ * A futex wait recorded at syscall entry (futex-hooks mode only), kept in
+ * task-local storage. Never cleared on exit: the sweep only believes it when
+ * the thread is in the same futex call now (same nr, uaddr and op), which
+ * saves a second tracepoint on the hottest path of the machine.
+ */
+struct pw_wait {
+	__u64 start_ns; /* bpf_ktime_get_ns() at entry */
+	__u64 uaddr;
+	__u32 op;
+	__u32 nr;
+	__u64 val;
+	__u64 timeout; /* user pointer to the timeout, 0 when none */
+};
+
+/* Who created a thread, recorded by sched_process_fork. */
+struct pw_thread {
+	__u32 tgid;
+	__u32 creator_tid;
+	__u32 creator_tgid;
+	__u32 flags; /* PW_THREAD_* */
+	__u64 born_ns;
+	char creator_comm[PW_COMM_LEN];
+};
+
+#define PW_THREAD_IS_PROCESS 1 /* a fork (new tgid), not a new thread */
+
+/*
+ * Ring buffer record sent at clone: the creator's registers and the top of
+ * its user stack, so userspace can unwind the creation site later with CFI
+ * (frame pointers are gone inside glibc, see FACTS.md). Userspace keeps it
+ * and unwinds only if the child is ever flagged.
+ */
+struct pw_clone_event {
+	__u32 child_tid;
+	__u32 child_tgid;
+	__u32 creator_tid;
+	__u32 creator_tgid;
+	__u64 born_ns;
+	__u32 stack_len; /* valid bytes in stack[], copied from regs.sp up */
+	__u32 flags;
+	char creator_comm[PW_COMM_LEN];
+	struct pw_regs regs;
+	__u8 stack[PW_CREATOR_STACK_BYTES];
+};
+
+/* One record per thread written by the task iterator. */
+struct pw_task {
+	__u32 tid;
+	__u32 tgid;
+	__u32 state;    /* task->__state */
+	__u32 flags;    /* PW_TASK_* */
+	__u64 last_arrival_ns; /* sched_info.last_arrival: last time it got a CPU */
+	__u64 start_ns;        /* task->start_time (monotonic) */
+	__u64 nvcsw, nivcsw;
+	__u64 now_ns;          /* bpf_ktime_get_ns() when this record was made */
+	__u64 futex_word;      /* *(u32 *)uaddr when in a futex wait */
+	char comm[PW_COMM_LEN];
+	struct pw_regs regs;
+	struct pw_wait wait;   /* valid when PW_TASK_WAIT_RECORDED */
+	struct pw_thread thread; /* valid when PW_TASK_THREAD_KNOWN */
+	__u32 kstack_len;      /* number of valid kstack entries */
+	__u32 pad;
+	__u64 kstack[PW_KSTACK_DEPTH];
+};
+
+#define PW_TASK_IN_SYSCALL 1
+#define PW_TASK_WAIT_RECORDED 2 /* wait matches the current futex call */
+#define PW_TASK_THREAD_KNOWN 4  /* created while watching */
+#define PW_TASK_FUTEX_WORD 8    /* futex_word was read */
+#define PW_TASK_KTHREAD 16
+
+/* Indexes into the counters array map. */
+enum pw_counter {
+	PW_CNT_THREADS_FULL,   /* threads map had no room for a new thread */
+	PW_CNT_WAIT_NOSTORE,   /* task storage could not be created */
+	PW_CNT_RINGBUF_FULL,   /* clone event dropped */
+	PW_CNT_CLONES,
+	PW_CNT_EXITS,
+	PW_CNT_MAX,
+};
+
+#endif /* PARKWATCH_H */

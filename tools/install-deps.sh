@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages parkwatch needs to build and test, if missing.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+packages=(
+	make gcc clang llvm pkg-config       # build (clang -target bpf, llvm-strip)
+	bpftool libbpf-dev                   # skeletons, libbpf 1.1
+	libelf-dev libdw-dev zlib1g-dev      # ELF, DWARF/CFI unwinding
+	libc6-dbg                            # glibc internals by name and file:line
+	bats bats-assert bats-support jq     # test suite
+	golang-1.19-go                       # Go fixtures on Debian's older runtime
+	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root (or: sudo apt-get install ${missing[*]})" >&2
+	exit 3
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

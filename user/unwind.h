@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * User stack unwinding without stopping the target: libdw (dwfl) with our own
+ * thread callbacks — registers come from BPF, memory from /proc/PID/mem (or
+ * from a stack copy taken at clone time), CFI from the mapped ELF files and
+ * their separate debug info. No ptrace anywhere.
+ */
+#ifndef PW_UNWIND_H
+#define PW_UNWIND_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "stack.h"
+
+struct pw_regs;
+struct unwinder;
+
+/*
+ * Prepare to unwind threads of process pid: report its modules from
+ * /proc/PID/maps and open /proc/PID/mem. NULL with errno set on failure
+ * (ESRCH when the process is gone).
+ */
+struct unwinder *unwinder__new(pid_t pid);
+
+/*
+ * Unwind one thread from regs. When stack_copy is not NULL, memory reads in
+ * [regs->sp, regs->sp + stack_len) are served from the copy and all other
+ * reads fail (used for the creator stack captured at clone time); otherwise
+ * reads go to /proc/PID/mem. Frames are symbolized (function+offset, module,
+ * file:line). Returns 0 (out filled, possibly with out->error set after
+ * some frames) or -errno.
+ */
+int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
+		     const void *stack_copy, size_t stack_len, int max_frames,
+		     struct pw_stack *out);
+
+void unwinder__free(struct unwinder *u);
+
+#endif
