@@ -100,6 +100,22 @@ $(OUT)/bench/%: tools/bench/%.c | $(OUT)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) -O2 -pthread -Wall $< -o $@
 
+# --- benchmark: floor BPF programs for tools/bench-futex.sh -------------------
+# build/bench/floor loads tools/bench/floor.bpf.c through a skeleton, so it
+# needs its own rules (these explicit ones win over the pattern rule above).
+$(OUT)/bench/floor.bpf.o: tools/bench/floor.bpf.c $(OUT)/vmlinux.h | $(OUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && llvm-strip -g $@.tmp && mv $@.tmp $@
+
+$(OUT)/bench/floor.skel.h: $(OUT)/bench/floor.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bench/floor: tools/bench/floor.c $(OUT)/bench/floor.skel.h | $(OUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) -O2 -Wall -I$(OUT)/bench $< -lbpf -lelf -lz -o $@
+# --- end benchmark -------------------------------------------------------------
+
 unit: $(UNITS)
 	$(Q)set -e; for t in $(UNITS); do $$t; done
 

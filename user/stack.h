@@ -25,7 +25,10 @@ struct pw_stack {
 void pw_stack__free(struct pw_stack *s);
 /* Two stacks are "the same" for grouping when every pc matches. */
 bool pw_stack__same(const struct pw_stack *a, const struct pw_stack *b);
-/* Append one frame, taking ownership of the strings. Returns 0 or -ENOMEM. */
+/*
+ * Append one frame, taking ownership of the strings. Returns 0 or -ENOMEM.
+ * The strings are owned by the stack even on failure (freed there).
+ */
 int pw_stack__push(struct pw_stack *s, const struct pw_frame *f);
 
 #endif

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * parkwatch's kernel side. Three concerns, cheapest first:
+ *  - creators: sched_process_fork/exit keep who created each live thread
+ *    (a hash map sized from userspace) and ship the creator's registers and
+ *    stack top to userspace, which unwinds them only if the child is flagged;
+ *  - futex entry (optional, --futex-hooks): one store in task-local storage
+ *    per futex wait, nothing else — no exit hook, no allocation, no stack;
+ *  - the sweep: a sleepable task iterator that reads what the kernel already
+ *    knows about every thread (state, syscall, registers, last_arrival, ...).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "parkwatch.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before load. */
+const volatile __u32 filter_tgid_count = 0; /* 0: every process */
+const volatile __u32 want_kstack = 0;
+
+#define PF_KTHREAD 0x00200000
+
+/* tgids to watch when filter_tgid_count > 0 (creators only; the iterator is
+ * filtered in the kernel by its link). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} filter_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized from userspace (--max-threads) */
+	__type(key, __u32);
+	__type(value, struct pw_thread);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pw_wait);
+} waits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} clone_events SEC(".maps");
+
+/* pw_task is too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_task);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(enum pw_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline bool tgid_watched(__u32 tgid)
+{
+	if (!filter_tgid_count)
+		return true;
+	return bpf_map_lookup_elem(&filter_tgids, &tgid) != NULL;
+}
+
+static __always_inline void copy_regs(struct pw_regs *dst, struct pt_regs *src)
+{
+	dst->ip = BPF_CORE_READ(src, ip);
+	dst->sp = BPF_CORE_READ(src, sp);
+	dst->bp = BPF_CORE_READ(src, bp);
+	dst->bx = BPF_CORE_READ(src, bx);
+	dst->r12 = BPF_CORE_READ(src, r12);
+	dst->r13 = BPF_CORE_READ(src, r13);
+	dst->r14 = BPF_CORE_READ(src, r14);
+	dst->r15 = BPF_CORE_READ(src, r15);
+	dst->ax = BPF_CORE_READ(src, ax);
+	dst->cx = BPF_CORE_READ(src, cx);
+	dst->dx = BPF_CORE_READ(src, dx);
+	dst->si = BPF_CORE_READ(src, si);
+	dst->di = BPF_CORE_READ(src, di);
+	dst->r8 = BPF_CORE_READ(src, r8);
+	dst->r9 = BPF_CORE_READ(src, r9);
+	dst->r10 = BPF_CORE_READ(src, r10);
+	dst->r11 = BPF_CORE_READ(src, r11);
+	dst->orig_ax = BPF_CORE_READ(src, orig_ax);
+}
+
+/*
+ * Copy the creator's user stack from sp upwards, page by page, stopping at
+ * the first page that cannot be read (top of the stack mapping): a single
+ * large read would fail as a whole near the top of a thread stack.
+ */
+static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp)
+{
+	__u32 first = 4096 - (sp & 4095); /* 1..4096: up to the page end */
+	__u32 done;
+
+	if (bpf_probe_read_user(dst, first, (void *)sp))
+		return 0;
+	done = first;
+#pragma unroll
+	for (int i = 0; i < PW_CREATOR_STACK_BYTES / 4096; i++) {
+		if (done + 4096 > PW_CREATOR_STACK_BYTES)
+			break;
+		if (bpf_probe_read_user(dst + done, 4096, (void *)(sp + done)))
+			break;
+		done += 4096;
+	}
+	return done;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct pw_thread t = {};
+	struct pw_clone_event *ev;
+	__u32 child_tid = child->pid;
+
+	t.tgid = child->tgid;
+	if (!tgid_watched(t.tgid) && !tgid_watched(cur->tgid))
+		return 0;
+	if (child->flags & PF_KTHREAD)
+		return 0;
+	count(PW_CNT_CLONES);
+	t.creator_tid = cur->pid;
+	t.creator_tgid = cur->tgid;
+	t.born_ns = bpf_ktime_get_ns();
+	if (t.tgid != t.creator_tgid)
+		t.flags |= PW_THREAD_IS_PROCESS;
+	bpf_probe_read_kernel_str(t.creator_comm, sizeof(t.creator_comm), cur->comm);
+	if (bpf_map_update_elem(&threads, &child_tid, &t, BPF_NOEXIST) == -7 /* -E2BIG */)
+		count(PW_CNT_THREADS_FULL);
+
+	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PW_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	ev->child_tid = child_tid;
+	ev->child_tgid = t.tgid;
+	ev->creator_tid = t.creator_tid;
+	ev->creator_tgid = t.creator_tgid;
+	ev->born_ns = t.born_ns;
+	ev->flags = t.flags;
+	__builtin_memcpy(ev->creator_comm, t.creator_comm, sizeof(ev->creator_comm));
+	copy_regs(&ev->regs, (struct pt_regs *)bpf_task_pt_regs(cur));
+	ev->stack_len = copy_user_stack(ev->stack, ev->regs.sp);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 tid = p->pid;
+
+	/* Only a thread we track costs a delete; lookup first keeps exits of
+	 * untracked threads to a single hash probe. */
+	if (bpf_map_lookup_elem(&threads, &tid)) {
+		bpf_map_delete_elem(&threads, &tid);
+		count(PW_CNT_EXITS);
+	}
+	return 0;
+}
+
+static __always_inline bool futex_op_waits(__u32 op)
+{
+	switch (op & 127) { /* FUTEX_CMD_MASK */
+	case 0:  /* FUTEX_WAIT */
+	case 6:  /* FUTEX_LOCK_PI */
+	case 9:  /* FUTEX_WAIT_BITSET */
+	case 11: /* FUTEX_WAIT_REQUEUE_PI */
+	case 13: /* FUTEX_LOCK_PI2 */
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The hot path: runs for every syscall on the machine while attached, so it
+ * leaves at once for anything but a futex wait and does one task-storage
+ * store otherwise.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	struct pw_wait *w;
+	__u32 op = 0;
+
+	if (id == PW_NR_FUTEX) {
+		op = regs->si;
+		if (!futex_op_waits(op))
+			return 0;
+	} else if (id != PW_NR_FUTEX_WAITV && id != PW_NR_FUTEX_WAIT) {
+		return 0;
+	}
+	w = bpf_task_storage_get(&waits, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!w) {
+		count(PW_CNT_WAIT_NOSTORE);
+		return 0;
+	}
+	w->start_ns = bpf_ktime_get_ns();
+	w->nr = id;
+	w->op = op;
+	w->uaddr = regs->di;
+	w->val = regs->dx;
+	/* futex(2) and futex_waitv(2) take the timeout as 4th argument (r10),
+	 * futex_wait(2) as 5th (r8). */
+	w->timeout = id == PW_NR_FUTEX_WAIT ? regs->r8 : regs->r10;
+	return 0;
+}
+
+SEC("iter.s/task")
+int sweep(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct pw_task *rec;
+	struct pw_wait *w;
+	struct pw_thread *t;
+	__u32 key = 0, tid;
+	long nr;
+
+	if (!task || (task->flags & PF_KTHREAD))
+		return 0;
+	rec = bpf_map_lookup_elem(&scratch, &key);
+	if (!rec)
+		return 0;
+	__builtin_memset(rec, 0, sizeof(*rec));
+	tid = task->pid;
+	rec->tid = tid;
+	rec->tgid = task->tgid;
+	rec->state = task->__state;
+	rec->last_arrival_ns = task->sched_info.last_arrival;
+	rec->start_ns = task->start_time;
+	rec->nvcsw = task->nvcsw;
+	rec->nivcsw = task->nivcsw;
+	rec->now_ns = bpf_ktime_get_ns();
+	bpf_probe_read_kernel_str(rec->comm, sizeof(rec->comm), task->comm);
+	copy_regs(&rec->regs, (struct pt_regs *)bpf_task_pt_regs(task));
+	nr = (long)rec->regs.orig_ax;
+	if (nr >= 0)
+		rec->flags |= PW_TASK_IN_SYSCALL;
+
+	if (nr == PW_NR_FUTEX || nr == PW_NR_FUTEX_WAIT) {
+		__u32 word = 0;
+
+		if (!bpf_copy_from_user_task(&word, sizeof(word), (void *)rec->regs.di, task, 0)) {
+			rec->futex_word = word;
+			rec->flags |= PW_TASK_FUTEX_WORD;
+		}
+	}
+	w = bpf_task_storage_get(&waits, task, 0, 0);
+	if (w && w->nr == nr && w->uaddr == rec->regs.di &&
+	    (nr != PW_NR_FUTEX || w->op == (__u32)rec->regs.si)) {
+		rec->wait = *w;
+		rec->flags |= PW_TASK_WAIT_RECORDED;
+	}
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t) {
+		rec->thread = *t;
+		rec->flags |= PW_TASK_THREAD_KNOWN;
+	}
+	if (want_kstack) {
+		long n = bpf_get_task_stack(task, rec->kstack, sizeof(rec->kstack), 0);
+
+		if (n > 0)
+			rec->kstack_len = n / sizeof(__u64);
+	}
+	bpf_seq_write(seq, rec, sizeof(*rec));
+	return 0;
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+struct pw_flagged *report__add(struct pw_report *r)
+{
+	if (r->nthreads == r->cap) {
+		int ncap = r->cap ? r->cap * 2 : 64;
+		struct pw_flagged *v = realloc(r->threads, ncap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->threads = v;
+		r->cap = ncap;
+	}
+	memset(&r->threads[r->nthreads], 0, sizeof(r->threads[0]));
+	return &r->threads[r->nthreads++];
+}
+
+int report__add_exited(struct pw_report *r, uint32_t pid)
+{
+	uint32_t *v;
+
+	for (int i = 0; i < r->nexited; i++)
+		if (r->exited[i] == pid)
+			return 0;
+	v = realloc(r->exited, (r->nexited + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->exited = v;
+	r->exited[r->nexited++] = pid;
+	return 0;
+}
+
+static int cmp_stacks(const struct pw_stack *a, const struct pw_stack *b)
+{
+	if (a->nframes != b->nframes)
+		return a->nframes < b->nframes ? -1 : 1;
+	for (int i = 0; i < a->nframes; i++)
+		if (a->frames[i].pc != b->frames[i].pc)
+			return a->frames[i].pc < b->frames[i].pc ? -1 : 1;
+	return 0;
+}
+
+/* Same group: same process, same kind of wait, same stack. */
+static int cmp_group_key(const struct pw_flagged *a, const struct pw_flagged *b)
+{
+	int c;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	if ((c = strcmp(a->wait.syscall, b->wait.syscall)))
+		return c;
+	if ((c = strcmp(a->wait.op, b->wait.op)))
+		return c;
+	if (a->wait.timed != b->wait.timed)
+		return a->wait.timed ? 1 : -1;
+	if ((a->idle_match != NULL) != (b->idle_match != NULL))
+		return a->idle_match ? 1 : -1;
+	return cmp_stacks(&a->stack, &b->stack);
+}
+
+static int cmp_flagged(const void *x, const void *y)
+{
+	const struct pw_flagged *a = x, *b = y;
+	int c = cmp_group_key(a, b);
+
+	if (c)
+		return c;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+int report__group(struct pw_report *r)
+{
+	qsort(r->threads, r->nthreads, sizeof(*r->threads), cmp_flagged);
+	free(r->groups);
+	r->groups = NULL;
+	r->ngroups = 0;
+	for (int i = 0; i < r->nthreads; i++) {
+		if (i == 0 || cmp_group_key(&r->threads[i - 1], &r->threads[i])) {
+			struct pw_group *g = realloc(r->groups, (r->ngroups + 1) * sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			r->groups = g;
+			g[r->ngroups] = (struct pw_group){ .id = r->ngroups, .first = i };
+			r->ngroups++;
+		}
+		r->groups[r->ngroups - 1].count++;
+		r->threads[i].group = r->ngroups - 1;
+	}
+	return 0;
+}
+
+void report__free(struct pw_report *r)
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		struct pw_flagged *t = &r->threads[i];
+
+		free(t->exe);
+		pw_stack__free(&t->stack);
+		pw_stack__free(&t->kstack);
+		if (t->creator) {
+			pw_stack__free(&t->creator->stack);
+			free(t->creator);
+		}
+	}
+	free(r->threads);
+	free(r->groups);
+	free(r->exited);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The report model: what one sweep found, fed to every printer. Built by
+ * sweep.c, grouped here, printed by report_text.c and report_json.c.
+ */
+#ifndef PW_REPORT_H
+#define PW_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "parkwatch.h"
+#include "stack.h"
+#include "syscalls.h"
+
+struct pw_creator {
+	uint32_t tid, pid;
+	char comm[PW_COMM_LEN];
+	uint64_t born_ns;
+	bool is_process;      /* a fork: the creator is the parent process */
+	struct pw_stack stack; /* creation call site */
+};
+
+struct pw_flagged {
+	uint32_t pid, tid;
+	char comm[PW_COMM_LEN];
+	char *exe;
+	char state;           /* 'S', 'D' */
+	struct pw_wait_desc wait;
+	uint64_t futex_word;  /* valid when has_futex_word */
+	bool has_futex_word;
+	uint64_t parked_ns;
+	bool exact;           /* start seen at futex entry, not estimated */
+	bool since_attach;    /* wait began before parkwatch attached */
+	const char *idle_match; /* idle function it matched, NULL if not idle */
+	uint64_t born_ns, nvcsw;
+	struct pw_stack stack;
+	struct pw_stack kstack;
+	bool has_kstack;
+	struct pw_creator *creator; /* NULL: created before parkwatch started */
+	int group;
+};
+
+struct pw_group {
+	int id;
+	int first;  /* index of the first member in report.threads */
+	int count;
+};
+
+struct pw_stats {
+	uint64_t tasks_seen, candidates, flagged, idle_hidden, timed_hidden;
+	uint64_t tracked_threads, creator_records;
+	uint64_t threads_map_full, wait_store_failed, clone_events_lost;
+};
+
+struct pw_report {
+	bool watch;          /* watch mode (else --once) */
+	bool futex_hooks;
+	bool final;
+	bool kernel_stacks;
+	uint64_t threshold_ns;
+	time_t time;
+	struct pw_flagged *threads;
+	int nthreads, cap;
+	struct pw_group *groups;
+	int ngroups;
+	uint32_t *exited;    /* pids that exited during the sweep */
+	int nexited;
+	struct pw_stats stats;
+};
+
+/* Append a zeroed entry; NULL on ENOMEM. */
+struct pw_flagged *report__add(struct pw_report *r);
+int report__add_exited(struct pw_report *r, uint32_t pid);
+/* Sort by pid and stack, then group threads of a process with the same wait
+ * and identical stacks. */
+int report__group(struct pw_report *r);
+void report__free(struct pw_report *r);
+
+enum report_format { FORMAT_TEXT, FORMAT_JSON };
+
+struct print_opts {
+	bool color;
+};
+
+void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f);
+void report__print_json(const struct pw_report *r, FILE *f);
+
+#endif

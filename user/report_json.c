@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* JSON printer: schema "parkwatch/1", documented in README.md. */
+#include <string.h>
+#include <time.h>
+#include "json.h"
+#include "report.h"
+
+static void print_stack(struct json *j, const struct pw_stack *s)
+{
+	json_array_begin(j);
+	for (int i = 0; i < s->nframes; i++) {
+		const struct pw_frame *f = &s->frames[i];
+
+		json_object_begin(j);
+		json_khex(j, "address", f->pc);
+		json_kstring(j, "function", f->function);
+		json_key(j, "offset");
+		if (f->function)
+			json_uint(j, f->offset);
+		else
+			json_null(j);
+		json_kstring(j, "module", f->module);
+		json_kstring(j, "file", f->file);
+		json_key(j, "line");
+		if (f->line > 0)
+			json_int(j, f->line);
+		else
+			json_null(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void print_wait(struct json *j, const struct pw_flagged *t)
+{
+	json_key(j, "wait");
+	json_object_begin(j);
+	json_kstring(j, "syscall", t->wait.syscall);
+	json_kstring(j, "op", t->wait.op[0] ? t->wait.op : NULL);
+	json_key(j, "uaddr");
+	if (t->wait.class == PW_CLASS_FUTEX)
+		json_hex(j, t->wait.uaddr);
+	else
+		json_null(j);
+	json_key(j, "value");
+	if (t->wait.class == PW_CLASS_FUTEX)
+		json_uint(j, t->wait.value);
+	else
+		json_null(j);
+	json_key(j, "futex_word");
+	if (t->has_futex_word)
+		json_uint(j, t->futex_word);
+	else
+		json_null(j);
+	json_kbool(j, "timed", t->wait.timed);
+	json_object_end(j);
+}
+
+static void print_creator(struct json *j, const struct pw_creator *c)
+{
+	json_key(j, "creator");
+	if (!c) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kuint(j, "tid", c->tid);
+	json_kuint(j, "pid", c->pid);
+	json_kstring(j, "comm", c->comm);
+	json_kbool(j, "fork", c->is_process);
+	json_kuint(j, "born_ns", c->born_ns);
+	json_key(j, "stack");
+	print_stack(j, &c->stack);
+	json_kstring(j, "stack_error", c->stack.error);
+	json_object_end(j);
+}
+
+static void print_thread(struct json *j, const struct pw_flagged *t)
+{
+	char state[2] = { t->state, 0 };
+
+	json_object_begin(j);
+	json_kuint(j, "pid", t->pid);
+	json_kuint(j, "tid", t->tid);
+	json_kstring(j, "comm", t->comm);
+	json_kstring(j, "exe", t->exe);
+	json_kstring(j, "state", state);
+	json_kstring(j, "class", wait_class_name(t->wait.class));
+	json_kbool(j, "idle", t->idle_match != NULL);
+	json_kint(j, "group", t->group);
+	print_wait(j, t);
+	json_kuint(j, "parked_ns", t->parked_ns);
+	json_kbool(j, "since_attach", t->since_attach);
+	json_kstring(j, "duration_source", t->exact ? "futex_enter" : "last_arrival");
+	json_kuint(j, "born_ns", t->born_ns);
+	json_kuint(j, "nvcsw", t->nvcsw);
+	json_key(j, "stack");
+	print_stack(j, &t->stack);
+	json_kstring(j, "stack_error", t->stack.error);
+	if (t->has_kstack) {
+		json_key(j, "kernel_stack");
+		print_stack(j, &t->kstack);
+	}
+	print_creator(j, t->creator);
+	json_object_end(j);
+}
+
+static void print_stats(struct json *j, const struct pw_stats *s)
+{
+	json_key(j, "stats");
+	json_object_begin(j);
+	json_kuint(j, "tasks_seen", s->tasks_seen);
+	json_kuint(j, "candidates", s->candidates);
+	json_kuint(j, "flagged", s->flagged);
+	json_kuint(j, "idle_hidden", s->idle_hidden);
+	json_kuint(j, "timed_hidden", s->timed_hidden);
+	json_kuint(j, "tracked_threads", s->tracked_threads);
+	json_kuint(j, "creator_records", s->creator_records);
+	json_kuint(j, "threads_map_full", s->threads_map_full);
+	json_kuint(j, "wait_store_failed", s->wait_store_failed);
+	json_kuint(j, "clone_events_lost", s->clone_events_lost);
+	json_object_end(j);
+}
+
+void report__print_json(const struct pw_report *r, FILE *f)
+{
+	struct json j;
+	char when[32];
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&r->time));
+	json_init(&j, f);
+	json_object_begin(&j);
+	json_kstring(&j, "schema", "parkwatch/1");
+	json_kstring(&j, "mode", r->watch ? "watch" : "once");
+	json_kstring(&j, "tracking", r->futex_hooks ? "futex-hooks" : "sweep");
+	json_kbool(&j, "final", r->final);
+	json_kstring(&j, "time", when);
+	json_kuint(&j, "threshold_ns", r->threshold_ns);
+	json_key(&j, "threads");
+	json_array_begin(&j);
+	for (int i = 0; i < r->nthreads; i++)
+		print_thread(&j, &r->threads[i]);
+	json_array_end(&j);
+	json_key(&j, "groups");
+	json_array_begin(&j);
+	for (int g = 0; g < r->ngroups; g++) {
+		const struct pw_group *gr = &r->groups[g];
+		const struct pw_flagged *t = &r->threads[gr->first];
+
+		json_object_begin(&j);
+		json_kint(&j, "id", gr->id);
+		json_kuint(&j, "pid", t->pid);
+		json_kint(&j, "count", gr->count);
+		json_key(&j, "tids");
+		json_array_begin(&j);
+		for (int i = 0; i < gr->count; i++)
+			json_uint(&j, r->threads[gr->first + i].tid);
+		json_array_end(&j);
+		json_kstring(&j, "class", wait_class_name(t->wait.class));
+		json_kstring(&j, "top_function", t->stack.nframes ? t->stack.frames[0].function : NULL);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_key(&j, "exited");
+	json_array_begin(&j);
+	for (int i = 0; i < r->nexited; i++) {
+		json_object_begin(&j);
+		json_kuint(&j, "pid", r->exited[i]);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	print_stats(&j, &r->stats);
+	json_object_end(&j);
+	fflush(f);
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Text printer: grouped, for people; colour only when asked by print_opts. */
+#include <string.h>
+#include <time.h>
+#include "durations.h"
+#include "report.h"
+
+#define BOLD(o) ((o)->color ? "\033[1m" : "")
+#define WARN(o) ((o)->color ? "\033[33m" : "")
+#define DIM(o) ((o)->color ? "\033[2m" : "")
+#define RESET(o) ((o)->color ? "\033[0m" : "")
+
+static const char *basename_of(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+
+	return s ? s + 1 : p;
+}
+
+static void print_stack(FILE *f, const struct pw_stack *s, const char *indent,
+			const struct print_opts *o)
+{
+	for (int i = 0; i < s->nframes; i++) {
+		const struct pw_frame *fr = &s->frames[i];
+
+		fprintf(f, "%s#%-2d ", indent, i);
+		if (fr->function)
+			fprintf(f, "%s+0x%llx", fr->function, (unsigned long long)fr->offset);
+		else
+			fprintf(f, "0x%llx", (unsigned long long)fr->pc);
+		if (fr->module)
+			fprintf(f, " %s(%s)%s", DIM(o), fr->module, RESET(o));
+		if (fr->file)
+			fprintf(f, " %s:%d", basename_of(fr->file), fr->line);
+		fputc('\n', f);
+	}
+	if (s->truncated)
+		fprintf(f, "%s... (more frames not shown)\n", indent);
+	if (s->error)
+		fprintf(f, "%s(unwinding stopped: %s)\n", indent, s->error);
+	if (!s->nframes && !s->error)
+		fprintf(f, "%s(no frames)\n", indent);
+}
+
+static void print_wait(FILE *f, const struct pw_flagged *t)
+{
+	fprintf(f, "[%s", t->wait.syscall);
+	if (t->wait.op[0])
+		fprintf(f, " %s", t->wait.op);
+	if (t->wait.class == PW_CLASS_FUTEX)
+		fprintf(f, " on 0x%llx", (unsigned long long)t->wait.uaddr);
+	fprintf(f, ", %s]", t->wait.timed ? "timed" : "no timeout");
+}
+
+static void print_group(FILE *f, const struct pw_report *r, const struct pw_group *g,
+			const struct print_opts *o)
+{
+	const struct pw_flagged *first = &r->threads[g->first];
+	uint64_t lo = first->parked_ns, hi = first->parked_ns;
+	bool any_exact = false, any_estimated = false, any_before = false;
+	char a[32], b[32];
+
+	for (int i = 0; i < g->count; i++) {
+		const struct pw_flagged *t = &r->threads[g->first + i];
+
+		lo = t->parked_ns < lo ? t->parked_ns : lo;
+		hi = t->parked_ns > hi ? t->parked_ns : hi;
+		any_exact |= t->exact;
+		any_estimated |= !t->exact;
+		any_before |= t->since_attach;
+	}
+	format_duration(lo, a, sizeof(a));
+	format_duration(hi, b, sizeof(b));
+	fprintf(f, "  %s%d thread%s%s parked%s %s%s%s", BOLD(o), g->count,
+		g->count == 1 ? "" : "s", first->idle_match ? " (idle)" : "", RESET(o),
+		WARN(o), a, RESET(o));
+	if (strcmp(a, b))
+		fprintf(f, " to %s%s%s", WARN(o), b, RESET(o));
+	fputc(' ', f);
+	print_wait(f, first);
+	fputc('\n', f);
+	fprintf(f, "    tid%s", g->count == 1 ? "" : "s");
+	for (int i = 0; i < g->count; i++)
+		fprintf(f, " %u", r->threads[g->first + i].tid);
+	fprintf(f, " (%s); %s%s\n", first->comm,
+		any_exact && any_estimated ? "start seen at futex entry for some, estimated for others" :
+		any_exact ? "start seen at futex entry" :
+		"start estimated from the last time on a CPU",
+		any_before ? ", began before parkwatch attached" : "");
+	if (first->idle_match)
+		fprintf(f, "    idle: a known runtime wait (%s)\n", first->idle_match);
+	if (first->has_futex_word)
+		fprintf(f, "    futex word now %llu\n", (unsigned long long)first->futex_word);
+	print_stack(f, &first->stack, "    ", o);
+	if (first->has_kstack) {
+		fprintf(f, "    kernel stack:\n");
+		print_stack(f, &first->kstack, "      ", o);
+	}
+	if (!first->creator) {
+		fprintf(f, "    creator: unknown (created before parkwatch started)\n");
+		return;
+	}
+	fprintf(f, "    created by %s %u (%s)%s at:\n",
+		first->creator->is_process ? "process, in thread" : "thread",
+		first->creator->tid, first->creator->comm,
+		g->count > 1 ? " (shown for the first thread)" : "");
+	print_stack(f, &first->creator->stack, "      ", o);
+}
+
+void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f)
+{
+	char when[32], thr[32];
+	int nproc = 0;
+
+	for (int g = 0; g < r->ngroups; g++)
+		if (g == 0 || r->threads[r->groups[g].first].pid !=
+			      r->threads[r->groups[g - 1].first].pid)
+			nproc++;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&r->time));
+	format_duration(r->threshold_ns, thr, sizeof(thr));
+	fprintf(f, "%sparkwatch %s%s: %d thread%s parked past %s in %d process%s%s (%llu threads seen",
+		BOLD(o), when, r->watch ? (r->final ? ", final report" : "") : "",
+		r->nthreads, r->nthreads == 1 ? "" : "s", thr, nproc, nproc == 1 ? "" : "es",
+		RESET(o), (unsigned long long)r->stats.tasks_seen);
+	if (r->stats.idle_hidden)
+		fprintf(f, ", %llu idle hidden", (unsigned long long)r->stats.idle_hidden);
+	if (r->stats.timed_hidden)
+		fprintf(f, ", %llu timed hidden", (unsigned long long)r->stats.timed_hidden);
+	fprintf(f, ")\n");
+	if (r->stats.threads_map_full || r->stats.clone_events_lost || r->stats.wait_store_failed)
+		fprintf(f, "%swarning: tracking was incomplete: %llu threads not recorded (map full, "
+			"raise --max-threads), %llu clone events lost, %llu futex waits not recorded%s\n",
+			WARN(o), (unsigned long long)r->stats.threads_map_full,
+			(unsigned long long)r->stats.clone_events_lost,
+			(unsigned long long)r->stats.wait_store_failed, RESET(o));
+	for (int i = 0; i < r->nexited; i++)
+		fprintf(f, "process %u exited during the sweep\n", r->exited[i]);
+	for (int g = 0; g < r->ngroups; g++) {
+		const struct pw_flagged *t = &r->threads[r->groups[g].first];
+
+		if (g == 0 || t->pid != r->threads[r->groups[g - 1].first].pid)
+			fprintf(f, "\n%sPID %u%s %s\n", BOLD(o), t->pid, RESET(o),
+				t->exe ? t->exe : "(executable unknown)");
+		print_group(f, r, &r->groups[g], o);
+	}
+	fflush(f);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * One sweep: ask the kernel what every thread is doing now, keep the ones
+ * parked past the threshold in an indefinite wait, and only for those pay
+ * for unwinding, symbolizing and the creator's stack.
+ */
+#ifndef PW_SWEEP_H
+#define PW_SWEEP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "creators.h"
+#include "idle.h"
+#include "ksyms.h"
+#include "report.h"
+#include "tracer.h"
+
+struct sweep_opts {
+	uint64_t threshold_ns;
+	uint64_t attach_ns;   /* CLOCK_MONOTONIC when the tracer was attached */
+	bool show_timed;
+	bool show_idle;
+	bool kernel_stacks;
+	int max_frames;
+	const struct idle_list *idle;
+	const pid_t *pids;    /* -p targets, for "exited" reporting */
+	int npids;
+};
+
+/* Fills r (which the caller zeroed and later frees). 0 or -errno. */
+int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
+	       const struct sweep_opts *o, struct pw_report *r);
+
+#endif

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "parkwatch.skel.h"
+#include "tracer.h"
+
+#define CAP_PERFMON_BIT 38
+#define CAP_BPF_BIT 39
+#define CAP_SYS_ADMIN_BIT 21
+
+struct tracer {
+	struct parkwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **iters; /* one per -p pid, or one for all */
+	int niters;
+	clone_cb cb;
+	void *cb_ctx;
+	int ncpus;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	if (!verbose_libbpf)
+		return 0; /* our own messages say what failed; -v shows libbpf's */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* BPF tracing needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN); say so up front
+ * rather than let the verifier's EPERM speak. */
+static int check_privileges(char *errbuf, size_t len)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d) == 0 &&
+	    (has_cap(d, CAP_SYS_ADMIN_BIT) || (has_cap(d, CAP_BPF_BIT) && has_cap(d, CAP_PERFMON_BIT))))
+		return 0;
+	snprintf(errbuf, len, "needs root, or CAP_BPF and CAP_PERFMON (running as uid %d)"
+		 " — try: sudo parkwatch ...", (int)geteuid());
+	return -EPERM;
+}
+
+static int check_btf(const char *path, char *errbuf, size_t len)
+{
+	const char *p = path ? path : "/sys/kernel/btf/vmlinux";
+
+	if (access(p, R_OK) == 0)
+		return 0;
+	snprintf(errbuf, len, "no kernel BTF at %s (%s): parkwatch needs a kernel built with "
+		 "CONFIG_DEBUG_INFO_BTF=y, or --btf FILE", p, strerror(errno));
+	return -ENOENT;
+}
+
+static int on_ringbuf(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct pw_clone_event))
+		return 0;
+	return t->cb ? t->cb(t->cb_ctx, data) : 0;
+}
+
+static int attach_iters(struct tracer *t, const struct tracer_opts *o, char *errbuf, size_t len)
+{
+	int n = o->npids ? o->npids : 1;
+
+	t->iters = calloc(n, sizeof(*t->iters));
+	if (!t->iters)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		union bpf_iter_link_info linfo = {};
+		LIBBPF_OPTS(bpf_iter_attach_opts, io);
+
+		/* The kernel filters to one process: a -p sweep costs nothing
+		 * for the rest of the machine. */
+		if (o->npids) {
+			linfo.task.pid = o->pids[i];
+			io.link_info = &linfo;
+			io.link_info_len = sizeof(linfo);
+		}
+		t->iters[i] = bpf_program__attach_iter(t->skel->progs.sweep, o->npids ? &io : NULL);
+		if (!t->iters[i]) {
+			int err = -errno;
+
+			if (err == -ESRCH)
+				snprintf(errbuf, len, "process %d does not exist", o->pids[i]);
+			else
+				snprintf(errbuf, len, "cannot attach the task iterator: %s", strerror(-err));
+			return err;
+		}
+		t->niters++;
+	}
+	return 0;
+}
+
+int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
+		 struct tracer **out, char *errbuf, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct tracer *t;
+	int err;
+
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+	err = check_privileges(errbuf, errlen);
+	if (err)
+		return err;
+	err = check_btf(o->btf_path, errbuf, errlen);
+	if (err)
+		return err;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->cb = cb;
+	t->cb_ctx = cb_ctx;
+	t->ncpus = libbpf_num_possible_cpus();
+	t->skel = parkwatch_bpf__open_opts(&oo);
+	if (!t->skel) {
+		err = -errno;
+		snprintf(errbuf, errlen, "cannot open the BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	t->skel->rodata->filter_tgid_count = o->npids;
+	t->skel->rodata->want_kstack = o->kernel_stacks;
+	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
+	bpf_program__set_autoload(t->skel->progs.on_fork, o->track_creators);
+	bpf_program__set_autoload(t->skel->progs.on_exit, o->track_creators);
+	bpf_program__set_autoload(t->skel->progs.on_sys_enter, o->futex_hooks);
+
+	err = parkwatch_bpf__load(t->skel);
+	if (err) {
+		snprintf(errbuf, errlen, "the kernel refused to load parkwatch's BPF programs: %s%s",
+			 strerror(-err), err == -EPERM ?
+			 " (kernel lockdown or a security policy? see /sys/kernel/security/lockdown)" : "");
+		goto fail;
+	}
+	for (int i = 0; i < o->npids; i++) {
+		__u32 tgid = o->pids[i];
+		__u8 one = 1;
+
+		bpf_map__update_elem(t->skel->maps.filter_tgids, &tgid, sizeof(tgid), &one,
+				     sizeof(one), BPF_ANY);
+	}
+	/* Creators first, then the iterators: a thread cloned between the two
+	 * is still seen by both. */
+	err = parkwatch_bpf__attach(t->skel);
+	if (err) {
+		snprintf(errbuf, errlen, "the kernel refused to attach parkwatch's tracepoints: %s%s",
+			 strerror(-err), err == -EPERM ?
+			 " (kernel lockdown? see /sys/kernel/security/lockdown)" : "");
+		goto fail;
+	}
+	err = attach_iters(t, o, errbuf, errlen);
+	if (err)
+		goto fail;
+	if (o->track_creators) {
+		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.clone_events), on_ringbuf, t, NULL);
+		if (!t->rb) {
+			err = -errno;
+			snprintf(errbuf, errlen, "cannot set up the clone event ring buffer: %s",
+				 strerror(-err));
+			goto fail;
+		}
+	}
+	*out = t;
+	return 0;
+fail:
+	tracer__close(t);
+	return err;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int n;
+
+	if (!t->rb) {
+		if (timeout_ms > 0)
+			usleep(timeout_ms * 1000);
+		return 0;
+	}
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	return n == -EINTR ? 0 : n;
+}
+
+/* Read one iterator to its end: records are fixed-size structs. */
+static int read_iter(struct bpf_link *link, struct pw_task **recs, size_t *n, size_t *cap)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link)), err = 0;
+	size_t have = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r;
+
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 1024;
+			struct pw_task *v = realloc(*recs, ncap * sizeof(*v));
+
+			if (!v) {
+				err = -ENOMEM;
+				break;
+			}
+			*recs = v;
+			*cap = ncap;
+		}
+		r = read(fd, (char *)(*recs + *n) + have, sizeof(**recs) - have);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		have += r;
+		if (have == sizeof(**recs)) {
+			(*n)++;
+			have = 0;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *pid_seen)
+{
+	size_t cap = 0;
+	int err;
+
+	*recs = NULL;
+	*nrecs = 0;
+	for (int i = 0; i < t->niters; i++) {
+		size_t before = *nrecs;
+
+		err = read_iter(t->iters[i], recs, nrecs, &cap);
+		if (err)
+			return err;
+		if (pid_seen)
+			pid_seen[i] = *nrecs > before;
+	}
+	return 0;
+}
+
+void tracer__counters(struct tracer *t, uint64_t out[PW_CNT_MAX])
+{
+	uint64_t vals[t->ncpus];
+
+	for (__u32 k = 0; k < PW_CNT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map__lookup_elem(t->skel->maps.counters, &k, sizeof(k), vals,
+					 sizeof(vals), 0))
+			continue;
+		for (int c = 0; c < t->ncpus; c++)
+			out[k] += vals[c];
+	}
+}
+
+size_t tracer__threads_tracked(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.threads);
+	__u32 key, next;
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+void tracer__close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	for (int i = 0; i < t->niters; i++)
+		bpf_link__destroy(t->iters[i]);
+	free(t->iters);
+	parkwatch_bpf__destroy(t->skel);
+	free(t);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The BPF side's lifecycle: check privileges and BTF, open the skeleton, size
+ * the maps, load, attach; then sweep (run the task iterator) and drain clone
+ * events on demand.
+ */
+#ifndef PW_TRACER_H
+#define PW_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "parkwatch.h"
+
+struct tracer_opts {
+	const pid_t *pids;   /* NULL/0: every process */
+	int npids;
+	bool track_creators; /* fork/exit programs (watch mode) */
+	bool futex_hooks;    /* sys_enter futex program */
+	bool kernel_stacks;
+	uint32_t max_threads;
+	const char *btf_path; /* NULL: the running kernel's */
+	bool verbose;
+};
+
+struct tracer;
+
+/* Called for each clone event drained by tracer__poll. */
+typedef int (*clone_cb)(void *ctx, const struct pw_clone_event *ev);
+
+/*
+ * Returns 0, or -errno with a message for people in errbuf (what failed and
+ * what to do). Every failure here is an environment error (exit code 3).
+ */
+int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
+		 struct tracer **out, char *errbuf, size_t errlen);
+
+/* Wait up to timeout_ms for clone events and hand them to the callback. */
+int tracer__poll(struct tracer *t, int timeout_ms);
+
+/*
+ * Run the task iterator(s): every user thread (or every thread of the -p
+ * processes). *recs is malloc'd. For -p, pid_seen[i] says whether pids[i]
+ * still had threads.
+ */
+int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *pid_seen);
+
+/* Sum of the per-CPU counters (enum pw_counter). */
+void tracer__counters(struct tracer *t, uint64_t out[PW_CNT_MAX]);
+/* Entries in the threads map now (walks the keys). */
+size_t tracer__threads_tracked(struct tracer *t);
+
+void tracer__close(struct tracer *t);
+
+#endif
