@@ -113,6 +113,43 @@ static bool is_candidate(const struct pw_task *rec, const struct sweep_opts *o,
 	return true;
 }
 
+/*
+ * glibc's clone and clone3 stubs end their CFI just before the syscall
+ * instruction (the child would otherwise unwind through the parent's frames),
+ * so the creator's first frame has none. They push nothing, so the return
+ * address is at [sp]: continue from there.
+ */
+static int unwind_creator(struct unwinder *u, const struct pw_clone_event *ev, int max_frames,
+			  struct pw_stack *out)
+{
+	struct pw_stack rest = {};
+	struct pw_regs regs = ev->regs;
+	int err;
+
+	err = unwinder__unwind(u, ev->creator_tid, &ev->regs, ev->stack, ev->stack_len,
+			       max_frames, out);
+	if (err < 0 || out->nframes != 1 || !out->error || ev->stack_len < 16)
+		return err;
+	memcpy(&regs.ip, ev->stack, sizeof(regs.ip));
+	regs.sp += 8;
+	if (unwinder__unwind(u, ev->creator_tid, &regs, ev->stack + 8, ev->stack_len - 8,
+			     max_frames - 1, &rest) < 0 || !rest.nframes) {
+		pw_stack__free(&rest);
+		return err;
+	}
+	free(out->error);
+	out->error = rest.error;
+	out->truncated = rest.truncated;
+	rest.error = NULL;
+	for (int i = 0; i < rest.nframes; i++) {
+		if (pw_stack__push(out, &rest.frames[i]))
+			break;
+		memset(&rest.frames[i], 0, sizeof(rest.frames[i])); /* now owned by out */
+	}
+	pw_stack__free(&rest);
+	return 0;
+}
+
 static struct pw_creator *creator_of(const struct pw_task *rec, struct creators *c,
 				     struct unwinders *us, const struct sweep_opts *o)
 {
@@ -147,8 +184,7 @@ static struct pw_creator *creator_of(const struct pw_task *rec, struct creators 
 	if (!u)
 		cr->stack.error = strdup(err == ESRCH ? "the creating process has exited"
 					 : "cannot read the creating process's mappings");
-	else if (unwinder__unwind(u, ev->creator_tid, &ev->regs, ev->stack, ev->stack_len,
-				  o->max_frames, &cr->stack) < 0 && !cr->stack.error)
+	else if (unwind_creator(u, ev, o->max_frames, &cr->stack) < 0 && !cr->stack.error)
 		cr->stack.error = strdup("unwinding failed");
 	return cr;
 }
