@@ -21,7 +21,7 @@ static void before_value(struct json *j)
 	j->has_items[j->depth] = true;
 }
 
-static void open(struct json *j, char c)
+static void container_open(struct json *j, char c)
 {
 	before_value(j);
 	fputc(c, j->f);
@@ -30,7 +30,7 @@ static void open(struct json *j, char c)
 	j->has_items[j->depth] = false;
 }
 
-static void close(struct json *j, char c)
+static void container_close(struct json *j, char c)
 {
 	fputc(c, j->f);
 	if (j->depth > 0)
@@ -39,10 +39,10 @@ static void close(struct json *j, char c)
 		fputc('\n', j->f);
 }
 
-void json_object_begin(struct json *j) { open(j, '{'); }
-void json_object_end(struct json *j) { close(j, '}'); }
-void json_array_begin(struct json *j) { open(j, '['); }
-void json_array_end(struct json *j) { close(j, ']'); }
+void json_object_begin(struct json *j) { container_open(j, '{'); }
+void json_object_end(struct json *j) { container_close(j, '}'); }
+void json_array_begin(struct json *j) { container_open(j, '['); }
+void json_array_end(struct json *j) { container_close(j, ']'); }
 
 /* Length of a valid UTF-8 sequence at s, 0 when invalid. */
 static int utf8_len(const unsigned char *s)
