@@ -148,14 +148,19 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (t.tgid != t.creator_tgid)
 		t.flags |= PW_THREAD_IS_PROCESS;
 	bpf_probe_read_kernel_str(t.creator_comm, sizeof(t.creator_comm), cur->comm);
-	if (bpf_map_update_elem(&threads, &child_tid, &t, BPF_NOEXIST) == -7 /* -E2BIG */)
+	/* A thread the map cannot hold gets no clone event either: userspace
+	 * memory stays bounded by --max-threads too. */
+	if (bpf_map_update_elem(&threads, &child_tid, &t, BPF_ANY)) {
 		count(PW_CNT_THREADS_FULL);
+		return 0;
+	}
 
 	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(PW_CNT_RINGBUF_FULL);
 		return 0;
 	}
+	ev->kind = PW_EVENT_CLONE;
 	ev->child_tid = child_tid;
 	ev->child_tgid = t.tgid;
 	ev->creator_tid = t.creator_tid;
@@ -176,9 +181,13 @@ int BPF_PROG(on_exit, struct task_struct *p)
 
 	/* Only a thread we track costs a delete; lookup first keeps exits of
 	 * untracked threads to a single hash probe. */
+	struct pw_exit_event ev = { .kind = PW_EVENT_EXIT, .tid = tid };
+
 	if (bpf_map_lookup_elem(&threads, &tid)) {
 		bpf_map_delete_elem(&threads, &tid);
 		count(PW_CNT_EXITS);
+		if (bpf_ringbuf_output(&clone_events, &ev, sizeof(ev), 0))
+			count(PW_CNT_RINGBUF_FULL);
 	}
 	return 0;
 }

@@ -65,7 +65,13 @@ struct pw_thread {
  * (frame pointers are gone inside glibc, see FACTS.md). Userspace keeps it
  * and unwinds only if the child is ever flagged.
  */
+enum pw_event_kind {
+	PW_EVENT_CLONE = 1,
+	PW_EVENT_EXIT = 2,
+};
+
 struct pw_clone_event {
+	__u32 kind; /* PW_EVENT_CLONE */
 	__u32 child_tid;
 	__u32 child_tgid;
 	__u32 creator_tid;
@@ -73,9 +79,21 @@ struct pw_clone_event {
 	__u64 born_ns;
 	__u32 stack_len; /* valid bytes in stack[], copied from regs.sp up */
 	__u32 flags;
+	__u32 pad;
 	char creator_comm[PW_COMM_LEN];
 	struct pw_regs regs;
 	__u8 stack[PW_CREATOR_STACK_BYTES];
+};
+
+/*
+ * A tracked thread exited: userspace drops its clone event at once instead
+ * of holding it until the next sweep (thread churn between sweeps would
+ * otherwise hold one stack copy per dead thread). Same ring buffer as the
+ * clone events, so an exit is never seen before its clone.
+ */
+struct pw_exit_event {
+	__u32 kind; /* PW_EVENT_EXIT */
+	__u32 tid;
 };
 
 /* One record per thread written by the task iterator. */

@@ -53,6 +53,17 @@ int creators__add(struct creators *c, const struct pw_clone_event *ev)
 	return 0;
 }
 
+void creators__remove(struct creators *c, uint32_t tid)
+{
+	struct entry **p = slot(c, tid), *e = *p;
+
+	if (!e)
+		return;
+	*p = e->next;
+	free(e);
+	c->count--;
+}
+
 const struct pw_clone_event *creators__find(const struct creators *c, uint32_t tid,
 					    uint64_t start_ns)
 {

@@ -16,6 +16,8 @@ struct creators;
 struct creators *creators__new(void);
 /* Keep a copy of ev (a newer event for the same tid replaces the old). */
 int creators__add(struct creators *c, const struct pw_clone_event *ev);
+/* Forget thread tid (it exited). */
+void creators__remove(struct creators *c, uint32_t tid);
 /* The event that created thread tid in its current incarnation (born at or
  * after start_ns, the thread's own start time), or NULL. */
 const struct pw_clone_event *creators__find(const struct creators *c, uint32_t tid,

@@ -168,9 +168,13 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int on_clone(void *ctx, const struct pw_clone_event *ev)
+static int on_event(void *ctx, const struct pw_clone_event *ev, uint32_t exit_tid)
 {
-	return creators__add(ctx, ev) == -ENOMEM ? -ENOMEM : 0;
+	if (!ev) {
+		creators__remove(ctx, exit_tid);
+		return 0;
+	}
+	return creators__add(ctx, ev);
 }
 
 /* One sweep and its report; returns the number flagged or -errno. */
@@ -253,7 +257,7 @@ int main(int argc, char **argv)
 		.futex_hooks = c.futex_hooks && !c.once, .kernel_stacks = c.kstack,
 		.max_threads = c.max_threads, .btf_path = c.btf, .verbose = c.verbose,
 	};
-	err = tracer__open(&to, on_clone, cr, &t, errbuf, sizeof(errbuf));
+	err = tracer__open(&to, on_event, cr, &t, errbuf, sizeof(errbuf));
 	if (err) {
 		fprintf(stderr, "parkwatch: %s\n", errbuf);
 		rc = err == -ESRCH ? EXIT_USAGE : EXIT_ENV;

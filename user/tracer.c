@@ -70,11 +70,16 @@ static int check_btf(const char *path, char *errbuf, size_t len)
 
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
+	const struct pw_exit_event *ex = data;
 	struct tracer *t = ctx;
 
-	if (size < sizeof(struct pw_clone_event))
+	if (!t->cb || size < sizeof(*ex))
 		return 0;
-	return t->cb ? t->cb(t->cb_ctx, data) : 0;
+	if (ex->kind == PW_EVENT_EXIT)
+		return t->cb(t->cb_ctx, NULL, ex->tid);
+	if (ex->kind == PW_EVENT_CLONE && size >= sizeof(struct pw_clone_event))
+		return t->cb(t->cb_ctx, data, 0);
+	return 0;
 }
 
 static int attach_iters(struct tracer *t, const struct tracer_opts *o, char *errbuf, size_t len)
@@ -142,6 +147,8 @@ int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
 	t->skel->rodata->filter_tgid_count = o->npids;
 	t->skel->rodata->want_kstack = o->kernel_stacks;
 	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
+	/* Room for ~1000 clone events between two polls (they are ~8.3 KiB). */
+	bpf_map__set_max_entries(t->skel->maps.clone_events, 8 << 20);
 	bpf_program__set_autoload(t->skel->progs.on_fork, o->track_creators);
 	bpf_program__set_autoload(t->skel->progs.on_exit, o->track_creators);
 	bpf_program__set_autoload(t->skel->progs.on_sys_enter, o->futex_hooks);

@@ -26,8 +26,9 @@ struct tracer_opts {
 
 struct tracer;
 
-/* Called for each clone event drained by tracer__poll. */
-typedef int (*clone_cb)(void *ctx, const struct pw_clone_event *ev);
+/* Called for each event drained by tracer__poll: a clone (ev set) or the
+ * exit of a tracked thread (ev NULL, exit_tid set). */
+typedef int (*clone_cb)(void *ctx, const struct pw_clone_event *ev, uint32_t exit_tid);
 
 /*
  * Returns 0, or -errno with a message for people in errbuf (what failed and

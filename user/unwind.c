@@ -35,6 +35,7 @@ struct unwinder {
 	pid_t pid;
 	int mem_fd;
 	Dwfl *dwfl;
+	int nmodules;
 
 	/* The thread being unwound now, read by the callbacks. */
 	pid_t tid;
@@ -57,8 +58,7 @@ struct walk {
 	struct pw_stack *out;
 	int max_frames;
 	int err;             /* -errno that aborted the walk */
-	bool done;           /* reached a normal end of stack */
-	const char *reason;  /* why the walk was cut short, when it was */
+	char reason[128];    /* why the walk was cut short, when it was */
 	uint64_t last_pc, last_sp;
 	bool last_rbp_zero;  /* the outermost frame had rbp == 0 */
 };
@@ -150,8 +150,36 @@ static const Dwfl_Thread_Callbacks unwinder__thread_callbacks = {
 	.set_initial_registers = unwinder__set_initial_registers,
 };
 
+/*
+ * The paths in /proc/PID/maps are in the target's mount namespace: in a
+ * container the same path here may be another file, and symbols would be
+ * silently wrong. Open them through /proc/PID/root (the same file for a
+ * process in our namespace); fall back to libdwfl for "(deleted)" files.
+ * userdata is the unwinder, set on every module before any ELF is loaded.
+ */
+static int unwinder__find_elf(Dwfl_Module *mod, void **userdata,
+			      const char *name, Dwarf_Addr base,
+			      char **file_name, Elf **elfp)
+{
+	struct unwinder *u = *userdata;
+	char *path;
+	int fd;
+
+	if (u && name[0] == '/' &&
+	    asprintf(&path, "/proc/%d/root%s", u->pid, name) >= 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*file_name = path;
+			return fd;
+		}
+		free(path);
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name,
+					elfp);
+}
+
 static const Dwfl_Callbacks unwinder__proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = unwinder__find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
@@ -171,6 +199,39 @@ static char *unwinder__module_name(Dwfl_Module *mod)
 }
 
 /*
+ * Source line of addr. libdw 0.188 finds the CU through .debug_aranges only,
+ * which Go does not emit: without it, search the CUs' own address ranges.
+ */
+static const char *unwinder__srcline(Dwfl_Module *mod, Dwarf_Addr addr,
+				     int *lineno)
+{
+	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+	Dwarf_Addr bias, lo, hi, base;
+	Dwarf_Aranges *ar;
+	Dwarf_Die *cu = NULL;
+	Dwarf_Line *dl;
+	size_t nar;
+	ptrdiff_t r;
+
+	if (line)
+		return dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL);
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw || dwarf_getaranges(dw, &ar, &nar) != 0 || nar > 0)
+		return NULL;
+	while ((cu = dwfl_module_nextcu(mod, cu, &bias))) {
+		for (r = 0; (r = dwarf_ranges(cu, r, &base, &lo, &hi)) > 0;) {
+			if (addr - bias < lo || addr - bias >= hi)
+				continue;
+			dl = dwarf_getsrc_die(cu, addr - bias);
+			if (!dl || dwarf_lineno(dl, lineno) != 0)
+				return NULL;
+			return dwarf_linesrc(dl, NULL, NULL);
+		}
+	}
+	return NULL;
+}
+
+/*
  * Fill f for pc. A return address points after the call, possibly into the
  * next function or line, so look up pc - 1 for those; f->pc and f->offset
  * still describe the real pc.
@@ -180,11 +241,10 @@ static int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation,
 {
 	Dwarf_Addr addr = activation ? pc : pc - 1;
 	Dwfl_Module *mod;
-	Dwfl_Line *line;
 	const char *name, *file;
 	GElf_Off off;
 	GElf_Sym sym;
-	int lineno;
+	int lineno = 0;
 
 	memset(f, 0, sizeof(*f));
 	f->pc = pc;
@@ -202,8 +262,7 @@ static int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation,
 			goto err;
 		f->offset = off + (pc - addr);
 	}
-	line = dwfl_module_getsrc(mod, addr);
-	file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	file = unwinder__srcline(mod, addr, &lineno);
 	if (file) {
 		f->file = strdup(file);
 		if (!f->file)
@@ -216,6 +275,31 @@ err:
 	free(f->function);
 	memset(f, 0, sizeof(*f));
 	return -ENOMEM;
+}
+
+/*
+ * Go functions that switch stacks or start one. Their CFI does not describe
+ * the switch, so unwinding past them reads unrelated memory: Go's own
+ * traceback stops at them too (TOPFRAME and SPWRITE functions).
+ */
+static bool unwinder__go_outermost(const char *fn)
+{
+	static const char *const names[] = {
+		"runtime.mstart", "runtime.goexit", "runtime.rt0_go",
+		"runtime.mcall", "runtime.morestack", "runtime.systemstack",
+		"runtime.asmcgocall",
+	};
+	size_t n;
+
+	if (!fn || strncmp(fn, "runtime.", 8))
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (!strncmp(fn, names[i], n) &&
+		    (!fn[n] || !strcmp(fn + n, ".abi0")))
+			return true;
+	}
+	return false;
 }
 
 static int unwinder__frame(Dwfl_Frame *frame, void *arg)
@@ -235,14 +319,12 @@ static int unwinder__frame(Dwfl_Frame *frame, void *arg)
 	 */
 	w->u->bad_err = 0;
 	if (!dwfl_frame_pc(frame, &pc, &activation)) {
-		w->reason = dwfl_errmsg(-1);
+		snprintf(w->reason, sizeof(w->reason), "%s", dwfl_errmsg(-1));
 		return DWARF_CB_ABORT;
 	}
 	/* No code lives at 0: a return address of 0 ends the chain. */
-	if (pc == 0) {
-		w->done = true;
+	if (pc == 0)
 		return DWARF_CB_ABORT;
-	}
 	if (w->out->nframes >= w->max_frames) {
 		w->out->truncated = true;
 		return DWARF_CB_ABORT;
@@ -254,7 +336,7 @@ static int unwinder__frame(Dwfl_Frame *frame, void *arg)
 	if (dwfl_frame_reg(frame, DW_X86_64_RSP, &sp) != 0)
 		sp = 0;
 	if (w->out->nframes > 0 && pc == w->last_pc && sp == w->last_sp) {
-		w->reason = "unwinding loops on the same frame";
+		strcpy(w->reason, "unwinding loops on the same frame");
 		return DWARF_CB_ABORT;
 	}
 	w->last_pc = pc;
@@ -269,14 +351,20 @@ static int unwinder__frame(Dwfl_Frame *frame, void *arg)
 		w->err = err;
 		return DWARF_CB_ABORT;
 	}
+	if (unwinder__go_outermost(w->out->frames[w->out->nframes - 1].function))
+		return DWARF_CB_ABORT;
 	return DWARF_CB_OK;
 }
 
-/* dwfl_getmodules() callback: stop at the first module, there is one. */
-static int unwinder__any_module(Dwfl_Module *mod, void **userdata,
+/* dwfl_getmodules() callback: give unwinder__find_elf() the unwinder. */
+static int unwinder__own_module(Dwfl_Module *mod, void **userdata,
 				const char *name, Dwarf_Addr start, void *arg)
 {
-	return DWARF_CB_ABORT;
+	struct unwinder *u = arg;
+
+	*userdata = u;
+	u->nmodules++;
+	return DWARF_CB_OK;
 }
 
 struct unwinder *unwinder__new(pid_t pid)
@@ -315,7 +403,8 @@ struct unwinder *unwinder__new(pid_t pid)
 	 * unwind, and dwfl_attach_state() would need a module to pick the
 	 * architecture from.
 	 */
-	if (dwfl_getmodules(u->dwfl, unwinder__any_module, NULL, 0) == 0) {
+	dwfl_getmodules(u->dwfl, unwinder__own_module, u, 0);
+	if (!u->nmodules) {
 		err = ESRCH;
 		goto fail;
 	}
@@ -385,7 +474,7 @@ int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 		err = w.err;
 	} else if (ret == DWARF_CB_ABORT) {
 		/* Our callback stopped: normal end, max_frames, or a reason. */
-		if (w.reason && !(out->error = strdup(w.reason)))
+		if (w.reason[0] && !(out->error = strdup(w.reason)))
 			err = -ENOMEM;
 	} else if (ret != 0 || u->bad_err) {
 		/*
