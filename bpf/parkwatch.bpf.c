@@ -262,6 +262,8 @@ int sweep(struct bpf_iter__task *ctx)
 	rec->tgid = task->tgid;
 	rec->state = task->__state;
 	rec->last_arrival_ns = task->sched_info.last_arrival;
+	/* prev_sum_exec_runtime is sum_exec_runtime when this slice began. */
+	rec->last_slice_ns = task->se.sum_exec_runtime - task->se.prev_sum_exec_runtime;
 	rec->start_ns = task->start_time;
 	rec->nvcsw = task->nvcsw;
 	rec->nivcsw = task->nivcsw;

@@ -103,6 +103,7 @@ struct pw_task {
 	__u32 state;    /* task->__state */
 	__u32 flags;    /* PW_TASK_* */
 	__u64 last_arrival_ns; /* sched_info.last_arrival: last time it got a CPU */
+	__u64 last_slice_ns;   /* CPU time used in that last slice */
 	__u64 start_ns;        /* task->start_time (monotonic) */
 	__u64 nvcsw, nivcsw;
 	__u64 now_ns;          /* bpf_ktime_get_ns() when this record was made */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "report.h"
 
 struct pw_flagged *report__add(struct pw_report *r)
@@ -111,4 +113,16 @@ void report__free(struct pw_report *r)
 	free(r->groups);
 	free(r->exited);
 	memset(r, 0, sizeof(*r));
+}
+
+void format_iso_time(uint64_t realtime_ns, char *buf, size_t len)
+{
+	time_t secs = realtime_ns / 1000000000ULL;
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&secs, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03lluZ", base,
+		 (unsigned long long)(realtime_ns / 1000000ULL % 1000));
 }

@@ -60,7 +60,7 @@ struct pw_report {
 	bool final;
 	bool kernel_stacks;
 	uint64_t threshold_ns;
-	time_t time;
+	uint64_t time_ns;    /* CLOCK_REALTIME at the sweep */
 	struct pw_flagged *threads;
 	int nthreads, cap;
 	struct pw_group *groups;
@@ -77,6 +77,8 @@ int report__add_exited(struct pw_report *r, uint32_t pid);
  * and identical stacks. */
 int report__group(struct pw_report *r);
 void report__free(struct pw_report *r);
+/* ISO 8601 UTC with milliseconds, e.g. "2026-11-28T06:30:00.123Z". */
+void format_iso_time(uint64_t realtime_ns, char *buf, size_t len);
 
 enum report_format { FORMAT_TEXT, FORMAT_JSON };
 

@@ -75,9 +75,9 @@ static void print_creator(struct json *j, const struct pw_creator *c)
 	json_object_end(j);
 }
 
-static void print_thread(struct json *j, const struct pw_flagged *t)
+static void print_thread(struct json *j, const struct pw_report *r, const struct pw_flagged *t)
 {
-	char state[2] = { t->state, 0 };
+	char state[2] = { t->state, 0 }, since[40];
 
 	json_object_begin(j);
 	json_kuint(j, "pid", t->pid);
@@ -90,6 +90,8 @@ static void print_thread(struct json *j, const struct pw_flagged *t)
 	json_kint(j, "group", t->group);
 	print_wait(j, t);
 	json_kuint(j, "parked_ns", t->parked_ns);
+	format_iso_time(r->time_ns - t->parked_ns, since, sizeof(since));
+	json_kstring(j, "since", since);
 	json_kbool(j, "since_attach", t->since_attach);
 	json_kstring(j, "duration_source", t->exact ? "futex_enter" : "last_arrival");
 	json_kuint(j, "born_ns", t->born_ns);
@@ -125,9 +127,9 @@ static void print_stats(struct json *j, const struct pw_stats *s)
 void report__print_json(const struct pw_report *r, FILE *f)
 {
 	struct json j;
-	char when[32];
+	char when[40];
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&r->time));
+	format_iso_time(r->time_ns, when, sizeof(when));
 	json_init(&j, f);
 	json_object_begin(&j);
 	json_kstring(&j, "schema", "parkwatch/1");
@@ -139,7 +141,7 @@ void report__print_json(const struct pw_report *r, FILE *f)
 	json_key(&j, "threads");
 	json_array_begin(&j);
 	for (int i = 0; i < r->nthreads; i++)
-		print_thread(&j, &r->threads[i]);
+		print_thread(&j, r, &r->threads[i]);
 	json_array_end(&j);
 	json_key(&j, "groups");
 	json_array_begin(&j);

@@ -116,7 +116,9 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 		if (g == 0 || r->threads[r->groups[g].first].pid !=
 			      r->threads[r->groups[g - 1].first].pid)
 			nproc++;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&r->time));
+	time_t secs = r->time_ns / 1000000000ULL;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&secs));
 	format_duration(r->threshold_ns, thr, sizeof(thr));
 	fprintf(f, "%sparkwatch %s%s: %d thread%s parked past %s in %d process%s%s (%llu threads seen",
 		BOLD(o), when, r->watch ? (r->final ? ", final report" : "") : "",

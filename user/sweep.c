@@ -100,9 +100,16 @@ static bool is_candidate(const struct pw_task *rec, const struct sweep_opts *o,
 	if (wd->class == PW_CLASS_NONE)
 		return false;
 	*exact = rec->flags & PW_TASK_WAIT_RECORDED;
-	/* last_arrival is when the thread last got a CPU: the wait began
-	 * during that slice, so this slightly overstates (by < one slice). */
-	start = *exact ? rec->wait.start_ns : rec->last_arrival_ns ? rec->last_arrival_ns : rec->start_ns;
+	/* last_arrival is when the thread last got a CPU; it then ran for
+	 * last_slice_ns and went to sleep in this wait. Without the slice, a
+	 * thread that computed for seconds before blocking would look parked
+	 * for those seconds too. */
+	if (*exact)
+		start = rec->wait.start_ns;
+	else if (rec->last_arrival_ns)
+		start = rec->last_arrival_ns + rec->last_slice_ns;
+	else
+		start = rec->start_ns;
 	*parked = rec->now_ns > start ? rec->now_ns - start : 0;
 	if (*parked < o->threshold_ns)
 		return false;
@@ -294,7 +301,12 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	err = tracer__sweep(t, &recs, &n, pid_seen);
 	if (err)
 		goto out;
-	time(&r->time);
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
 	prune_creators(c, recs, n);
 	for (int i = 0; i < o->npids; i++)
 		if (!pid_seen[i])

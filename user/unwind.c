@@ -198,37 +198,40 @@ static char *unwinder__module_name(Dwfl_Module *mod)
 	return strdup(slash ? slash + 1 : name);
 }
 
+static bool unwinder__cu_has(Dwarf_Die *cu, Dwarf_Addr addr)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t r = 0;
+
+	while ((r = dwarf_ranges(cu, r, &base, &lo, &hi)) > 0)
+		if (addr >= lo && addr < hi)
+			return true;
+	return false;
+}
+
 /*
- * Source line of addr. libdw 0.188 finds the CU through .debug_aranges only,
- * which Go does not emit: without it, search the CUs' own address ranges.
+ * Source line of addr. libdwfl 0.188 finds the CU through .debug_aranges
+ * only, and takes the last CU starting below addr without checking its end:
+ * Go emits no aranges, and in a cgo binary Go code lands in the C CU before
+ * it. So check the CU's own ranges, and search all CUs when it is wrong.
  */
 static const char *unwinder__srcline(Dwfl_Module *mod, Dwarf_Addr addr,
 				     int *lineno)
 {
-	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-	Dwarf_Addr bias, lo, hi, base;
-	Dwarf_Aranges *ar;
-	Dwarf_Die *cu = NULL;
-	Dwarf_Line *dl;
-	size_t nar;
-	ptrdiff_t r;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+	Dwarf_Line *line;
 
-	if (line)
-		return dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL);
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	if (!dw || dwarf_getaranges(dw, &ar, &nar) != 0 || nar > 0)
-		return NULL;
-	while ((cu = dwfl_module_nextcu(mod, cu, &bias))) {
-		for (r = 0; (r = dwarf_ranges(cu, r, &base, &lo, &hi)) > 0;) {
-			if (addr - bias < lo || addr - bias >= hi)
-				continue;
-			dl = dwarf_getsrc_die(cu, addr - bias);
-			if (!dl || dwarf_lineno(dl, lineno) != 0)
-				return NULL;
-			return dwarf_linesrc(dl, NULL, NULL);
-		}
+	if (!cu || !unwinder__cu_has(cu, addr - bias)) {
+		cu = NULL;
+		while ((cu = dwfl_module_nextcu(mod, cu, &bias)) &&
+		       !unwinder__cu_has(cu, addr - bias))
+			;
 	}
-	return NULL;
+	line = cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
+	if (!line || dwarf_lineno(line, lineno) != 0)
+		return NULL;
+	return dwarf_linesrc(line, NULL, NULL);
 }
 
 /*
