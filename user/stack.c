@@ -6,7 +6,7 @@
 
 #include "stack.h"
 
-static void pw_frame__free(const struct pw_frame *f)
+static void pw_frame__free(struct pw_frame *f)
 {
 	free(f->function);
 	free(f->module);
@@ -49,11 +49,8 @@ int pw_stack__push(struct pw_stack *s, const struct pw_frame *f)
 		struct pw_frame *frames;
 
 		frames = realloc(s->frames, cap * sizeof(*frames));
-		if (!frames) {
-			/* Ownership passed anyway: the caller never frees. */
-			pw_frame__free(f);
+		if (!frames)
 			return -ENOMEM;
-		}
 		s->frames = frames;
 	}
 	s->frames[n] = *f;

@@ -27,7 +27,7 @@ void pw_stack__free(struct pw_stack *s);
 bool pw_stack__same(const struct pw_stack *a, const struct pw_stack *b);
 /*
  * Append one frame, taking ownership of the strings. Returns 0 or -ENOMEM.
- * The strings are owned by the stack even on failure (freed there).
+ * On failure nothing is taken: the strings stay the caller's.
  */
 int pw_stack__push(struct pw_stack *s, const struct pw_frame *f);
 

@@ -43,11 +43,7 @@ struct unwinder {
 	const unsigned char *copy;
 	size_t copy_len;
 
-	/*
-	 * The last failed memory read since the last good frame: libdw cannot
-	 * be given our own error, and "cannot read memory" is the one reason
-	 * worth telling apart from "no CFI".
-	 */
+	/* Last failed read since the last good frame (libdw cannot say). */
 	uint64_t bad_addr;
 	int bad_err; /* errno of the read, or EFAULT outside the stack copy */
 };
@@ -85,45 +81,40 @@ static bool unwinder__get_thread(Dwfl *dwfl, pid_t tid, void *arg,
 	return true;
 }
 
+static bool unwinder__bad_read(struct unwinder *u, uint64_t addr, int err)
+{
+	u->bad_addr = addr;
+	u->bad_err = err;
+	return false;
+}
+
 static bool unwinder__memory_read(Dwfl *dwfl, Dwarf_Addr addr,
 				  Dwarf_Word *result, void *arg)
 {
 	struct unwinder *u = arg;
-	uint64_t sp;
+	uint64_t sp = u->regs ? u->regs->sp : 0;
 	ssize_t n;
 
-	if (!u->regs)
-		return false;
-	sp = u->regs->sp;
 	if (u->copy) {
 		/*
-		 * The copy was taken at clone time; anything outside it has
-		 * changed since, so reading the live process would mix two
-		 * moments. Fail instead and let the stack end there.
+		 * The copy was taken at clone time and the live stack has
+		 * changed since: reading it would mix two moments. Fail
+		 * instead and let the stack end there.
 		 */
 		if (addr < sp || u->copy_len < sizeof(*result) ||
-		    addr - sp > u->copy_len - sizeof(*result)) {
-			u->bad_addr = addr;
-			u->bad_err = EFAULT;
-			return false;
-		}
+		    addr - sp > u->copy_len - sizeof(*result))
+			return unwinder__bad_read(u, addr, EFAULT);
 		memcpy(result, u->copy + (addr - sp), sizeof(*result));
 		return true;
 	}
-
 	/* pread takes a signed offset: kernel-half addresses are invalid. */
-	if (addr > INT64_MAX) {
-		u->bad_addr = addr;
-		u->bad_err = EINVAL;
-		return false;
-	}
+	if (addr > INT64_MAX)
+		return unwinder__bad_read(u, addr, EINVAL);
 	n = pread(u->mem_fd, result, sizeof(*result), (off_t)addr);
 	if (n == sizeof(*result))
 		return true;
-	u->bad_addr = addr;
 	/* A short read (0) means the address space is gone: the task exited. */
-	u->bad_err = n < 0 ? errno : ESRCH;
-	return false;
+	return unwinder__bad_read(u, addr, n < 0 ? errno : ESRCH);
 }
 
 static bool unwinder__set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -348,8 +339,11 @@ static int unwinder__frame(Dwfl_Frame *frame, void *arg)
 			   rbp == 0;
 
 	err = unwinder__symbolize(dwfl, pc, activation, &f);
-	if (!err)
-		err = pw_stack__push(w->out, &f);
+	if (!err && (err = pw_stack__push(w->out, &f))) {
+		free(f.function);
+		free(f.module);
+		free(f.file);
+	}
 	if (err) {
 		w->err = err;
 		return DWARF_CB_ABORT;
@@ -400,12 +394,7 @@ struct unwinder *unwinder__new(pid_t pid)
 		err = err == ENOENT ? ESRCH : err < 0 ? EINVAL : err;
 		goto fail;
 	}
-	/*
-	 * An empty /proc/PID/maps means no user address space any more: a
-	 * zombie or an exiting process (or a kernel thread). Nothing to
-	 * unwind, and dwfl_attach_state() would need a module to pick the
-	 * architecture from.
-	 */
+	/* Empty maps: a zombie, an exiting process or a kernel thread. */
 	dwfl_getmodules(u->dwfl, unwinder__own_module, u, 0);
 	if (!u->nmodules) {
 		err = ESRCH;
@@ -443,8 +432,8 @@ static int unwinder__why(struct walk *w, char **msg)
 		 w->out->frames[w->out->nframes - 1].function)
 		/*
 		 * No CFI for the outermost frame and no frame pointer to
-		 * follow: the end of a frame-pointer chain (code without
-		 * CFI, e.g. a Go binary without DWARF) in a known function.
+		 * follow, in a known function: how a frame-pointer chain
+		 * ends (_start and clone clear rbp).
 		 */
 		return 0;
 	else
@@ -501,7 +490,6 @@ void unwinder__free(struct unwinder *u)
 {
 	if (!u)
 		return;
-	/* dwfl_end runs no callback that needs mem_fd, but end it first. */
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	if (u->mem_fd >= 0)

@@ -19,6 +19,9 @@ struct unwinder;
  * Prepare to unwind threads of process pid: report its modules from
  * /proc/PID/maps and open /proc/PID/mem. NULL with errno set on failure
  * (ESRCH when the process is gone).
+ * Also ESRCH when it has no address space left (zombie, exiting) or is a
+ * kernel thread. Modules are the /proc/PID/maps of this moment: make a new
+ * unwinder per sweep to see libraries loaded since.
  */
 struct unwinder *unwinder__new(pid_t pid);
 
@@ -29,6 +32,9 @@ struct unwinder *unwinder__new(pid_t pid);
  * reads go to /proc/PID/mem. Frames are symbolized (function+offset, module,
  * file:line). Returns 0 (out filled, possibly with out->error set after
  * some frames) or -errno.
+ * One call at a time per unwinder (the callbacks share its state). Go stacks
+ * end at the runtime's stack-switching functions (mstart, mcall, goexit,
+ * systemstack, asmcgocall, ...) like Go's own traceback.
  */
 int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 		     const void *stack_copy, size_t stack_len, int max_frames,
