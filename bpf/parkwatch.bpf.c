@@ -20,6 +20,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before load. */
 const volatile __u32 filter_tgid_count = 0; /* 0: every process */
 const volatile __u32 want_kstack = 0;
+const volatile __u32 wait_slot_mask = 65535; /* wait_slots size - 1 */
+/* Tick rate, to turn jiffies into nanoseconds; 0 when the kernel config is
+ * not readable (the sweep then falls back to the estimate). */
+extern unsigned int CONFIG_HZ __kconfig __weak;
 
 #define PF_KTHREAD 0x00200000
 
@@ -40,11 +44,11 @@ struct {
 } threads SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* resized from userspace to a power of 2 */
+	__type(key, __u32);
 	__type(value, struct pw_wait);
-} waits SEC(".maps");
+} wait_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -207,14 +211,18 @@ static __always_inline bool futex_op_waits(__u32 op)
 
 /*
  * The hot path: runs for every syscall on the machine while attached, so it
- * leaves at once for anything but a futex wait and does one task-storage
- * store otherwise.
+ * leaves at once for anything but a futex wait and otherwise fills one array
+ * slot. No bpf_ktime_get_ns() (~60 ns in this VM; the coarse clock is not
+ * allowed here): jiffies give the start to a tick, and pcount lets the sweep
+ * find the exact moment from the scheduler's own accounting when the thread
+ * has not run since.
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
+	struct task_struct *cur;
 	struct pw_wait *w;
-	__u32 op = 0;
+	__u32 op = 0, slot;
 
 	if (id == PW_NR_FUTEX) {
 		op = regs->si;
@@ -223,20 +231,17 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	} else if (id != PW_NR_FUTEX_WAITV && id != PW_NR_FUTEX_WAIT) {
 		return 0;
 	}
-	w = bpf_task_storage_get(&waits, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!w) {
-		count(PW_CNT_WAIT_NOSTORE);
+	cur = bpf_get_current_task_btf();
+	slot = cur->pid & wait_slot_mask;
+	w = bpf_map_lookup_elem(&wait_slots, &slot);
+	if (!w)
 		return 0;
-	}
-	w->start_ns = bpf_ktime_get_ns();
+	w->tid = cur->pid;
 	w->nr = id;
 	w->op = op;
 	w->uaddr = regs->di;
-	w->val = regs->dx;
-	/* futex(2) and futex_waitv(2) take the timeout as 4th argument (r10),
-	 * futex_wait(2) as 5th (r8). */
-	w->timeout = id == PW_NR_FUTEX_WAIT ? regs->r8 : regs->r10;
+	w->start_jiffies = bpf_jiffies64();
+	w->pcount = cur->sched_info.pcount;
 	return 0;
 }
 
@@ -248,7 +253,7 @@ int sweep(struct bpf_iter__task *ctx)
 	struct pw_task *rec;
 	struct pw_wait *w;
 	struct pw_thread *t;
-	__u32 key = 0, tid;
+	__u32 key = 0, tid, slot;
 	long nr;
 
 	if (!task || (task->flags & PF_KTHREAD))
@@ -264,10 +269,13 @@ int sweep(struct bpf_iter__task *ctx)
 	rec->last_arrival_ns = task->sched_info.last_arrival;
 	/* prev_sum_exec_runtime is sum_exec_runtime when this slice began. */
 	rec->last_slice_ns = task->se.sum_exec_runtime - task->se.prev_sum_exec_runtime;
+	rec->pcount = task->sched_info.pcount;
 	rec->start_ns = task->start_time;
 	rec->nvcsw = task->nvcsw;
 	rec->nivcsw = task->nivcsw;
 	rec->now_ns = bpf_ktime_get_ns();
+	rec->now_jiffies = bpf_jiffies64();
+	rec->hz = CONFIG_HZ;
 	bpf_probe_read_kernel_str(rec->comm, sizeof(rec->comm), task->comm);
 	copy_regs(&rec->regs, (struct pt_regs *)bpf_task_pt_regs(task));
 	nr = (long)rec->regs.orig_ax;
@@ -282,11 +290,15 @@ int sweep(struct bpf_iter__task *ctx)
 			rec->flags |= PW_TASK_FUTEX_WORD;
 		}
 	}
-	w = bpf_task_storage_get(&waits, task, 0, 0);
-	if (w && w->nr == nr && w->uaddr == rec->regs.di &&
+	slot = tid & wait_slot_mask;
+	w = bpf_map_lookup_elem(&wait_slots, &slot);
+	if (w && w->tid == tid && w->nr == nr && w->uaddr == rec->regs.di &&
 	    (nr != PW_NR_FUTEX || w->op == (__u32)rec->regs.si)) {
 		rec->wait = *w;
 		rec->flags |= PW_TASK_WAIT_RECORDED;
+	} else if (w && w->tid && w->tid != tid &&
+		   (nr == PW_NR_FUTEX || nr == PW_NR_FUTEX_WAIT || nr == PW_NR_FUTEX_WAITV)) {
+		rec->flags |= PW_TASK_WAIT_COLLISION;
 	}
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t) {

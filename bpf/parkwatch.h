@@ -33,18 +33,23 @@ struct pw_regs {
 };
 
 /*
- * A futex wait recorded at syscall entry (futex-hooks mode only), kept in
- * task-local storage. Never cleared on exit: the sweep only believes it when
- * the thread is in the same futex call now (same nr, uaddr and op), which
- * saves a second tracepoint on the hottest path of the machine.
+ * A futex wait recorded at syscall entry (--futex-hooks only). Kept in an
+ * array slot indexed by tid & wait_slot_mask: the cheapest per-thread store
+ * BPF has (the lookup is inlined; task storage cost ~30 ns more per call
+ * here). Slots are shared modulo the map size, so a slot is believed only
+ * when tid, syscall, uaddr and op all match the thread's current call.
+ * Never cleared on exit from the call: a thread in a futex call always
+ * passed through the entry hook for it, which saves a second hook on the
+ * hottest path of the machine.
  */
 struct pw_wait {
-	__u64 start_ns; /* bpf_ktime_get_ns() at entry */
-	__u64 uaddr;
-	__u32 op;
+	__u32 tid;
 	__u32 nr;
-	__u64 val;
-	__u64 timeout; /* user pointer to the timeout, 0 when none */
+	__u32 op;
+	__u32 pad;
+	__u64 uaddr;
+	__u64 start_jiffies;   /* at entry: one tick resolution */
+	__u64 pcount;          /* sched_info.pcount at entry */
 };
 
 /* Who created a thread, recorded by sched_process_fork. */
@@ -104,9 +109,13 @@ struct pw_task {
 	__u32 flags;    /* PW_TASK_* */
 	__u64 last_arrival_ns; /* sched_info.last_arrival: last time it got a CPU */
 	__u64 last_slice_ns;   /* CPU time used in that last slice */
+	__u64 pcount;          /* sched_info.pcount: times it got a CPU */
 	__u64 start_ns;        /* task->start_time (monotonic) */
 	__u64 nvcsw, nivcsw;
 	__u64 now_ns;          /* bpf_ktime_get_ns() when this record was made */
+	__u64 now_jiffies;     /* jiffies at the same moment */
+	__u32 hz;              /* CONFIG_HZ, 0 if unknown */
+	__u32 pad2;
 	__u64 futex_word;      /* *(u32 *)uaddr when in a futex wait */
 	char comm[PW_COMM_LEN];
 	struct pw_regs regs;
@@ -119,6 +128,7 @@ struct pw_task {
 
 #define PW_TASK_IN_SYSCALL 1
 #define PW_TASK_WAIT_RECORDED 2 /* wait matches the current futex call */
+#define PW_TASK_WAIT_COLLISION 32 /* in a futex wait, slot held by another tid */
 #define PW_TASK_THREAD_KNOWN 4  /* created while watching */
 #define PW_TASK_FUTEX_WORD 8    /* futex_word was read */
 #define PW_TASK_KTHREAD 16
@@ -126,7 +136,6 @@ struct pw_task {
 /* Indexes into the counters array map. */
 enum pw_counter {
 	PW_CNT_THREADS_FULL,   /* threads map had no room for a new thread */
-	PW_CNT_WAIT_NOSTORE,   /* task storage could not be created */
 	PW_CNT_RINGBUF_FULL,   /* clone event dropped */
 	PW_CNT_CLONES,
 	PW_CNT_EXITS,

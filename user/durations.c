@@ -47,7 +47,8 @@ int parse_duration_ns(const char *s, unsigned long long *out_ns)
 			continue;
 		if (whole > ~0ULL / u)
 			return -EINVAL;
-		*out_ns = whole * u + frac * u / frac_div;
+		/* frac < frac_div <= 1e9: split so frac * u cannot overflow */
+		*out_ns = whole * u + frac * (u / frac_div) + frac * (u % frac_div) / frac_div;
 		if (*out_ns < whole * u)
 			return -EINVAL;
 		return 0;

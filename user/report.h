@@ -51,7 +51,7 @@ struct pw_group {
 struct pw_stats {
 	uint64_t tasks_seen, candidates, flagged, idle_hidden, timed_hidden;
 	uint64_t tracked_threads, creator_records;
-	uint64_t threads_map_full, wait_store_failed, clone_events_lost;
+	uint64_t threads_map_full, wait_slot_shared, clone_events_lost;
 };
 
 struct pw_report {

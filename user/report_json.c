@@ -119,7 +119,7 @@ static void print_stats(struct json *j, const struct pw_stats *s)
 	json_kuint(j, "tracked_threads", s->tracked_threads);
 	json_kuint(j, "creator_records", s->creator_records);
 	json_kuint(j, "threads_map_full", s->threads_map_full);
-	json_kuint(j, "wait_store_failed", s->wait_store_failed);
+	json_kuint(j, "wait_slot_shared", s->wait_slot_shared);
 	json_kuint(j, "clone_events_lost", s->clone_events_lost);
 	json_object_end(j);
 }

@@ -129,12 +129,12 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 	if (r->stats.timed_hidden)
 		fprintf(f, ", %llu timed hidden", (unsigned long long)r->stats.timed_hidden);
 	fprintf(f, ")\n");
-	if (r->stats.threads_map_full || r->stats.clone_events_lost || r->stats.wait_store_failed)
+	if (r->stats.threads_map_full || r->stats.clone_events_lost || r->stats.wait_slot_shared)
 		fprintf(f, "%swarning: tracking was incomplete: %llu threads not recorded (map full, "
-			"raise --max-threads), %llu clone events lost, %llu futex waits not recorded%s\n",
+			"raise --max-threads), %llu clone events lost, %llu futex waits estimated (wait slot shared with another thread)%s\n",
 			WARN(o), (unsigned long long)r->stats.threads_map_full,
 			(unsigned long long)r->stats.clone_events_lost,
-			(unsigned long long)r->stats.wait_store_failed, RESET(o));
+			(unsigned long long)r->stats.wait_slot_shared, RESET(o));
 	for (int i = 0; i < r->nexited; i++)
 		fprintf(f, "process %u exited during the sweep\n", r->exited[i]);
 	for (int g = 0; g < r->ngroups; g++) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "sweep.h"
 #include "unwind.h"
+#include "wait_time.h"
 
 #define TASK_INTERRUPTIBLE 0x1
 #define TASK_UNINTERRUPTIBLE 0x2
@@ -99,17 +100,10 @@ static bool is_candidate(const struct pw_task *rec, const struct sweep_opts *o,
 	describe_wait((long)rec->regs.orig_ax, &rec->regs, wd);
 	if (wd->class == PW_CLASS_NONE)
 		return false;
-	*exact = rec->flags & PW_TASK_WAIT_RECORDED;
-	/* last_arrival is when the thread last got a CPU; it then ran for
-	 * last_slice_ns and went to sleep in this wait. Without the slice, a
-	 * thread that computed for seconds before blocking would look parked
-	 * for those seconds too. */
-	if (*exact)
-		start = rec->wait.start_ns;
-	else if (rec->last_arrival_ns)
-		start = rec->last_arrival_ns + rec->last_slice_ns;
-	else
-		start = rec->start_ns;
+	start = rec->flags & PW_TASK_WAIT_RECORDED ? wait_start_exact(rec) : 0;
+	*exact = start != 0;
+	if (!start)
+		start = wait_start_estimate(rec);
 	*parked = rec->now_ns > start ? rec->now_ns - start : 0;
 	if (*parked < o->threshold_ns)
 		return false;
@@ -320,9 +314,12 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		if ((pid_t)recs[i].tgid == self)
 			continue;
 		r->stats.tasks_seen++;
-		if (is_candidate(&recs[i], o, r, &cands[ncands].wd, &cands[ncands].parked,
-				 &cands[ncands].exact))
-			cands[ncands++].idx = i;
+		if (!is_candidate(&recs[i], o, r, &cands[ncands].wd, &cands[ncands].parked,
+				  &cands[ncands].exact))
+			continue;
+		if (recs[i].flags & PW_TASK_WAIT_COLLISION)
+			r->stats.wait_slot_shared++;
+		cands[ncands++].idx = i;
 	}
 	r->stats.candidates = ncands;
 	test_gate();
@@ -335,7 +332,6 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	err = report__group(r);
 	tracer__counters(t, counters);
 	r->stats.threads_map_full = counters[PW_CNT_THREADS_FULL];
-	r->stats.wait_store_failed = counters[PW_CNT_WAIT_NOSTORE];
 	r->stats.clone_events_lost = counters[PW_CNT_RINGBUF_FULL];
 	r->stats.tracked_threads = tracer__threads_tracked(t);
 	r->stats.creator_records = creators__count(c);

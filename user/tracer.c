@@ -68,6 +68,31 @@ static int check_btf(const char *path, char *errbuf, size_t len)
 	return -ENOENT;
 }
 
+/*
+ * Wait slots are indexed by tid modulo a power of two: one slot per possible
+ * tid when pid_max allows (no sharing at all), capped to keep the array at a
+ * few MiB on machines with pid_max = 4M (sharing is then detected, not
+ * guessed: see struct pw_wait).
+ */
+static uint32_t wait_slot_count(bool futex_hooks)
+{
+	unsigned long pid_max = 32768;
+	uint32_t n = 1024;
+	FILE *f;
+
+	if (!futex_hooks)
+		return 1;
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &pid_max) != 1)
+			pid_max = 32768;
+		fclose(f);
+	}
+	while (n < pid_max && n < (1u << 18))
+		n <<= 1;
+	return n;
+}
+
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
 	const struct pw_exit_event *ex = data;
@@ -147,6 +172,8 @@ int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
 	t->skel->rodata->filter_tgid_count = o->npids;
 	t->skel->rodata->want_kstack = o->kernel_stacks;
 	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
+	t->skel->rodata->wait_slot_mask = wait_slot_count(o->futex_hooks) - 1;
+	bpf_map__set_max_entries(t->skel->maps.wait_slots, wait_slot_count(o->futex_hooks));
 	/* Room for ~1000 clone events between two polls (they are ~8.3 KiB). */
 	bpf_map__set_max_entries(t->skel->maps.clone_events, 8 << 20);
 	bpf_program__set_autoload(t->skel->progs.on_fork, o->track_creators);

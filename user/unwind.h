@@ -42,4 +42,26 @@ int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 
 void unwinder__free(struct unwinder *u);
 
+/*
+ * A sentence for a stack_error when unwinder__new() failed with err (an
+ * errno value): strerror() alone does not say what failed.
+ */
+const char *unwinder__strerror(int err);
+
+/*
+ * Notes on unusual binaries:
+ * - ELF files are opened through /proc/PID/root, or through
+ *   /proc/PID/map_files when the path is "(deleted)" or unreachable: a
+ *   binary deleted while it runs, an upgraded library, a memfd executable
+ *   (needs root). Their module names drop the " (deleted)".
+ * - A frame in a mapping that is not an ELF file, or in no file at all (JIT
+ *   code), keeps its address; the stack ends there with a stack_error
+ *   unless a frame pointer chain leads on.
+ * - Without CFI the unwinder follows rbp, and keeps a frame found that way
+ *   only when its address follows a call instruction. A frameless leaf
+ *   without CFI (Go's syscall stubs in binaries built with -ldflags=-w) is
+ *   stepped over through the return address at sp. These checks read code
+ *   from /proc/PID/mem also when unwinding a stack copy.
+ */
+
 #endif
