@@ -184,7 +184,7 @@ static struct pw_creator *creator_of(const struct pw_task *rec, struct creators 
 	u = unwinder_for(us, ev->creator_tgid, &err);
 	if (!u)
 		cr->stack.error = strdup(err == ESRCH ? "the creating process has exited"
-					 : "cannot read the creating process's mappings");
+					 : unwinder__strerror(err));
 	else if (unwind_creator(u, ev, o->max_frames, &cr->stack) < 0 && !cr->stack.error)
 		cr->stack.error = strdup("unwinding failed");
 	return cr;
@@ -204,7 +204,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	if (!u) {
 		if (err == ESRCH || !process_alive(rec->tgid))
 			return report__add_exited(r, rec->tgid);
-		stack.error = strdup(strerror(err));
+		stack.error = strdup(unwinder__strerror(err));
 	} else {
 		err = unwinder__unwind(u, rec->tid, &rec->regs, NULL, 0, o->max_frames, &stack);
 		if (err < 0 && !process_alive(rec->tgid)) {

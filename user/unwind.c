@@ -73,7 +73,9 @@ struct walk {
 	/*
 	 * The walk starts at the caller of a frameless leaf (see
 	 * unwinder__frameless_leaf): its first frame is a return address,
-	 * not the interrupted instruction libdw takes it for.
+	 * not the interrupted instruction libdw takes it for. We symbolize it
+	 * as one; libdw still looks up its CFI at pc rather than pc - 1, which
+	 * only matters after a call that ends its function (noreturn).
 	 */
 	bool first_is_return;
 	int dwfl_frames;     /* frames libdw has handed us in this walk */
@@ -543,6 +545,8 @@ static bool unwinder__after_call(struct unwinder *u, uint64_t ret,
  * call to this very function, and [rbp + 8] does not: a function with a
  * frame would have its return address there. Fills *caller with the
  * caller's registers (rbp unchanged, which is what makes it a leaf).
+ * A leaf reached by an indirect call, or without a symbol to know where it
+ * starts, cannot be checked this way and keeps libdw's frame pointer step.
  */
 static bool unwinder__frameless_leaf(struct unwinder *u,
 				     const struct pw_regs *r,
