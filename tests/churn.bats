@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# Bounded per-thread records: 5000 short-lived threads created and joined
+# while parkwatch watches the whole machine leave no records, memory or fds
+# behind, and a full thread map is counted, not silent.
+
+load helpers
+
+setup() {
+	require_root
+	require_parkwatch
+	FIFO=$BATS_TEST_TMPDIR/go.fifo
+	mkfifo "$FIFO"
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+fd_count() { ls "/proc/$1/fd" | wc -l; }
+
+@test "per-thread records, memory and fds return to baseline after 5000 threads come and go" {
+	start_fixture churn "$FIFO" 5000
+	start_parkwatch -t 1h -i 1s --json
+	wait_for_line "$PW_ERR" '^parkwatch: watching' 20
+	wait_for_reports "$PW_OUT" 1 20
+
+	local base=$BATS_TEST_TMPDIR/base.json
+	last_report "$PW_OUT" "$base"
+	local base_tracked base_creators base_rss base_fds n
+	base_tracked=$(jq_value '.stats.tracked_threads' "$base")
+	base_creators=$(jq_value '.stats.creator_records' "$base")
+	base_rss=$(rss_kib "$PW_PID")
+	base_fds=$(fd_count "$PW_PID")
+
+	echo go >"$FIFO"
+	wait_for_line "$FIXTURE_OUT" "^CHURNED $FIXTURE_PID\$" 120
+	# Two full reports after the churn ended, so exits have been processed.
+	n=$(json_docs "$PW_OUT" | wc -l)
+	wait_for_reports "$PW_OUT" $((n + 2)) 20
+
+	REPORT=$BATS_TEST_TMPDIR/after.json
+	last_report "$PW_OUT" "$REPORT"
+	echo "baseline: tracked=$base_tracked creators=$base_creators rss=${base_rss}KiB fds=$base_fds" >&2
+	echo "after:    $(jq -c .stats "$REPORT") rss=$(rss_kib "$PW_PID")KiB fds=$(fd_count "$PW_PID")" >&2
+
+	jq_check ".stats.tracked_threads <= $base_tracked + 20"
+	jq_check ".stats.creator_records <= $base_creators + 20"
+	jq_check '.stats.clone_events_lost == 0 and .stats.threads_map_full == 0'
+	[ $(($(rss_kib "$PW_PID") - base_rss)) -le 10240 ] ||
+		fail "RSS grew from ${base_rss} KiB to $(rss_kib "$PW_PID") KiB"
+	assert_equal "$(fd_count "$PW_PID")" "$base_fds"
+
+	kill -INT "$PW_PID"
+	wait_exit "$PW_PID" 20
+	assert_equal "$EXIT_STATUS" 0
+}
+
+@test "a thread map smaller than the live threads counts the overflow" {
+	start_parkwatch -t 1h -i 1s --json --max-threads 64
+	wait_for_line "$PW_ERR" '^parkwatch: watching' 20
+	start_fixture many_parked 200
+	local n
+	n=$(json_docs "$PW_OUT" | wc -l)
+	wait_for_reports "$PW_OUT" $((n + 2)) 20
+	REPORT=$BATS_TEST_TMPDIR/after.json
+	last_report "$PW_OUT" "$REPORT"
+	jq_check '.stats.threads_map_full > 0'
+	jq_check '.stats.tracked_threads <= 64'
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# What must not be flagged (a busy pool, timed waits) and indefinite waits in
+# syscalls other than futex (syscall_waits).
+
+load helpers
+
+setup() {
+	require_root
+	require_parkwatch
+}
+
+@test "a busy pool of timed waits is not flagged, even at threshold 0" {
+	start_fixture busy_pool 4
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --fail
+	assert_success
+	jq_check '.threads == []'
+	jq_check '.stats.flagged == 0'
+	# The sweep did look at the pool (main + 4 workers), it just found nothing.
+	jq_check '.stats.tasks_seen >= 5'
+}
+
+@test "a busy pool gives exit 0 with --fail in text mode too" {
+	start_fixture busy_pool 4
+	run --separate-stderr timeout 60 "$PARKWATCH" --once -t 0 -p "$FIXTURE_PID" --fail
+	assert_success
+	refute_output --partial pool_worker_main
+}
+
+@test "read, epoll_wait, accept and pause with no timeout are flagged as syscall waits" {
+	start_fixture syscall_waits
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
+	assert_success
+	local entry
+	for entry in read:reader_main epoll_wait:epoll_main 'accept4?:accept_main' pause:pause_main; do
+		local sc=${entry%%:*} fn=${entry#*:}
+		jq_check "[mine[] | select(.wait.syscall // \"\" | test(\"^($sc)\$\"))] | length == 1"
+		jq_check "[mine[] | select(.wait.syscall // \"\" | test(\"^($sc)\$\"))][0]
+			| .class == \"syscall\" and .wait.timed == false and has_fn(\"^$fn\$\")"
+	done
+}
+
+@test "poll with a timeout is not flagged by default" {
+	start_fixture syscall_waits
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
+	assert_success
+	jq_check 'mine | length == 4'
+	jq_check 'mine | all(.wait.syscall != "poll" and (has_fn("^poll_main$") | not))'
+	jq_check 'mine | all(.wait.timed == false)'
+}
+
+@test "poll with a timeout is flagged with --timed, marked timed" {
+	start_fixture syscall_waits
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --timed
+	assert_success
+	jq_check '[mine[] | select(has_fn("^poll_main$"))] | length == 1'
+	jq_check '[mine[] | select(has_fn("^poll_main$"))][0]
+		| .wait.syscall == "poll" and .wait.timed == true and .class == "syscall"'
+}
+
+@test "with --fail, flagged syscall waits give exit 1" {
+	start_fixture syscall_waits
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --fail
+	assert_failure 1
+	jq_check 'mine | length == 4'
+}
