@@ -143,7 +143,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	t.tgid = child->tgid;
 	if (!tgid_watched(t.tgid) && !tgid_watched(cur->tgid))
 		return 0;
-	if (child->flags & PF_KTHREAD)
+	/* Kernel threads, and user processes a kernel thread spawns (usermode
+	 * helpers), have no user creation site to show. */
+	if ((child->flags | cur->flags) & PF_KTHREAD)
 		return 0;
 	count(PW_CNT_CLONES);
 	t.creator_tid = cur->pid;
@@ -182,11 +184,10 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	__u32 tid = p->pid;
+	struct pw_exit_event ev = { .kind = PW_EVENT_EXIT, .tid = tid };
 
 	/* Only a thread we track costs a delete; lookup first keeps exits of
 	 * untracked threads to a single hash probe. */
-	struct pw_exit_event ev = { .kind = PW_EVENT_EXIT, .tid = tid };
-
 	if (bpf_map_lookup_elem(&threads, &tid)) {
 		bpf_map_delete_elem(&threads, &tid);
 		count(PW_CNT_EXITS);

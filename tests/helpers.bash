@@ -38,7 +38,7 @@ require_fixture() {
 	[ -x "$FIXTURES/$1" ] || skip_or_fail "fixture $FIXTURES/$1 not built (make fixtures)"
 }
 
-# now_ms: monotonic enough for timeouts within one test.
+# now_ms: wall-clock milliseconds, for timeouts within one test.
 now_ms() {
 	local t=${EPOCHREALTIME/./}
 	echo $((t / 1000))

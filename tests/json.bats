@@ -26,6 +26,15 @@ setup() {
 	jq_check '.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?Z$")'
 }
 
+@test "stats has every counter the README lists" {
+	local key
+	for key in tasks_seen candidates flagged idle_hidden tracked_threads creator_records \
+		threads_map_full wait_store_failed clone_events_lost; do
+		jq_check ".stats | has(\"$key\")"
+	done
+	jq_check '.stats.flagged == (.threads | length)'
+}
+
 @test "every thread has the README's required keys" {
 	jq_check '.threads | length >= 3'
 	jq_check '.threads | all(

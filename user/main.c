@@ -235,6 +235,11 @@ int main(int argc, char **argv)
 	char errbuf[512];
 	int err, rc = 0;
 
+	/* Handlers first: a Ctrl-C while the programs load must still end in a
+	 * report, and a shell's background job inherits SIGINT ignored. No
+	 * SA_RESTART, so the wait for events returns at once. */
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_signal }, NULL);
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_signal }, NULL);
 	argp_err_exit_status = EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
 		return EXIT_USAGE;
@@ -268,8 +273,6 @@ int main(int argc, char **argv)
 		.show_idle = c.show_idle, .kernel_stacks = c.kstack, .max_frames = 64,
 		.idle = idle, .pids = c.pids, .npids = c.npids,
 	};
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	if (c.once) {
 		err = report_once(t, cr, k, &so, &c, true);
 		flagged = err > 0;
