@@ -29,7 +29,7 @@ setup() {
 @test "stats has every counter the README lists" {
 	local key
 	for key in tasks_seen candidates flagged idle_hidden tracked_threads creator_records \
-		threads_map_full wait_store_failed clone_events_lost; do
+		threads_map_full wait_slot_shared clone_events_lost; do
 		jq_check ".stats | has(\"$key\")"
 	done
 	jq_check '.stats.flagged == (.threads | length)'
