@@ -120,7 +120,7 @@ unit: $(UNITS)
 	$(Q)set -e; for t in $(UNITS); do $$t; done
 
 bats: all
-	$(Q)PARKWATCH_BUILD=$(CURDIR)/$(OUT) bats --print-output-on-failure tests/
+	$(Q)PARKWATCH_BUILD=$(CURDIR)/$(OUT) tools/run-bats.sh tests/
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory $(OUT)/parkwatch
