@@ -56,3 +56,24 @@ setup() {
 	[[ $stderr == *root* || $stderr == *CAP_BPF* ]] ||
 		fail "stderr mentions neither root nor CAP_BPF: $stderr"
 }
+
+@test "text output is coloured on a tty, and not with NO_COLOR or --no-color" {
+	require_root
+	require_parkwatch
+	start_fixture condvar_leak 1
+	local cmd="$PARKWATCH --once -t 0 -p $FIXTURE_PID"
+	# script(1) gives parkwatch a terminal as stdout.
+	run script -qec "$cmd" /dev/null
+	assert_success
+	assert_output --partial $'\e[1m'
+	run env NO_COLOR=1 script -qec "$cmd" /dev/null
+	assert_success
+	refute_output --partial $'\e['
+	run script -qec "$cmd --no-color" /dev/null
+	assert_success
+	refute_output --partial $'\e['
+	# not a tty: never colour
+	run $cmd
+	assert_success
+	refute_output --partial $'\e['
+}
