@@ -77,3 +77,17 @@ setup() {
 	assert_success
 	refute_output --partial $'\e['
 }
+
+@test "-p with a thread id watches that thread's process, once even if given twice" {
+	require_root
+	start_fixture condvar_leak 2
+	local tid
+	tid=$(ls "/proc/$FIXTURE_PID/task" | grep -v "^$FIXTURE_PID\$" | head -1)
+	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$tid" -p "$FIXTURE_PID" --json
+	assert_success
+	[[ "$stderr" == *"thread of process $FIXTURE_PID"* ]]
+	# the two workers, each listed once
+	[ "$(jq '.threads | length' <<<"$output")" -eq 2 ]
+	[ "$(jq '[.threads[].tid] | unique | length' <<<"$output")" -eq 2 ]
+	[ "$(jq '.exited | length' <<<"$output")" -eq 0 ]
+}

@@ -83,19 +83,40 @@ struct config {
 	uint32_t max_threads;
 };
 
+/* The process a pid belongs to: a thread id given to -p means its process. */
+static long tgid_of(long pid)
+{
+	char path[40], line[128];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 static int parse_pid(const char *s, pid_t *out)
 {
-	char *end, path[32];
-	long v;
+	long v, tgid;
+	char *end;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || *end || end == s || v <= 0 || v > 0x3fffffff)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%ld", v);
-	if (access(path, F_OK))
+	tgid = tgid_of(v);
+	if (tgid <= 0)
 		return -ESRCH;
-	*out = v;
+	if (tgid != v)
+		fprintf(stderr, "parkwatch: %ld is a thread of process %ld: watching process %ld\n",
+			v, tgid, tgid);
+	*out = tgid;
 	return 0;
 }
 
@@ -115,6 +136,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", arg);
 		else if (err)
 			argp_error(state, "invalid PID: '%s'", arg);
+		for (int i = 0; i < c->npids; i++)
+			if (c->pids[i] == c->pids[c->npids])
+				return 0; /* given twice (or two threads of one process) */
 		c->npids++;
 		break;
 	case '1': c->once = true; break;
