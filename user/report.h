@@ -48,8 +48,15 @@ struct pw_group {
 	int count;
 };
 
+/* An ignore rule and how often it matched (text owned by the ignore set). */
+struct pw_rule_use {
+	const char *rule;   /* e.g. "top worker_wait", "baseline old.json" */
+	const char *origin; /* "--ignore-top", "rules.txt:3" */
+	uint64_t matched;   /* over the whole run so far */
+};
+
 struct pw_stats {
-	uint64_t tasks_seen, candidates, flagged, idle_hidden, timed_hidden;
+	uint64_t tasks_seen, candidates, flagged, idle_hidden, timed_hidden, ignored;
 	uint64_t tracked_threads, creator_records;
 	uint64_t threads_map_full, wait_slot_shared, clone_events_lost;
 };
@@ -67,6 +74,8 @@ struct pw_report {
 	int ngroups;
 	uint32_t *exited;    /* pids that exited during the sweep */
 	int nexited;
+	const struct pw_rule_use *rules; /* ignore rules, owned by the ignore set */
+	int nrules;
 	struct pw_stats stats;
 };
 
@@ -80,13 +89,23 @@ void report__free(struct pw_report *r);
 /* ISO 8601 UTC with milliseconds, e.g. "2026-11-28T06:30:00.123Z". */
 void format_iso_time(uint64_t realtime_ns, char *buf, size_t len);
 
-enum report_format { FORMAT_TEXT, FORMAT_JSON };
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_FOLDED, FORMAT_PPROF };
+
+/* What a folded line's weight counts. */
+enum folded_weight { WEIGHT_COUNT, WEIGHT_PARKED_NS };
 
 struct print_opts {
 	bool color;
+	enum folded_weight weight;
 };
 
 void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f);
 void report__print_json(const struct pw_report *r, FILE *f);
+/* One line per distinct stack, root first: "comm;frame;...;leaf weight".
+ * Returns 0 or -errno. */
+int report__print_folded(const struct pw_report *r, const struct print_opts *o, FILE *f);
+/* A gzipped pprof profile.proto, samples weighted by count and parked ns.
+ * Returns 0 or -errno. */
+int report__print_pprof(const struct pw_report *r, FILE *f);
 
 #endif

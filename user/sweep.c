@@ -329,6 +329,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		if (err)
 			goto out;
 	}
+	if (o->ignore)
+		ignore_set__apply(o->ignore, r);
 	err = report__group(r);
 	tracer__counters(t, counters);
 	r->stats.threads_map_full = counters[PW_CNT_THREADS_FULL];

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "creators.h"
 #include "idle.h"
+#include "ignore.h"
 #include "ksyms.h"
 #include "report.h"
 #include "tracer.h"
@@ -24,6 +25,7 @@ struct sweep_opts {
 	bool kernel_stacks;
 	int max_frames;
 	const struct idle_list *idle;
+	struct ignore_set *ignore; /* may be NULL */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
 	int npids;
 };
