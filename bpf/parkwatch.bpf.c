@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 filter_tgid_count = 0; /* 0: every process */
 const volatile __u32 want_kstack = 0;
 const volatile __u32 wait_slot_mask = 65535; /* wait_slots size - 1 */
+const volatile __u32 command_tgid = 0; /* command mode: the command's process */
 /* Tick rate, to turn jiffies into nanoseconds; 0 when the kernel config is
  * not readable (the sweep then falls back to the estimate). */
 extern unsigned int CONFIG_HZ __kconfig __weak;
@@ -54,6 +55,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } clone_events SEC(".maps");
+
+/* Command mode: the other threads' state at exit(), by tid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized from userspace (--max-threads) */
+	__type(key, __u32);
+	__type(value, struct pw_exit_snap);
+} exit_snaps SEC(".maps");
 
 /* pw_task is too big for the BPF stack. */
 struct {
@@ -314,4 +323,86 @@ int sweep(struct bpf_iter__task *ctx)
 	}
 	bpf_seq_write(seq, rec, sizeof(*rec));
 	return 0;
+}
+
+/* Open-coded task iterator (kernel 6.7+), to walk the exiting process. */
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+
+__u32 end_fired = 0;
+
+#define SIGSTOP 19
+
+/*
+ * Command mode: entry of exit() in the C library, or of the Go runtime's
+ * exit. exit_group would kill every other thread at once, so this is the
+ * last moment they can be seen: record each one's scheduler state now (the
+ * stop below wakes parked threads into the stopped state), then stop the
+ * command so userspace can unwind them; userspace resumes it with SIGCONT.
+ */
+static __always_inline int end_of_run(struct task_struct *cur, long code)
+{
+	struct task_struct *t;
+	struct bpf_iter_task it;
+	struct pw_end_event *ev;
+	__u32 n = 0;
+
+	if (__sync_fetch_and_add(&end_fired, 1))
+		return 0;
+	bpf_iter_task_new(&it, cur, BPF_TASK_ITER_PROC_THREADS);
+	while ((t = bpf_iter_task_next(&it))) {
+		struct pw_exit_snap snap = {};
+		__u32 tid = t->pid;
+
+		if (tid == cur->pid)
+			continue;
+		snap.state = t->__state;
+		snap.last_arrival_ns = t->sched_info.last_arrival;
+		snap.last_slice_ns = t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime;
+		snap.pcount = t->sched_info.pcount;
+		snap.nvcsw = t->nvcsw;
+		if (!bpf_map_update_elem(&exit_snaps, &tid, &snap, BPF_ANY))
+			n++;
+	}
+	bpf_iter_task_destroy(&it);
+	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
+	if (ev) {
+		ev->kind = PW_EVENT_END;
+		ev->tgid = cur->tgid;
+		ev->tid = cur->pid;
+		ev->threads = n;
+		ev->code = code;
+		ev->now_ns = bpf_ktime_get_ns();
+		bpf_ringbuf_submit(ev, 0);
+	} else {
+		count(PW_CNT_RINGBUF_FULL);
+	}
+	bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_exit_call, long code)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+
+	if (cur->tgid != command_tgid)
+		return 0;
+	return end_of_run(cur, code);
+}
+
+/* The Go runtime's exit is an ABI0 assembly function: its argument is on
+ * the stack, above the return address. */
+SEC("uprobe")
+int BPF_KPROBE(on_go_exit)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__s32 code = 0;
+
+	if (cur->tgid != command_tgid)
+		return 0;
+	bpf_probe_read_user(&code, sizeof(code), (void *)(PT_REGS_SP(ctx) + 8));
+	return end_of_run(cur, code);
 }

@@ -73,6 +73,7 @@ struct pw_thread {
 enum pw_event_kind {
 	PW_EVENT_CLONE = 1,
 	PW_EVENT_EXIT = 2,
+	PW_EVENT_END = 3,
 };
 
 struct pw_clone_event {
@@ -99,6 +100,30 @@ struct pw_clone_event {
 struct pw_exit_event {
 	__u32 kind; /* PW_EVENT_EXIT */
 	__u32 tid;
+};
+
+/*
+ * Command mode: the command called exit() (or the Go runtime's exit). The
+ * uprobe recorded every other thread's state as it was (the stop that
+ * follows wakes parked threads into the stopped state) and sent SIGSTOP.
+ */
+struct pw_end_event {
+	__u32 kind; /* PW_EVENT_END */
+	__u32 tgid;
+	__u32 tid;  /* the thread that called exit */
+	__u32 threads; /* threads recorded in exit_snaps */
+	__u64 code; /* exit()'s argument */
+	__u64 now_ns;
+};
+
+/* One thread's scheduler state at the command's exit() call. */
+struct pw_exit_snap {
+	__u32 state;
+	__u32 pad;
+	__u64 last_arrival_ns;
+	__u64 last_slice_ns;
+	__u64 pcount;
+	__u64 nvcsw;
 };
 
 /* One record per thread written by the task iterator. */

@@ -14,6 +14,10 @@ const char *const idle_default_functions[] = {
 	"runtime.templateThread", /* Go: the thread that clones new Ms */
 	"runtime.netpoll",        /* Go: blocking network poller in findrunnable */
 	"runtime.notetsleepg",    /* Go: os/signal's receiver, timers */
+	"runtime.sysmon",         /* Go: the runtime's monitor thread (timed) */
+	"runtime.schedule",       /* Go: an M between goroutines, looking for work */
+	"runtime.findRunnable",   /*   (1.21+ spelling) */
+	"runtime.findrunnable",   /*   (older spelling) */
 	NULL,
 };
 

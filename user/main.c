@@ -2,24 +2,13 @@
 /* parkwatch: command line, modes and exit codes. */
 #include <argp.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include "creators.h"
+#include "config.h"
 #include "durations.h"
-#include "idle.h"
-#include "ksyms.h"
-#include "report.h"
-#include "sweep.h"
-#include "tracer.h"
 
-#define EXIT_FLAGGED 1
-#define EXIT_USAGE 2
-#define EXIT_ENV 3
-#define MAX_PIDS 64
 
 const char *argp_program_version = "parkwatch 0.1.0";
 
@@ -29,15 +18,22 @@ static const char doc[] =
 	"USAGE: parkwatch [OPTIONS]              watch the whole machine\n"
 	"       parkwatch --once [OPTIONS]       one sweep now\n"
 	"       parkwatch -p PID [-p PID] [...]  only these processes\n"
+	"       parkwatch [OPTIONS] -- COMMAND [ARGS]\n"
+	"                                        run COMMAND traced from its first\n"
+	"                                        instruction; report what it leaves\n"
+	"                                        behind when it calls exit()\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  parkwatch --once                 threads parked 10s or more, machine-wide\n"
 	"  parkwatch --once -p 1234 -t 2s   threads of 1234 parked 2s or more\n"
 	"  parkwatch -p 1234 -i 30s -d 5m   report every 30s for 5 minutes\n"
 	"  parkwatch --once --json --fail   for scripts: JSON, exit 1 if anything is parked\n"
+	"  parkwatch --fail -- ./tests      CI: fail when the tests leave threads behind\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0  nothing flagged (or flagged without --fail)\n"
+	"     command mode: a failing command's own exit status (128+N if killed\n"
+	"     by signal N; 127 if it could not be run) passes through first\n"
 	"  1  something flagged, with --fail\n"
 	"  2  usage error (bad option or value, a -p PID that does not exist)\n"
 	"  3  environment error (not root / no CAP_BPF+CAP_PERFMON, no kernel BTF,\n"
@@ -48,7 +44,8 @@ static const char doc[] =
 
 enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
-	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF,
+	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF, OPT_FORMAT, OPT_WEIGHT,
+	OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
 };
 
 static const struct argp_option options[] = {
@@ -64,7 +61,20 @@ static const struct argp_option options[] = {
 	{ "idle-file", OPT_IDLE_FILE, "FILE", 0,
 	  "Replace the idle-wait list: one function name per line, # comments", 1 },
 	{ "kernel-stack", 'k', NULL, 0, "Add each flagged thread's kernel stack", 1 },
-	{ "json", OPT_JSON, NULL, 0, "JSON output, one document per report", 2 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "text (default), json, folded or pprof; folded and pprof print the final report only", 2 },
+	{ "json", OPT_JSON, NULL, 0, "Same as --format json: one document per report", 2 },
+	{ "output", 'o', "FILE", 0, "Write reports to FILE instead of stdout", 2 },
+	{ "weight", OPT_WEIGHT, "W", 0, "Folded output weight: count (default) or parked (ns)", 2 },
+	{ "ignore-top", OPT_IGNORE_TOP, "FUNC", 0,
+	  "Ignore threads whose innermost named frame is FUNC (repeatable)", 4 },
+	{ "ignore-any", OPT_IGNORE_ANY, "FUNC", 0, "Ignore threads with FUNC anywhere in the stack", 4 },
+	{ "ignore-created-by", OPT_IGNORE_CREATED_BY, "FUNC", 0,
+	  "Ignore threads created from FUNC (the pthread_create/clone call site)", 4 },
+	{ "ignore-file", OPT_IGNORE_FILE, "FILE", 0,
+	  "Ignore rules from FILE: 'top F', 'any F', 'created-by F' per line, # comments", 4 },
+	{ "baseline", OPT_BASELINE, "REPORT", 0,
+	  "Ignore what an earlier JSON report already listed (flag only what was added)", 4 },
 	{ "fail", OPT_FAIL, NULL, 0, "Exit 1 when anything was flagged", 2 },
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour (also when NO_COLOR is set)", 2 },
 	{ "max-threads", OPT_MAX_THREADS, "N", 0,
@@ -72,15 +82,6 @@ static const struct argp_option options[] = {
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF file (default /sys/kernel/btf/vmlinux)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf messages and progress on stderr", 3 },
 	{},
-};
-
-struct config {
-	pid_t pids[MAX_PIDS];
-	int npids;
-	bool once, futex_hooks, timed, show_idle, kstack, json, fail, color, verbose;
-	uint64_t threshold_ns, interval_ns, duration_ns;
-	const char *idle_file, *btf;
-	uint32_t max_threads;
 };
 
 /* The process a pid belongs to: a thread id given to -p means its process. */
@@ -156,7 +157,46 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_SHOW_IDLE: c->show_idle = true; break;
 	case OPT_IDLE_FILE: c->idle_file = arg; break;
 	case 'k': c->kstack = true; break;
-	case OPT_JSON: c->json = true; break;
+	case OPT_JSON: c->format = FORMAT_JSON; break;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			c->format = FORMAT_TEXT;
+		else if (!strcmp(arg, "json"))
+			c->format = FORMAT_JSON;
+		else if (!strcmp(arg, "folded"))
+			c->format = FORMAT_FOLDED;
+		else if (!strcmp(arg, "pprof"))
+			c->format = FORMAT_PPROF;
+		else
+			argp_error(state, "unknown format '%s' (text, json, folded, pprof)", arg);
+		break;
+	case OPT_WEIGHT:
+		if (!strcmp(arg, "count"))
+			c->weight = WEIGHT_COUNT;
+		else if (!strcmp(arg, "parked"))
+			c->weight = WEIGHT_PARKED_NS;
+		else
+			argp_error(state, "unknown weight '%s' (count, parked)", arg);
+		break;
+	case 'o': c->output = arg; break;
+	case OPT_IGNORE_TOP:
+	case OPT_IGNORE_ANY:
+	case OPT_IGNORE_CREATED_BY:
+		if (ignore_set__add(c->ignore, key == OPT_IGNORE_TOP ? IGNORE_TOP :
+				    key == OPT_IGNORE_ANY ? IGNORE_ANY : IGNORE_CREATED_BY, arg,
+				    key == OPT_IGNORE_TOP ? "--ignore-top" :
+				    key == OPT_IGNORE_ANY ? "--ignore-any" : "--ignore-created-by"))
+			argp_error(state, "invalid ignore rule '%s'", arg);
+		break;
+	case OPT_IGNORE_FILE:
+	case OPT_BASELINE: {
+		char err[512];
+
+		if ((key == OPT_IGNORE_FILE ? ignore_set__load_file : ignore_set__load_baseline)(
+			    c->ignore, arg, err, sizeof(err)))
+			argp_failure(state, EXIT_USAGE, 0, "%s", err);
+		break;
+	}
 	case OPT_FAIL: c->fail = true; break;
 	case OPT_NO_COLOR: c->color = false; break;
 	case OPT_BTF: c->btf = arg; break;
@@ -169,77 +209,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		c->max_threads = v;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
+		argp_error(state, "unexpected argument '%s' (a command to run goes after --)", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int on_event(void *ctx, const struct pw_clone_event *ev, uint32_t exit_tid)
-{
-	if (!ev) {
-		creators__remove(ctx, exit_tid);
-		return 0;
-	}
-	return creators__add(ctx, ev);
-}
-
-/* One sweep and its report; returns the number flagged or -errno. */
-static int report_once(struct tracer *t, struct creators *cr, const struct ksyms *k,
-		       const struct sweep_opts *so, const struct config *c, bool final)
-{
-	struct pw_report r = {
-		.watch = !c->once, .futex_hooks = c->futex_hooks, .final = final,
-		.kernel_stacks = c->kstack, .threshold_ns = c->threshold_ns,
-	};
-	struct print_opts po = { .color = c->color };
-	int err = sweep__run(t, cr, k, so, &r);
-
-	if (err) {
-		fprintf(stderr, "parkwatch: sweep failed: %s\n", strerror(-err));
-		report__free(&r);
-		return err;
-	}
-	if (c->json)
-		report__print_json(&r, stdout);
-	else
-		report__print_text(&r, &po, stdout);
-	err = r.nthreads;
-	report__free(&r);
-	return err;
-}
-
-static struct idle_list *load_idle(const struct config *c)
-{
-	struct idle_list *l;
-	int bad_line;
-
-	if (!c->idle_file)
-		return idle_list__default();
-	l = idle_list__load(c->idle_file, &bad_line);
-	if (!l && bad_line)
-		fprintf(stderr, "parkwatch: %s:%d: expected one function name per line\n",
-			c->idle_file, bad_line);
-	else if (!l)
-		fprintf(stderr, "parkwatch: cannot read %s: %s\n", c->idle_file, strerror(errno));
-	return l;
 }
 
 int main(int argc, char **argv)
@@ -249,104 +224,32 @@ int main(int argc, char **argv)
 		.max_threads = 65536, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"),
 	};
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
-	struct tracer_opts to = {};
-	struct sweep_opts so = {};
-	struct creators *cr = NULL;
-	struct idle_list *idle = NULL;
-	struct ksyms *k = NULL;
-	struct tracer *t = NULL;
-	bool flagged = false;
-	char errbuf[512];
-	int err, rc = 0;
+	int nopts = argc, rc;
 
-	/* Handlers first: a Ctrl-C while the programs load must still end in a
-	 * report, and a shell's background job inherits SIGINT ignored. No
-	 * SA_RESTART, so the wait for events returns at once. */
-	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_signal }, NULL);
-	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_signal }, NULL);
-	argp_err_exit_status = EXIT_USAGE;
-	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
-		return EXIT_USAGE;
-	if (c.once && c.futex_hooks)
-		fprintf(stderr, "parkwatch: note: --futex-hooks sees only waits that begin while "
-			"watching; with --once every start time is an estimate\n");
-	idle = load_idle(&c);
-	if (!idle)
-		return EXIT_USAGE;
-	if (c.kstack && !(k = ksyms__load()))
-		fprintf(stderr, "parkwatch: kernel symbols unavailable (%s); kernel stacks show "
-			"addresses only\n", strerror(errno));
-	cr = creators__new();
-	if (!cr) {
-		rc = EXIT_ENV;
-		goto out;
-	}
-	to = (struct tracer_opts){
-		.pids = c.pids, .npids = c.npids, .track_creators = !c.once,
-		.futex_hooks = c.futex_hooks && !c.once, .kernel_stacks = c.kstack,
-		.max_threads = c.max_threads, .btf_path = c.btf, .verbose = c.verbose,
-	};
-	err = tracer__open(&to, on_event, cr, &t, errbuf, sizeof(errbuf));
-	if (err) {
-		fprintf(stderr, "parkwatch: %s\n", errbuf);
-		rc = err == -ESRCH ? EXIT_USAGE : EXIT_ENV;
-		goto out;
-	}
-	so = (struct sweep_opts){
-		.threshold_ns = c.threshold_ns, .attach_ns = now_ns(), .show_timed = c.timed,
-		.show_idle = c.show_idle, .kernel_stacks = c.kstack, .max_frames = 64,
-		.idle = idle, .pids = c.pids, .npids = c.npids,
-	};
-	if (c.once) {
-		err = report_once(t, cr, k, &so, &c, true);
-		flagged = err > 0;
-		rc = err < 0 ? EXIT_ENV : 0;
-		goto out;
-	}
-	fprintf(stderr, "parkwatch: watching %s (%s), report every %llus\n",
-		c.npids ? "the given processes" : "the whole machine",
-		c.futex_hooks ? "futex hooks on" : "sweeps only, no per-syscall hooks",
-		(unsigned long long)(c.interval_ns / 1000000000ULL));
-	{
-		uint64_t next = so.attach_ns + c.interval_ns;
-		uint64_t end = c.duration_ns ? so.attach_ns + c.duration_ns : UINT64_MAX;
-
-		while (!stop) {
-			uint64_t now = now_ns(), until = next < end ? next : end;
-
-			if (now >= end)
-				break;
-			if (now >= next) {
-				err = report_once(t, cr, k, &so, &c, false);
-				if (err < 0) {
-					rc = EXIT_ENV;
-					goto out;
-				}
-				flagged |= err > 0;
-				next += c.interval_ns;
-				continue;
-			}
-			/* Drain clone events until the next report is due;
-			 * a signal ends the wait early. */
-			err = tracer__poll(t, (until - now) / 1000000 + 1 > 500 ? 500 :
-					      (int)((until - now) / 1000000 + 1));
-			if (err == -ENOMEM) {
-				fprintf(stderr, "parkwatch: out of memory keeping clone events\n");
-				rc = EXIT_ENV;
-				goto out;
-			}
+	/* Everything after "--" is the command, untouched by option parsing
+	 * (argp would otherwise take its "-l" for one of ours). */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			nopts = i;
+			if (i + 1 < argc)
+				c.command = argv + i + 1;
+			break;
 		}
-		err = report_once(t, cr, k, &so, &c, true);
-		if (err < 0)
-			rc = EXIT_ENV;
-		flagged |= err > 0;
+	argp_err_exit_status = EXIT_USAGE;
+	c.ignore = ignore_set__new();
+	if (!c.ignore || argp_parse(&argp, nopts, argv, 0, NULL, &c)) {
+		ignore_set__free(c.ignore);
+		return EXIT_USAGE;
 	}
-out:
-	if (!rc && flagged && c.fail)
-		rc = EXIT_FLAGGED;
-	tracer__close(t);
-	creators__free(cr);
-	idle_list__free(idle);
-	ksyms__free(k);
+	if (nopts < argc && !c.command) {
+		fprintf(stderr, "parkwatch: nothing to run after --\n");
+		rc = EXIT_USAGE;
+	} else if (c.command && (c.npids || c.once)) {
+		fprintf(stderr, "parkwatch: a command cannot be combined with -p or --once\n");
+		rc = EXIT_USAGE;
+	} else {
+		rc = session__run(&c);
+	}
+	ignore_set__free(c.ignore);
 	return rc;
 }

@@ -62,7 +62,7 @@ struct pw_stats {
 };
 
 struct pw_report {
-	bool watch;          /* watch mode (else --once) */
+	const char *mode;    /* "once", "watch" or "command" */
 	bool futex_hooks;
 	bool final;
 	bool kernel_stacks;
@@ -76,12 +76,20 @@ struct pw_report {
 	int nexited;
 	const struct pw_rule_use *rules; /* ignore rules, owned by the ignore set */
 	int nrules;
+	/* Command mode's final report: what the end-of-run snapshot saw. */
+	bool has_end;
+	bool end_snapshot;   /* the command called exit() and was swept */
+	int exit_status;     /* the command's exit code (128+sig if killed) */
+	char end_reason[160];
 	struct pw_stats stats;
 };
 
 /* Append a zeroed entry; NULL on ENOMEM. */
 struct pw_flagged *report__add(struct pw_report *r);
 int report__add_exited(struct pw_report *r, uint32_t pid);
+/* Drop thread i and what it owns; the last thread takes its place (call
+ * before report__group: groups index threads). */
+void report__remove(struct pw_report *r, int i);
 /* Sort by pid and stack, then group threads of a process with the same wait
  * and identical stacks. */
 int report__group(struct pw_report *r);

@@ -124,6 +124,21 @@ static void print_stats(struct json *j, const struct pw_stats *s)
 	json_object_end(j);
 }
 
+/* Every ignore rule with its match count over the run so far (0: stale). */
+static void print_ignore_rules(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "ignore_rules");
+	json_array_begin(j);
+	for (int i = 0; i < r->nrules; i++) {
+		json_object_begin(j);
+		json_kstring(j, "rule", r->rules[i].rule);
+		json_kstring(j, "origin", r->rules[i].origin);
+		json_kuint(j, "matched", r->rules[i].matched);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 void report__print_json(const struct pw_report *r, FILE *f)
 {
 	struct json j;
@@ -133,7 +148,7 @@ void report__print_json(const struct pw_report *r, FILE *f)
 	json_init(&j, f);
 	json_object_begin(&j);
 	json_kstring(&j, "schema", "parkwatch/1");
-	json_kstring(&j, "mode", r->watch ? "watch" : "once");
+	json_kstring(&j, "mode", r->mode);
 	json_kstring(&j, "tracking", r->futex_hooks ? "futex-hooks" : "sweep");
 	json_kbool(&j, "final", r->final);
 	json_kstring(&j, "time", when);
@@ -171,6 +186,15 @@ void report__print_json(const struct pw_report *r, FILE *f)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	if (r->has_end) {
+		json_key(&j, "end_of_run");
+		json_object_begin(&j);
+		json_kbool(&j, "snapshot", r->end_snapshot);
+		json_kint(&j, "exit_status", r->exit_status);
+		json_kstring(&j, "reason", r->end_reason);
+		json_object_end(&j);
+	}
+	print_ignore_rules(&j, r);
 	print_stats(&j, &r->stats);
 	json_object_end(&j);
 	fflush(f);

@@ -52,9 +52,42 @@ static void print_wait(FILE *f, const struct pw_flagged *t)
 	fprintf(f, ", %s]", t->wait.timed ? "timed" : "no timeout");
 }
 
+static void print_creator(FILE *f, const struct pw_flagged *t, int count,
+			  const struct print_opts *o)
+{
+	if (!t->creator) {
+		fprintf(f, "    creator: unknown (created before parkwatch started)\n");
+		return;
+	}
+	fprintf(f, "    created by %s %u (%s)%s at:\n",
+		t->creator->is_process ? "process, in thread" : "thread",
+		t->creator->tid, t->creator->comm, count > 1 ? " (shown for the first thread)" : "");
+	print_stack(f, &t->creator->stack, "      ", o);
+}
+
+/* End of run: threads still running when the command called exit(). */
+static void print_running_group(FILE *f, const struct pw_report *r, const struct pw_group *g,
+				const struct print_opts *o)
+{
+	const struct pw_flagged *first = &r->threads[g->first];
+
+	fprintf(f, "  %s%d thread%s still running%s (not waiting: a loop nobody stops?)\n",
+		BOLD(o), g->count, g->count == 1 ? "" : "s", RESET(o));
+	fprintf(f, "    tid%s", g->count == 1 ? "" : "s");
+	for (int i = 0; i < g->count; i++)
+		fprintf(f, " %u", r->threads[g->first + i].tid);
+	fprintf(f, " (%s)\n", first->comm);
+	print_stack(f, &first->stack, "    ", o);
+	print_creator(f, first, g->count, o);
+}
+
 static void print_group(FILE *f, const struct pw_report *r, const struct pw_group *g,
 			const struct print_opts *o)
 {
+	if (r->threads[g->first].wait.class == PW_CLASS_RUNNING) {
+		print_running_group(f, r, g, o);
+		return;
+	}
 	const struct pw_flagged *first = &r->threads[g->first];
 	uint64_t lo = first->parked_ns, hi = first->parked_ns;
 	bool any_exact = false, any_estimated = false, any_before = false;
@@ -96,15 +129,29 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		fprintf(f, "    kernel stack:\n");
 		print_stack(f, &first->kstack, "      ", o);
 	}
-	if (!first->creator) {
-		fprintf(f, "    creator: unknown (created before parkwatch started)\n");
-		return;
+	print_creator(f, first, g->count, o);
+}
+
+/* Ignore rules: how many threads they hid in this report, and the rules that
+ * have not matched anything yet in this run (stale allowlists rot). */
+static void print_ignore_rules(FILE *f, const struct pw_report *r, const struct print_opts *o)
+{
+	bool blank = false;
+
+	if (r->stats.ignored) {
+		fprintf(f, "\n%llu thread%s ignored by rules\n", (unsigned long long)r->stats.ignored,
+			r->stats.ignored == 1 ? "" : "s");
+		blank = true;
 	}
-	fprintf(f, "    created by %s %u (%s)%s at:\n",
-		first->creator->is_process ? "process, in thread" : "thread",
-		first->creator->tid, first->creator->comm,
-		g->count > 1 ? " (shown for the first thread)" : "");
-	print_stack(f, &first->creator->stack, "      ", o);
+	for (int i = 0; i < r->nrules; i++) {
+		if (r->rules[i].matched)
+			continue;
+		if (!blank)
+			fputc('\n', f);
+		blank = true;
+		fprintf(f, "%signore rule '%s' (%s) never matched%s\n", WARN(o), r->rules[i].rule,
+			r->rules[i].origin, RESET(o));
+	}
 }
 
 void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f)
@@ -120,9 +167,14 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&secs));
 	format_duration(r->threshold_ns, thr, sizeof(thr));
-	fprintf(f, "%sparkwatch %s%s: %d thread%s parked past %s in %d process%s%s (%llu threads seen",
-		BOLD(o), when, r->watch ? (r->final ? ", final report" : "") : "",
-		r->nthreads, r->nthreads == 1 ? "" : "s", thr, nproc, nproc == 1 ? "" : "es",
+	fprintf(f, "%sparkwatch %s%s: %d thread%s ", BOLD(o), when,
+		r->has_end ? ", end of run" : strcmp(r->mode, "once") && r->final ? ", final report" : "",
+		r->nthreads, r->nthreads == 1 ? "" : "s");
+	if (r->has_end)
+		fprintf(f, "left behind at exit");
+	else
+		fprintf(f, "parked past %s", thr);
+	fprintf(f, " in %d process%s%s (%llu threads seen", nproc, nproc == 1 ? "" : "es",
 		RESET(o), (unsigned long long)r->stats.tasks_seen);
 	if (r->stats.idle_hidden)
 		fprintf(f, ", %llu idle hidden", (unsigned long long)r->stats.idle_hidden);
@@ -135,6 +187,8 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 			WARN(o), (unsigned long long)r->stats.threads_map_full,
 			(unsigned long long)r->stats.clone_events_lost,
 			(unsigned long long)r->stats.wait_slot_shared, RESET(o));
+	if (r->has_end)
+		fprintf(f, "%s\n", r->end_reason);
 	for (int i = 0; i < r->nexited; i++)
 		fprintf(f, "process %u exited during the sweep\n", r->exited[i]);
 	for (int g = 0; g < r->ngroups; g++) {
@@ -145,5 +199,6 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 				t->exe ? t->exe : "(executable unknown)");
 		print_group(f, r, &r->groups[g], o);
 	}
+	print_ignore_rules(f, r, o);
 	fflush(f);
 }

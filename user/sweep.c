@@ -88,6 +88,48 @@ static void test_gate(void)
 		usleep(10000);
 }
 
+/*
+ * End of run: the command is stopped now, which woke its parked threads into
+ * the stopped state. Put back what the exit probe saw just before the stop.
+ * Returns false for the thread that called exit and for threads the probe
+ * did not see.
+ */
+static bool restore_exit_state(struct tracer *t, struct pw_task *rec, uint32_t end_tid)
+{
+	struct pw_exit_snap snap;
+
+	if (rec->tid == end_tid || !tracer__exit_snap(t, rec->tid, &snap))
+		return false;
+	rec->state = snap.state;
+	rec->last_arrival_ns = snap.last_arrival_ns;
+	rec->last_slice_ns = snap.last_slice_ns;
+	rec->pcount = snap.pcount;
+	rec->nvcsw = snap.nvcsw;
+	return true;
+}
+
+/* At the end of the run every other thread is left behind: running ones
+ * (a loop nobody stops) and waits of any kind, timed or not. */
+static bool is_left_behind(const struct pw_task *rec, struct pw_wait_desc *wd, uint64_t *parked,
+			   bool *exact)
+{
+	*exact = rec->flags & PW_TASK_WAIT_RECORDED;
+	if (!(rec->state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))) {
+		memset(wd, 0, sizeof(*wd));
+		wd->class = PW_CLASS_RUNNING;
+		wd->syscall = "none";
+		*parked = 0;
+		*exact = false;
+		return true;
+	}
+	describe_wait((long)rec->regs.orig_ax, &rec->regs, wd);
+	if (wd->class == PW_CLASS_NONE)
+		wd->class = PW_CLASS_SYSCALL;
+	*parked = rec->now_ns - (*exact && wait_start_exact(rec) ? wait_start_exact(rec)
+							   : wait_start_estimate(rec));
+	return true;
+}
+
 /* Is this thread parked in an indefinite wait past the threshold? */
 static bool is_candidate(const struct pw_task *rec, const struct sweep_opts *o,
 			 struct pw_report *r, struct pw_wait_desc *wd, uint64_t *parked, bool *exact)
@@ -227,7 +269,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	f->tid = rec->tid;
 	memcpy(f->comm, rec->comm, sizeof(f->comm));
 	f->exe = read_exe(rec->tgid);
-	f->state = rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
+	f->state = wd->class == PW_CLASS_RUNNING ? 'R' : rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
 	f->wait = *wd;
 	f->has_futex_word = rec->flags & PW_TASK_FUTEX_WORD;
 	f->futex_word = rec->futex_word;
@@ -314,9 +356,15 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		if ((pid_t)recs[i].tgid == self)
 			continue;
 		r->stats.tasks_seen++;
-		if (!is_candidate(&recs[i], o, r, &cands[ncands].wd, &cands[ncands].parked,
-				  &cands[ncands].exact))
+		if (o->end_tgid && (pid_t)recs[i].tgid == o->end_tgid) {
+			if (!restore_exit_state(t, &recs[i], o->end_tid) ||
+			    !is_left_behind(&recs[i], &cands[ncands].wd, &cands[ncands].parked,
+					    &cands[ncands].exact))
+				continue;
+		} else if (!is_candidate(&recs[i], o, r, &cands[ncands].wd, &cands[ncands].parked,
+					 &cands[ncands].exact)) {
 			continue;
+		}
 		if (recs[i].flags & PW_TASK_WAIT_COLLISION)
 			r->stats.wait_slot_shared++;
 		cands[ncands++].idx = i;

@@ -28,6 +28,11 @@ struct sweep_opts {
 	struct ignore_set *ignore; /* may be NULL */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
 	int npids;
+	/* Command mode's end-of-run snapshot: every thread of end_tgid but
+	 * end_tid (the one calling exit) is left behind, whatever it does;
+	 * their state comes from the exit probe's record, not from now. */
+	pid_t end_tgid;
+	uint32_t end_tid;
 };
 
 /* Fills r (which the caller zeroed and later frees). 0 or -errno. */

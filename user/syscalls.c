@@ -170,6 +170,7 @@ const char *wait_class_name(enum pw_wait_class c)
 	switch (c) {
 	case PW_CLASS_FUTEX: return "futex";
 	case PW_CLASS_SYSCALL: return "syscall";
+	case PW_CLASS_RUNNING: return "running";
 	default: return "none";
 	}
 }

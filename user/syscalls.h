@@ -16,6 +16,7 @@ enum pw_wait_class {
 	PW_CLASS_NONE,    /* not a wait parkwatch knows can block */
 	PW_CLASS_FUTEX,   /* futex(2), futex_wait(2), futex_waitv(2) */
 	PW_CLASS_SYSCALL, /* read, epoll_wait, accept, pause, ... */
+	PW_CLASS_RUNNING, /* end of run: still running or runnable, not waiting */
 };
 
 struct pw_wait_desc {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +23,10 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct bpf_link **iters; /* one per -p pid, or one for all */
 	int niters;
-	clone_cb cb;
+	event_cb cb;
 	void *cb_ctx;
+	struct bpf_link *end_probes[4];
+	int nend_probes;
 	int ncpus;
 };
 
@@ -95,16 +99,20 @@ static uint32_t wait_slot_count(bool futex_hooks)
 
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
-	const struct pw_exit_event *ex = data;
+	static const size_t sizes[] = {
+		[PW_EVENT_CLONE] = sizeof(struct pw_clone_event),
+		[PW_EVENT_EXIT] = sizeof(struct pw_exit_event),
+		[PW_EVENT_END] = sizeof(struct pw_end_event),
+	};
 	struct tracer *t = ctx;
+	uint32_t kind;
 
-	if (!t->cb || size < sizeof(*ex))
+	if (!t->cb || size < sizeof(kind))
 		return 0;
-	if (ex->kind == PW_EVENT_EXIT)
-		return t->cb(t->cb_ctx, NULL, ex->tid);
-	if (ex->kind == PW_EVENT_CLONE && size >= sizeof(struct pw_clone_event))
-		return t->cb(t->cb_ctx, data, 0);
-	return 0;
+	kind = *(const uint32_t *)data;
+	if (kind >= sizeof(sizes) / sizeof(sizes[0]) || !sizes[kind] || size < sizes[kind])
+		return 0;
+	return t->cb(t->cb_ctx, kind, data);
 }
 
 static int attach_iters(struct tracer *t, const struct tracer_opts *o, char *errbuf, size_t len)
@@ -140,7 +148,42 @@ static int attach_iters(struct tracer *t, const struct tracer_opts *o, char *err
 	return 0;
 }
 
-int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
+/*
+ * Command mode: attach the end-of-run probe to every exit path the command
+ * may take — the C library's exit() (the libc parkwatch itself runs on, which
+ * is the one dynamically linked programs load), and in the executable itself
+ * a static exit() or the Go runtime's exit. Paths that do not exist in a
+ * binary are skipped; at least one must attach.
+ */
+static int attach_end_probes(struct tracer *t, const char *exe, char *errbuf, size_t len)
+{
+	const struct { bool in_exe; const char *func; struct bpf_program *prog; } targets[] = {
+		{ false, "exit", t->skel->progs.on_exit_call },
+		{ true, "exit", t->skel->progs.on_exit_call },
+		{ true, "runtime.exit.abi0", t->skel->progs.on_go_exit },
+	};
+	Dl_info libc = {};
+
+	dladdr((void *)exit, &libc);
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = targets[i].func);
+		const char *bin = targets[i].in_exe ? exe : libc.dli_fname;
+		struct bpf_link *l;
+
+		if (!bin || t->nend_probes == (int)(sizeof(t->end_probes) / sizeof(t->end_probes[0])))
+			continue;
+		l = bpf_program__attach_uprobe_opts(targets[i].prog, -1, bin, 0, &uo);
+		if (l)
+			t->end_probes[t->nend_probes++] = l;
+	}
+	if (t->nend_probes)
+		return 0;
+	snprintf(errbuf, len, "cannot attach the end-of-run probe to exit() in %s or %s",
+		 libc.dli_fname ? libc.dli_fname : "the C library", exe);
+	return -ENOENT;
+}
+
+int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 		 struct tracer **out, char *errbuf, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
@@ -171,6 +214,10 @@ int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
 	}
 	t->skel->rodata->filter_tgid_count = o->npids;
 	t->skel->rodata->want_kstack = o->kernel_stacks;
+	t->skel->rodata->command_tgid = o->command_pid;
+	bpf_map__set_max_entries(t->skel->maps.exit_snaps, o->max_threads);
+	bpf_program__set_autoload(t->skel->progs.on_exit_call, o->command_pid > 0);
+	bpf_program__set_autoload(t->skel->progs.on_go_exit, o->command_pid > 0);
 	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
 	t->skel->rodata->wait_slot_mask = wait_slot_count(o->futex_hooks) - 1;
 	bpf_map__set_max_entries(t->skel->maps.wait_slots, wait_slot_count(o->futex_hooks));
@@ -206,6 +253,11 @@ int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
 	err = attach_iters(t, o, errbuf, errlen);
 	if (err)
 		goto fail;
+	if (o->command_pid > 0) {
+		err = attach_end_probes(t, o->command_exe, errbuf, errlen);
+		if (err)
+			goto fail;
+	}
 	if (o->track_creators) {
 		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.clone_events), on_ringbuf, t, NULL);
 		if (!t->rb) {
@@ -324,10 +376,23 @@ size_t tracer__threads_tracked(struct tracer *t)
 	return n;
 }
 
+bool tracer__exit_snap(struct tracer *t, uint32_t tid, struct pw_exit_snap *out)
+{
+	return bpf_map__lookup_elem(t->skel->maps.exit_snaps, &tid, sizeof(tid), out,
+				    sizeof(*out), 0) == 0;
+}
+
+int tracer__end_probes(const struct tracer *t)
+{
+	return t->nend_probes;
+}
+
 void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
+	for (int i = 0; i < t->nend_probes; i++)
+		bpf_link__destroy(t->end_probes[i]);
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->niters; i++)
 		bpf_link__destroy(t->iters[i]);

@@ -22,19 +22,22 @@ struct tracer_opts {
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 	bool verbose;
+	pid_t command_pid;        /* command mode: the child, before its exec */
+	const char *command_exe;  /* its executable (for static or Go exit) */
 };
 
 struct tracer;
 
-/* Called for each event drained by tracer__poll: a clone (ev set) or the
- * exit of a tracked thread (ev NULL, exit_tid set). */
-typedef int (*clone_cb)(void *ctx, const struct pw_clone_event *ev, uint32_t exit_tid);
+/* Called for each ring buffer event drained by tracer__poll; kind is
+ * PW_EVENT_CLONE (struct pw_clone_event), PW_EVENT_EXIT (struct
+ * pw_exit_event) or PW_EVENT_END (struct pw_end_event). */
+typedef int (*event_cb)(void *ctx, uint32_t kind, const void *data);
 
 /*
  * Returns 0, or -errno with a message for people in errbuf (what failed and
  * what to do). Every failure here is an environment error (exit code 3).
  */
-int tracer__open(const struct tracer_opts *o, clone_cb cb, void *cb_ctx,
+int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 		 struct tracer **out, char *errbuf, size_t errlen);
 
 /* Wait up to timeout_ms for clone events and hand them to the callback. */
@@ -51,6 +54,11 @@ int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *
 void tracer__counters(struct tracer *t, uint64_t out[PW_CNT_MAX]);
 /* Entries in the threads map now (walks the keys). */
 size_t tracer__threads_tracked(struct tracer *t);
+
+/* Command mode: a thread's state as the end-of-run probe recorded it. */
+bool tracer__exit_snap(struct tracer *t, uint32_t tid, struct pw_exit_snap *out);
+/* Command mode: how many exit paths the end-of-run probe is attached to. */
+int tracer__end_probes(const struct tracer *t);
 
 void tracer__close(struct tracer *t);
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* What the command line asked for: parsed by main.c, run by session.c. */
+#ifndef PW_CONFIG_H
+#define PW_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "ignore.h"
+#include "report.h"
+
+#define EXIT_FLAGGED 1
+#define EXIT_USAGE 2
+#define EXIT_ENV 3
+#define EXIT_NOT_FOUND 127 /* command mode: the command could not be run */
+#define MAX_PIDS 64
+
+struct config {
+	pid_t pids[MAX_PIDS];
+	int npids;
+	char **command;      /* command mode: argv after "--", NULL otherwise */
+	bool once, futex_hooks, timed, show_idle, kstack, fail, color, verbose;
+	enum report_format format;
+	enum folded_weight weight;
+	const char *output;  /* -o FILE, NULL for stdout */
+	struct ignore_set *ignore;
+	uint64_t threshold_ns, interval_ns, duration_ns;
+	const char *idle_file, *btf;
+	uint32_t max_threads;
+};
+
+/* Run the configured mode; returns the process exit code. */
+int session__run(struct config *c);
+
+#endif
