@@ -1,18 +1,712 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Ignore rules (stub: being written). */
+/*
+ * Ignore rules, in goleak's vocabulary (IgnoreTopFunction, IgnoreAnyFunction,
+ * IgnoreCreatedBy, IgnoreCurrent ~ baseline):
+ *
+ *   top FUNC         the innermost frame that has a function name is FUNC
+ *   any FUNC         some frame of the stack is FUNC
+ *   created-by FUNC  the thread's creation call site is FUNC: the first frame
+ *                    of the creator's stack that is not thread/process
+ *                    creation machinery (creation_machinery[] below)
+ *   baseline FILE    an earlier JSON report: each thread it listed excuses
+ *                    one current thread with the same signature
+ *
+ * FUNC matches a function name exactly; a trailing '*' makes it a prefix
+ * ("runtime.*"). Every rule is checked against every flagged thread and
+ * counts its own matches, even when another rule matched the same thread
+ * first: a rule that matches nothing on its own is what "stale" means, and a
+ * rule shadowed by another is still doing its job.
+ *
+ * Everything is kept in plain arrays: a rule set is a handful of entries,
+ * loaded once, and scanned linearly per flagged thread (itself few).
+ */
+#define _GNU_SOURCE /* asprintf, qsort_r */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
 #include "ignore.h"
 
+/* The baseline is a fourth kind, not part of the public enum: it is only
+ * created by ignore_set__load_baseline. */
+#define IGNORE_BASELINE (IGNORE_CREATED_BY + 1)
+
+/* One signature of a baseline and how many baseline threads had it. */
+struct sig_count {
+	char *sig;
+	int count;
+};
+
+struct rule {
+	int kind;               /* enum ignore_kind or IGNORE_BASELINE */
+	char *pattern;          /* function name, without the trailing '*' */
+	bool prefix;            /* pattern ended in '*': match names starting with it */
+	struct sig_count *sigs; /* baseline: sorted by sig, for bsearch */
+	int nsigs;
+};
+
 struct ignore_set {
+	struct rule *rules;
+	/* Parallel to rules: the text, origin and match count the printers
+	 * show. A separate array so r->rules can point straight at it. */
+	struct pw_rule_use *uses;
 	int n;
 };
 
-struct ignore_set *ignore_set__new(void) { return calloc(1, sizeof(struct ignore_set)); }
+/*
+ * Thread and process creation machinery: frames skipped (innermost first) in
+ * the creator's stack to reach the creation call site, the code that asked
+ * for the thread. Names are compared up to a '@' symbol version
+ * ("pthread_create@@GLIBC_2.34"), though the unwinder strips those already.
+ *   glibc threads:    __clone3 ← __GI___clone_internal ← create_thread ←
+ *                     pthread_create (__pthread_create_2_1 in debug info)
+ *   glibc processes:  fork/_Fork/vfork, posix_spawn → __spawni → __spawnix
+ *   Go runtime Ms:    runtime.clone ← runtime.newosproc ← runtime.newm1 ←
+ *                     runtime.newm ← runtime.startm (or startTemplateThread);
+ *                     with cgo, newm1 goes through asmcgocall and the cgo
+ *                     thread-start shims into pthread_create.
+ * The caller of the last of these (e.g. spawn_workers, or runtime.wakep for
+ * a Go M) is the call site created-by matches.
+ */
+static const char *const creation_machinery[] = {
+	/* glibc: clone and pthread_create */
+	"__clone3", "__clone", "clone", "clone3", "__GI___clone3", "__GI___clone",
+	"__GI___clone_internal", "__clone_internal", "create_thread",
+	"pthread_create", "__pthread_create_2_1", "thrd_create",
+	/* glibc: fork, vfork, posix_spawn */
+	"fork", "_Fork", "__libc_fork", "__fork", "vfork", "__vfork", "__libc_vfork",
+	"posix_spawn", "posix_spawnp", "__posix_spawn", "__posix_spawnp",
+	"__spawni", "__spawnix",
+	/* Go runtime */
+	"runtime.clone", "runtime.newosproc", "runtime.newosproc0", "runtime.newm1",
+	"runtime.newm", "runtime.startm", "runtime.startTemplateThread",
+	"runtime.asmcgocall", "_cgo_thread_start", "x_cgo_thread_start",
+	"_cgo_try_pthread_create",
+};
+
+/* a == b, ignoring a "@VERSION" / "@@VERSION" suffix on a. */
+static bool same_unversioned(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '@');
+}
+
+static bool is_creation_machinery(const char *fn)
+{
+	for (size_t i = 0; i < sizeof(creation_machinery) / sizeof(creation_machinery[0]); i++)
+		if (same_unversioned(fn, creation_machinery[i]))
+			return true;
+	return false;
+}
+
+/* The creation call site's function, or NULL when unknown: no creator (the
+ * thread predates parkwatch), or the first frame past the machinery has no
+ * name (a stripped caller cannot match a name). */
+static const char *creation_site(const struct pw_flagged *t)
+{
+	const struct pw_stack *s;
+
+	if (!t->creator)
+		return NULL;
+	s = &t->creator->stack;
+	for (int i = 0; i < s->nframes; i++) {
+		const char *fn = s->frames[i].function;
+
+		if (!fn || !is_creation_machinery(fn))
+			return fn;
+	}
+	return NULL;
+}
+
+static bool name_matches(const struct rule *rl, const char *fn)
+{
+	if (!fn)
+		return false;
+	if (rl->prefix)
+		return !strncmp(fn, rl->pattern, strlen(rl->pattern));
+	return !strcmp(fn, rl->pattern);
+}
+
+static bool rule_matches(const struct rule *rl, const struct pw_flagged *t)
+{
+	const struct pw_stack *s = &t->stack;
+
+	switch (rl->kind) {
+	case IGNORE_TOP:
+		for (int i = 0; i < s->nframes; i++)
+			if (s->frames[i].function)
+				return name_matches(rl, s->frames[i].function);
+		return false;
+	case IGNORE_ANY:
+		for (int i = 0; i < s->nframes; i++)
+			if (name_matches(rl, s->frames[i].function))
+				return true;
+		return false;
+	case IGNORE_CREATED_BY:
+		return name_matches(rl, creation_site(t));
+	}
+	return false;
+}
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case IGNORE_TOP: return "top";
+	case IGNORE_ANY: return "any";
+	case IGNORE_CREATED_BY: return "created-by";
+	default: return "baseline";
+	}
+}
+
+struct ignore_set *ignore_set__new(void)
+{
+	return calloc(1, sizeof(struct ignore_set));
+}
+
+/* Append a rule (taking pattern and sigs) with its printed text and origin.
+ * On failure nothing is taken. */
+static int push_rule(struct ignore_set *s, const struct rule *rl, const char *arg,
+		     const char *origin)
+{
+	struct rule *rules;
+	struct pw_rule_use *uses;
+	char *text = NULL, *orig;
+
+	rules = realloc(s->rules, (s->n + 1) * sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+	s->rules = rules;
+	uses = realloc(s->uses, (s->n + 1) * sizeof(*uses));
+	if (!uses)
+		return -ENOMEM;
+	s->uses = uses;
+	if (asprintf(&text, "%s %s", kind_name(rl->kind), arg) < 0)
+		return -ENOMEM;
+	orig = strdup(origin ? origin : "");
+	if (!orig) {
+		free(text);
+		return -ENOMEM;
+	}
+	s->rules[s->n] = *rl;
+	s->uses[s->n] = (struct pw_rule_use){ .rule = text, .origin = orig };
+	s->n++;
+	return 0;
+}
+
+/* A function pattern: no whitespace, not empty, '*' only at the end. */
+static bool valid_pattern(const char *f)
+{
+	size_t n = f ? strlen(f) : 0;
+
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (isspace((unsigned char)f[i]) || (f[i] == '*' && i != n - 1))
+			return false;
+	return true;
+}
+
 int ignore_set__add(struct ignore_set *s, enum ignore_kind kind, const char *function,
-		    const char *origin) { return -ENOSYS; }
-int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, size_t errlen) { return -ENOSYS; }
-int ignore_set__load_baseline(struct ignore_set *s, const char *path, char *err, size_t errlen) { return -ENOSYS; }
-void ignore_set__apply(struct ignore_set *s, struct pw_report *r) {}
-bool ignore_set__empty(const struct ignore_set *s) { return true; }
-void ignore_set__free(struct ignore_set *s) { free(s); }
+		    const char *origin)
+{
+	struct rule rl = { .kind = kind };
+	size_t n;
+	int err;
+
+	if (!s || kind > IGNORE_CREATED_BY || !valid_pattern(function))
+		return -EINVAL;
+	n = strlen(function);
+	rl.prefix = function[n - 1] == '*';
+	rl.pattern = strndup(function, rl.prefix ? n - 1 : n);
+	if (!rl.pattern)
+		return -ENOMEM;
+	err = push_rule(s, &rl, function, origin);
+	if (err)
+		free(rl.pattern);
+	return err;
+}
+
+int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, size_t errlen)
+{
+	char *line = NULL, origin[4096];
+	size_t cap = 0;
+	int lineno = 0, ret = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		char *kw, *fn, *extra, *save = NULL, *hash;
+		enum ignore_kind kind;
+
+		lineno++;
+		hash = strchr(line, '#'); /* a comment runs to the end of the line */
+		if (hash)
+			*hash = '\0';
+		kw = strtok_r(line, " \t\r\n\v\f", &save);
+		if (!kw)
+			continue; /* blank or comment only */
+		fn = strtok_r(NULL, " \t\r\n\v\f", &save);
+		extra = strtok_r(NULL, " \t\r\n\v\f", &save);
+		if (!strcmp(kw, "top"))
+			kind = IGNORE_TOP;
+		else if (!strcmp(kw, "any"))
+			kind = IGNORE_ANY;
+		else if (!strcmp(kw, "created-by"))
+			kind = IGNORE_CREATED_BY;
+		else
+			fn = NULL;
+		if (!fn || extra || !valid_pattern(fn)) {
+			snprintf(err, errlen,
+				 "%s:%d: expected 'top FUNC', 'any FUNC' or 'created-by FUNC'",
+				 path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+		ret = ignore_set__add(s, kind, fn, origin);
+		if (ret) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, strerror(-ret));
+			break;
+		}
+	}
+	if (!ret && ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/*
+ * A thread's signature: what stays the same for "the same leak" in another
+ * run or another process of the same program. Executable basename, wait
+ * class, syscall, futex op, and the stack's function names; a frame without
+ * a name counts as "MODULE?" so that ASLR'd addresses do not matter. Fields
+ * are joined with '\x1f' (unit separator), which no name contains.
+ */
+struct sigbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sig_add(struct sigbuf *b, const char *a, const char *c)
+{
+	size_t la = a ? strlen(a) : 0, lc = c ? strlen(c) : 0;
+
+	if (b->oom)
+		return;
+	if (b->len + la + lc + 2 > b->cap) {
+		size_t ncap = (b->len + la + lc + 2) * 2;
+		char *p = realloc(b->p, ncap);
+
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = ncap;
+	}
+	if (la)
+		memcpy(b->p + b->len, a, la);
+	if (lc)
+		memcpy(b->p + b->len + la, c, lc);
+	b->len += la + lc;
+	b->p[b->len++] = '\x1f';
+	b->p[b->len] = '\0';
+}
+
+static char *sig_done(struct sigbuf *b)
+{
+	if (b->oom || !b->p) {
+		free(b->p);
+		return NULL;
+	}
+	return b->p;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s;
+
+	if (!p)
+		return "";
+	s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* The same name syscalls.c's wait_class_name gives, spelled out here so this
+ * module (and its unit test) needs nothing but the report model. */
+static const char *class_name(enum pw_wait_class c)
+{
+	switch (c) {
+	case PW_CLASS_FUTEX: return "futex";
+	case PW_CLASS_SYSCALL: return "syscall";
+	default: return "none";
+	}
+}
+
+static char *thread_signature(const struct pw_flagged *t)
+{
+	struct sigbuf b = {};
+
+	sig_add(&b, base_name(t->exe), NULL);
+	sig_add(&b, class_name(t->wait.class), NULL);
+	sig_add(&b, t->wait.syscall, NULL);
+	sig_add(&b, t->wait.op, NULL);
+	for (int i = 0; i < t->stack.nframes; i++) {
+		const struct pw_frame *f = &t->stack.frames[i];
+
+		if (f->function)
+			sig_add(&b, f->function, NULL);
+		else
+			sig_add(&b, f->module, "?");
+	}
+	return sig_done(&b);
+}
+
+/* A string member of o, or NULL when absent, null or not a string. */
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static char *json_thread_signature(struct json_object *t)
+{
+	struct json_object *wait = NULL, *stack = NULL;
+	struct sigbuf b = {};
+
+	json_object_object_get_ex(t, "wait", &wait);
+	sig_add(&b, base_name(jstr(t, "exe")), NULL);
+	sig_add(&b, jstr(t, "class"), NULL);
+	sig_add(&b, jstr(wait, "syscall"), NULL);
+	sig_add(&b, jstr(wait, "op"), NULL); /* null op ≡ "" in the model */
+	if (json_object_object_get_ex(t, "stack", &stack) &&
+	    json_object_is_type(stack, json_type_array)) {
+		size_t n = json_object_array_length(stack);
+
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *f = json_object_array_get_idx(stack, i);
+			const char *fn = jstr(f, "function");
+
+			if (fn)
+				sig_add(&b, fn, NULL);
+			else
+				sig_add(&b, jstr(f, "module"), "?");
+		}
+	}
+	return sig_done(&b);
+}
+
+static int cmp_sig(const void *x, const void *y)
+{
+	return strcmp(((const struct sig_count *)x)->sig, ((const struct sig_count *)y)->sig);
+}
+
+static void free_sigs(struct sig_count *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i].sig);
+	free(v);
+}
+
+/*
+ * Read the whole file and parse every JSON document in it (watch mode writes
+ * one per line, a --once report is one, maybe pretty-printed): the last one
+ * is the baseline, the state the earlier run ended in. Returns it (a new
+ * reference) or NULL with a message in err.
+ */
+static struct json_object *last_document(const char *path, int *ret, char *err, size_t errlen)
+{
+	struct json_object *last = NULL;
+	struct json_tokener *tok = NULL;
+	char *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		*ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	{
+		size_t cap = 0, got;
+
+		do {
+			if (len + 65536 > cap) {
+				char *p = realloc(buf, cap = (len + 65536) * 2);
+
+				if (!p) {
+					*ret = -ENOMEM;
+					snprintf(err, errlen, "%s: out of memory", path);
+					goto out;
+				}
+				buf = p;
+			}
+			got = fread(buf + len, 1, cap - len, f);
+			len += got;
+		} while (got);
+		if (ferror(f)) {
+			*ret = errno ? -errno : -EIO; /* EISDIR for a directory */
+			snprintf(err, errlen, "%s: %s", path, strerror(-*ret));
+			goto out;
+		}
+		if (len > INT_MAX) { /* json_tokener_parse_ex takes an int length */
+			*ret = -EFBIG;
+			snprintf(err, errlen, "%s: too large for a report", path);
+			goto out;
+		}
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		*ret = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		struct json_object *doc;
+		enum json_tokener_error jerr;
+
+		while (off < len && isspace((unsigned char)buf[off]))
+			off++;
+		if (off == len)
+			break;
+		doc = json_tokener_parse_ex(tok, buf + off, (int)(len - off));
+		jerr = json_tokener_get_error(tok);
+		if (!doc) {
+			*ret = -EINVAL;
+			snprintf(err, errlen, "%s: not a JSON report (%s)", path,
+				 jerr == json_tokener_continue ? "unexpected end of file"
+							       : json_tokener_error_desc(jerr));
+			goto out;
+		}
+		off += json_tokener_get_parse_end(tok);
+		json_tokener_reset(tok);
+		json_object_put(last);
+		last = doc;
+	}
+	if (!last) {
+		*ret = -EINVAL;
+		snprintf(err, errlen, "%s: empty, not a JSON report", path);
+	}
+out:
+	if (*ret) {
+		json_object_put(last);
+		last = NULL;
+	}
+	if (tok)
+		json_tokener_free(tok);
+	free(buf);
+	fclose(f);
+	return last;
+}
+
+int ignore_set__load_baseline(struct ignore_set *s, const char *path, char *err, size_t errlen)
+{
+	struct json_object *doc, *threads;
+	struct rule rl = { .kind = IGNORE_BASELINE };
+	const char *schema;
+	size_t n;
+	int ret = 0;
+
+	doc = last_document(path, &ret, err, errlen);
+	if (!doc)
+		return ret;
+	schema = json_object_is_type(doc, json_type_object) ? jstr(doc, "schema") : NULL;
+	if (!schema || strcmp(schema, "parkwatch/1")) {
+		snprintf(err, errlen, "%s: not a parkwatch report (schema %s%s%s, expected parkwatch/1)",
+			 path, schema ? "'" : "", schema ? schema : "missing", schema ? "'" : "");
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!json_object_object_get_ex(doc, "threads", &threads) ||
+	    !json_object_is_type(threads, json_type_array)) {
+		snprintf(err, errlen, "%s: not a parkwatch report (no 'threads' array)", path);
+		ret = -EINVAL;
+		goto out;
+	}
+	n = json_object_array_length(threads);
+	rl.sigs = calloc(n ? n : 1, sizeof(*rl.sigs));
+	if (!rl.sigs) {
+		ret = -ENOMEM;
+		goto oom;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *t = json_object_array_get_idx(threads, i);
+
+		if (!json_object_is_type(t, json_type_object)) {
+			snprintf(err, errlen, "%s: not a parkwatch report (threads[%zu] is not an object)",
+				 path, i);
+			ret = -EINVAL;
+			goto out;
+		}
+		rl.sigs[rl.nsigs].sig = json_thread_signature(t);
+		if (!rl.sigs[rl.nsigs].sig) {
+			ret = -ENOMEM;
+			goto oom;
+		}
+		rl.sigs[rl.nsigs++].count = 1;
+	}
+	/* Sorted and folded into (signature, count): a multiset, so N baseline
+	 * threads with one signature excuse N current ones, no more. */
+	qsort(rl.sigs, rl.nsigs, sizeof(*rl.sigs), cmp_sig);
+	{
+		int w = 0;
+
+		for (int i = 0; i < rl.nsigs; i++) {
+			if (w && !strcmp(rl.sigs[w - 1].sig, rl.sigs[i].sig)) {
+				rl.sigs[w - 1].count++;
+				free(rl.sigs[i].sig);
+			} else {
+				rl.sigs[w++] = rl.sigs[i];
+			}
+		}
+		rl.nsigs = w;
+	}
+	ret = push_rule(s, &rl, path, "--baseline");
+	if (!ret) {
+		json_object_put(doc);
+		return 0;
+	}
+oom:
+	snprintf(err, errlen, "%s: out of memory", path);
+out:
+	free_sigs(rl.sigs, rl.nsigs);
+	json_object_put(doc);
+	return ret;
+}
+
+/* Oldest first: with a baseline of N threads of a signature and more now,
+ * the N that have been there longest are the ones the baseline knew. */
+static int cmp_age(const void *x, const void *y, void *threads)
+{
+	const struct pw_flagged *a = (const struct pw_flagged *)threads + *(const int *)x;
+	const struct pw_flagged *b = (const struct pw_flagged *)threads + *(const int *)y;
+
+	if (a->born_ns != b->born_ns)
+		return a->born_ns < b->born_ns ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+/* Marks in drop[] the threads the baseline rule rl excuses and counts them. */
+static void apply_baseline(const struct rule *rl, struct pw_rule_use *use,
+			   const struct pw_report *r, char **sigs, const int *order, bool *drop)
+{
+	int *left = malloc((rl->nsigs ? rl->nsigs : 1) * sizeof(*left));
+
+	if (!left)
+		return; /* out of memory: flag rather than hide */
+	for (int i = 0; i < rl->nsigs; i++)
+		left[i] = rl->sigs[i].count;
+	for (int k = 0; k < r->nthreads; k++) {
+		int i = order[k];
+		struct sig_count key = { .sig = sigs[i] }, *hit;
+
+		if (!sigs[i])
+			continue;
+		hit = bsearch(&key, rl->sigs, rl->nsigs, sizeof(*rl->sigs), cmp_sig);
+		if (!hit || !left[hit - rl->sigs])
+			continue;
+		left[hit - rl->sigs]--;
+		use->matched++;
+		drop[i] = true;
+	}
+	free(left);
+}
+
+void ignore_set__apply(struct ignore_set *s, struct pw_report *r)
+{
+	bool *drop = NULL, has_baseline = false;
+	char **sigs = NULL;
+	int *order = NULL;
+	uint64_t removed = 0;
+	int n = r->nthreads; /* before any removal: the size of sigs[] */
+
+	if (!s)
+		return;
+	r->rules = s->uses;
+	r->nrules = s->n;
+	if (!s->n || !r->nthreads)
+		return;
+	/* Out of memory here leaves the report as it was: better to flag a
+	 * thread that should have been ignored than to hide a real leak. */
+	drop = calloc(r->nthreads, sizeof(*drop));
+	if (!drop)
+		return;
+	for (int j = 0; j < s->n; j++) {
+		if (s->rules[j].kind == IGNORE_BASELINE) {
+			has_baseline = true;
+			continue;
+		}
+		for (int i = 0; i < r->nthreads; i++)
+			if (rule_matches(&s->rules[j], &r->threads[i])) {
+				s->uses[j].matched++;
+				drop[i] = true;
+			}
+	}
+	if (has_baseline) {
+		sigs = calloc(r->nthreads, sizeof(*sigs));
+		order = malloc(r->nthreads * sizeof(*order));
+		if (!sigs || !order)
+			goto out;
+		for (int i = 0; i < r->nthreads; i++) {
+			sigs[i] = thread_signature(&r->threads[i]); /* NULL: OOM, never matches */
+			order[i] = i;
+		}
+		qsort_r(order, r->nthreads, sizeof(*order), cmp_age, r->threads);
+		for (int j = 0; j < s->n; j++)
+			if (s->rules[j].kind == IGNORE_BASELINE)
+				apply_baseline(&s->rules[j], &s->uses[j], r, sigs, order, drop);
+	}
+	/* Backwards: report__remove moves the last entry into the hole, and
+	 * every entry after i has already been decided. */
+	for (int i = r->nthreads - 1; i >= 0; i--)
+		if (drop[i]) {
+			report__remove(r, i);
+			removed++;
+		}
+	r->stats.ignored += removed;
+	r->stats.flagged -= removed < r->stats.flagged ? removed : r->stats.flagged;
+out:
+	if (sigs)
+		for (int i = 0; i < n; i++)
+			free(sigs[i]);
+	free(sigs);
+	free(order);
+	free(drop);
+}
+
+bool ignore_set__empty(const struct ignore_set *s)
+{
+	return !s || !s->n;
+}
+
+void ignore_set__free(struct ignore_set *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		free(s->rules[i].pattern);
+		free_sigs(s->rules[i].sigs, s->rules[i].nsigs);
+		free((char *)s->uses[i].rule);
+		free((char *)s->uses[i].origin);
+	}
+	free(s->rules);
+	free(s->uses);
+	free(s);
+}

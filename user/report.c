@@ -96,19 +96,30 @@ int report__group(struct pw_report *r)
 	return 0;
 }
 
+/* What one entry owns; shared by report__remove and report__free. */
+static void flagged_free(struct pw_flagged *t)
+{
+	free(t->exe);
+	pw_stack__free(&t->stack);
+	pw_stack__free(&t->kstack);
+	if (t->creator) {
+		pw_stack__free(&t->creator->stack);
+		free(t->creator);
+	}
+}
+
+void report__remove(struct pw_report *r, int i)
+{
+	flagged_free(&r->threads[i]);
+	/* O(1): the last entry fills the hole. Order does not matter before
+	 * report__group, which sorts. */
+	r->threads[i] = r->threads[--r->nthreads];
+}
+
 void report__free(struct pw_report *r)
 {
-	for (int i = 0; i < r->nthreads; i++) {
-		struct pw_flagged *t = &r->threads[i];
-
-		free(t->exe);
-		pw_stack__free(&t->stack);
-		pw_stack__free(&t->kstack);
-		if (t->creator) {
-			pw_stack__free(&t->creator->stack);
-			free(t->creator);
-		}
-	}
+	for (int i = 0; i < r->nthreads; i++)
+		flagged_free(&r->threads[i]);
 	free(r->threads);
 	free(r->groups);
 	free(r->exited);

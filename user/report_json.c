@@ -116,6 +116,7 @@ static void print_stats(struct json *j, const struct pw_stats *s)
 	json_kuint(j, "flagged", s->flagged);
 	json_kuint(j, "idle_hidden", s->idle_hidden);
 	json_kuint(j, "timed_hidden", s->timed_hidden);
+	json_kuint(j, "ignored", s->ignored);
 	json_kuint(j, "tracked_threads", s->tracked_threads);
 	json_kuint(j, "creator_records", s->creator_records);
 	json_kuint(j, "threads_map_full", s->threads_map_full);
