@@ -25,8 +25,8 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser
-LIBS = -lbpf -lelf -ldw -lz
-BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
+LIBS = -lbpf -lelf -ldw -lz -ljson-c
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
 
 USER_SRCS = $(wildcard user/*.c)
 USER_OBJS = $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
@@ -79,6 +79,22 @@ $(OUT)/parkwatch: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
+# --- pprof output: user/profile.proto compiled by protoc-c (protobuf-c) ------
+# build/profile.pb-c.{c,h} are generated; every object that includes the header
+# depends on it (so a clean parallel build generates it first), and the
+# generated code links into parkwatch with libprotobuf-c (zlib gzips it).
+PROTOC_C ?= protoc-c
+LIBS += -lprotobuf-c
+$(OUT)/%.pb-c.c $(OUT)/%.pb-c.h: user/%.proto | $(OUT)
+	$(call msg,PROTOC,$@)
+	$(Q)$(PROTOC_C) --c_out=$(OUT) --proto_path=user $<
+$(OUT)/profile.pb-c.o: $(OUT)/profile.pb-c.c $(OUT)/profile.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+$(OUT)/user/report_pprof.o: $(OUT)/profile.pb-c.h
+$(OUT)/parkwatch: $(OUT)/profile.pb-c.o
+# --- end pprof -----------------------------------------------------------------
+
 $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $< -o $@
@@ -94,7 +110,11 @@ $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 # A unit test links the module it is named after (plus stack.c for the frame model).
 $(OUT)/unit/test_%: tests/unit/test_%.c user/%.c user/stack.c | $(OUT)/unit
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(UNIT_LIBS)
+
+# test_ignore also needs the report model (report__remove) and json-c.
+$(OUT)/unit/test_ignore: user/report.c
+$(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
 
 $(OUT)/bench/%: tools/bench/%.c | $(OUT)/bench
 	$(call msg,BENCH,$@)

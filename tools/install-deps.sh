@@ -7,7 +7,9 @@ packages=(
 	make gcc clang llvm pkg-config       # build (clang -target bpf, llvm-strip)
 	bpftool libbpf-dev                   # skeletons, libbpf 1.1
 	libelf-dev libdw-dev zlib1g-dev      # ELF, DWARF/CFI unwinding
+	libjson-c-dev                        # reading --baseline reports
 	libc6-dbg                            # glibc internals by name and file:line
+	libprotobuf-c-dev protobuf-c-compiler # --format pprof (profile.proto)
 	bats bats-assert bats-support jq     # test suite
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv

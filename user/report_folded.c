@@ -1,9 +1,174 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Folded stacks for flame graph tools (stub: being written). */
+/*
+ * Folded stacks for flame graph tools (flamegraph.pl, inferno, speedscope):
+ * one line per distinct stack, frames root first, separated by ';', then a
+ * space and the weight. The layout (README "Folded and pprof output"):
+ *
+ *   exe;[incomplete];outermost;...;innermost;[wait];kframe_[k];... weight
+ *
+ *   exe           basename of the thread's executable (comm when unknown)
+ *   [incomplete]  only when unwinding stopped early or was cut at max frames:
+ *                 the frames above it are not the real root
+ *   frames        function name; module@0xPC or 0xPC when the symbol is unknown
+ *   [wait]        what the thread is blocked in: [futex:FUTEX_WAIT_PRIVATE],
+ *                 [read], [running] (end of a command run)
+ *   kframe_[k]    kernel frames with -k, innermost last (flamegraph.pl colours
+ *                 the _[k] suffix as kernel)
+ *
+ * Identical lines (same exe basename, same functions, same wait) are merged
+ * across threads and processes; weights add up. Function offsets are left
+ * out on purpose so that call sites in the same functions merge.
+ */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include "report.h"
+
+struct folded_line {
+	char *text;
+	uint64_t weight;
+};
+
+/* Append s with the characters that would break the format replaced: ';'
+ * separates frames, whitespace separates the weight, newlines end lines. */
+static void put_clean(FILE *m, const char *s)
+{
+	if (!s || !*s) {
+		fputc('?', m);
+		return;
+	}
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == ';')
+			c = ':';
+		else if (c <= ' ' || c == 0x7f)
+			c = '_';
+		fputc(c, m);
+	}
+}
+
+static const char *basename_of(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+
+	return s ? s + 1 : p;
+}
+
+static void put_frame(FILE *m, const struct pw_frame *fr)
+{
+	char addr[24];
+
+	if (fr->function && *fr->function) {
+		put_clean(m, fr->function);
+		return;
+	}
+	/* No symbol: the frame model has no module base, so the address is
+	 * absolute (merges only within one process, ASLR). */
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->pc);
+	if (fr->module && *fr->module) {
+		put_clean(m, fr->module);
+		fputc('@', m);
+	}
+	fputs(addr, m);
+}
+
+static void put_wait(FILE *m, const struct pw_wait_desc *w)
+{
+	fputc('[', m);
+	if (w->class == PW_CLASS_RUNNING) {
+		fputs("running", m);
+	} else {
+		put_clean(m, w->syscall ? w->syscall : "unknown");
+		if (w->op[0]) {
+			fputc(':', m);
+			put_clean(m, w->op);
+		}
+	}
+	fputc(']', m);
+}
+
+/* The folded stack of one thread, without the weight; NULL on ENOMEM. */
+static char *fold_thread(const struct pw_flagged *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return NULL;
+	put_clean(m, t->exe && *basename_of(t->exe) ? basename_of(t->exe) : t->comm);
+	if (t->stack.truncated || t->stack.error)
+		fputs(";[incomplete]", m);
+	for (int i = t->stack.nframes - 1; i >= 0; i--) {
+		fputc(';', m);
+		put_frame(m, &t->stack.frames[i]);
+	}
+	fputc(';', m);
+	put_wait(m, &t->wait);
+	if (t->has_kstack)
+		for (int i = t->kstack.nframes - 1; i >= 0; i--) {
+			fputc(';', m);
+			put_frame(m, &t->kstack.frames[i]);
+			fputs("_[k]", m);
+		}
+	if (ferror(m)) {
+		fclose(m);
+		free(buf);
+		return NULL;
+	}
+	if (fclose(m)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int cmp_lines(const void *x, const void *y)
+{
+	const struct folded_line *a = x, *b = y;
+
+	return strcmp(a->text, b->text);
+}
 
 int report__print_folded(const struct pw_report *r, const struct print_opts *o, FILE *f)
 {
-	return -ENOSYS;
+	struct folded_line *lines = NULL;
+	int n = 0, err = 0;
+
+	if (r->nthreads) {
+		lines = calloc(r->nthreads, sizeof(*lines));
+		if (!lines)
+			return -ENOMEM;
+	}
+	for (; n < r->nthreads; n++) {
+		const struct pw_flagged *t = &r->threads[n];
+
+		lines[n].text = fold_thread(t);
+		if (!lines[n].text) {
+			err = -ENOMEM;
+			goto out;
+		}
+		lines[n].weight = o && o->weight == WEIGHT_PARKED_NS ? t->parked_ns : 1;
+	}
+	qsort(lines, n, sizeof(*lines), cmp_lines);
+	for (int i = 0; i < n;) {
+		uint64_t w = lines[i].weight;
+		int j = i + 1;
+
+		for (; j < n && !strcmp(lines[i].text, lines[j].text); j++)
+			w += lines[j].weight;
+		fprintf(f, "%s %" PRIu64 "\n", lines[i].text, w);
+		i = j;
+	}
+	if (fflush(f))
+		err = -errno;
+	else if (ferror(f))
+		err = -EIO;
+out:
+	for (int i = 0; i < n; i++)
+		free(lines[i].text);
+	free(lines);
+	return err;
 }
