@@ -48,6 +48,8 @@ BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
 .PHONY: all deps run test unit bats bench install clean fixtures
+# Keep the BPF object and skeleton: they are inputs, not throwaway steps.
+.SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
 
 fixtures: $(FIXTURES) $(GO_FIXTURES)
@@ -112,8 +114,8 @@ $(OUT)/unit/test_%: tests/unit/test_%.c user/%.c user/stack.c | $(OUT)/unit
 	$(call msg,UNIT,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(UNIT_LIBS)
 
-# test_ignore also needs the report model (report__remove) and json-c.
-$(OUT)/unit/test_ignore: user/report.c
+# These also need the report model (and test_ignore json-c).
+$(OUT)/unit/test_ignore $(OUT)/unit/test_report_folded: user/report.c
 $(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
 
 $(OUT)/bench/%: tools/bench/%.c | $(OUT)/bench
@@ -156,6 +158,8 @@ bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch
+	install -D -m 0644 tools/parkwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/parkwatch.8
+	install -D -m 0644 tools/parkwatch.bash $(DESTDIR)$(PREFIX)/share/parkwatch/parkwatch.bash
 
 clean:
 	rm -rf $(OUT)

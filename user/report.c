@@ -76,7 +76,8 @@ static int cmp_flagged(const void *x, const void *y)
 
 int report__group(struct pw_report *r)
 {
-	qsort(r->threads, r->nthreads, sizeof(*r->threads), cmp_flagged);
+	if (r->nthreads)
+		qsort(r->threads, r->nthreads, sizeof(*r->threads), cmp_flagged);
 	free(r->groups);
 	r->groups = NULL;
 	r->ngroups = 0;

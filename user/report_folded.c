@@ -152,7 +152,8 @@ int report__print_folded(const struct pw_report *r, const struct print_opts *o, 
 		}
 		lines[n].weight = o && o->weight == WEIGHT_PARKED_NS ? t->parked_ns : 1;
 	}
-	qsort(lines, n, sizeof(*lines), cmp_lines);
+	if (n)
+		qsort(lines, n, sizeof(*lines), cmp_lines);
 	for (int i = 0; i < n;) {
 		uint64_t w = lines[i].weight;
 		int j = i + 1;

@@ -268,6 +268,11 @@ static int prepare(struct session *s)
 
 	if (load_idle(s))
 		return EXIT_USAGE;
+	if (c->format == FORMAT_PPROF && !c->output && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "parkwatch: --format pprof writes a binary profile: give -o FILE "
+			"or redirect stdout\n");
+		return EXIT_USAGE;
+	}
 	s->out = c->output ? fopen(c->output, "w") : stdout;
 	if (!s->out) {
 		fprintf(stderr, "parkwatch: cannot write %s: %s\n", c->output, strerror(errno));
