@@ -20,6 +20,7 @@ struct config {
 	int npids;
 	char **command;      /* command mode: argv after "--", NULL otherwise */
 	bool once, futex_hooks, timed, show_idle, kstack, fail, color, verbose;
+	bool no_goroutines;
 	enum report_format format;
 	enum folded_weight weight;
 	const char *output;  /* -o FILE, NULL for stdout */

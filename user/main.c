@@ -45,7 +45,7 @@ static const char doc[] =
 enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
 	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF, OPT_FORMAT, OPT_WEIGHT,
-	OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
+	OPT_NO_GOROUTINES, OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
 };
 
 static const struct argp_option options[] = {
@@ -61,6 +61,8 @@ static const struct argp_option options[] = {
 	{ "idle-file", OPT_IDLE_FILE, "FILE", 0,
 	  "Replace the idle-wait list: one function name per line, # comments", 1 },
 	{ "kernel-stack", 'k', NULL, 0, "Add each flagged thread's kernel stack", 1 },
+	{ "no-goroutines", OPT_NO_GOROUTINES, NULL, 0,
+	  "Threads only: do not read the goroutines of Go processes", 1 },
 	{ "format", OPT_FORMAT, "FMT", 0,
 	  "text (default), json, folded or pprof; folded and pprof print the final report only", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Same as --format json: one document per report", 2 },
@@ -157,6 +159,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_SHOW_IDLE: c->show_idle = true; break;
 	case OPT_IDLE_FILE: c->idle_file = arg; break;
 	case 'k': c->kstack = true; break;
+	case OPT_NO_GOROUTINES: c->no_goroutines = true; break;
 	case OPT_JSON: c->format = FORMAT_JSON; break;
 	case OPT_FORMAT:
 		if (!strcmp(arg, "text"))

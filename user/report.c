@@ -117,10 +117,93 @@ void report__remove(struct pw_report *r, int i)
 	r->threads[i] = r->threads[--r->nthreads];
 }
 
+struct pw_gflagged *report__add_goroutine(struct pw_report *r)
+{
+	if (r->ngoroutines == r->gcap) {
+		int ncap = r->gcap ? r->gcap * 2 : 64;
+		struct pw_gflagged *v = realloc(r->goroutines, ncap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->goroutines = v;
+		r->gcap = ncap;
+	}
+	memset(&r->goroutines[r->ngoroutines], 0, sizeof(r->goroutines[0]));
+	return &r->goroutines[r->ngoroutines++];
+}
+
+struct pw_goproc *report__add_goproc(struct pw_report *r)
+{
+	struct pw_goproc *v = realloc(r->goprocs, (r->ngoprocs + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	r->goprocs = v;
+	memset(&v[r->ngoprocs], 0, sizeof(*v));
+	return &v[r->ngoprocs++];
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+/* Same group: same process, class, wait reason, stack and creation site. */
+static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged *b)
+{
+	int c;
+
+	if (a->g.pid != b->g.pid)
+		return a->g.pid < b->g.pid ? -1 : 1;
+	if ((c = strcmp_null(a->class, b->class)) || (c = strcmp_null(a->g.wait_reason, b->g.wait_reason)))
+		return c;
+	if (a->g.created_by.pc != b->g.created_by.pc)
+		return a->g.created_by.pc < b->g.created_by.pc ? -1 : 1;
+	return cmp_stacks(&a->g.stack, &b->g.stack);
+}
+
+static int cmp_gflagged(const void *x, const void *y)
+{
+	const struct pw_gflagged *a = x, *b = y;
+	int c = cmp_ggroup_key(a, b);
+
+	return c ? c : a->g.goid < b->g.goid ? -1 : a->g.goid > b->g.goid;
+}
+
+int report__group_goroutines(struct pw_report *r)
+{
+	if (r->ngoroutines)
+		qsort(r->goroutines, r->ngoroutines, sizeof(*r->goroutines), cmp_gflagged);
+	free(r->ggroups);
+	r->ggroups = NULL;
+	r->nggroups = 0;
+	for (int i = 0; i < r->ngoroutines; i++) {
+		if (i == 0 || cmp_ggroup_key(&r->goroutines[i - 1], &r->goroutines[i])) {
+			struct pw_group *g = realloc(r->ggroups, (r->nggroups + 1) * sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			r->ggroups = g;
+			g[r->nggroups] = (struct pw_group){ .id = r->nggroups, .first = i };
+			r->nggroups++;
+		}
+		r->ggroups[r->nggroups - 1].count++;
+		r->goroutines[i].group = r->nggroups - 1;
+	}
+	return 0;
+}
+
 void report__free(struct pw_report *r)
 {
 	for (int i = 0; i < r->nthreads; i++)
 		flagged_free(&r->threads[i]);
+	for (int i = 0; i < r->ngoroutines; i++)
+		pw_goroutine__release(&r->goroutines[i].g);
+	for (int i = 0; i < r->ngoprocs; i++)
+		free(r->goprocs[i].error);
+	free(r->goroutines);
+	free(r->ggroups);
+	free(r->goprocs);
 	free(r->threads);
 	free(r->groups);
 	free(r->exited);

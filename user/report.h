@@ -13,6 +13,7 @@
 #include "parkwatch.h"
 #include "stack.h"
 #include "syscalls.h"
+#include "goroutines.h"
 
 struct pw_creator {
 	uint32_t tid, pid;
@@ -40,6 +41,26 @@ struct pw_flagged {
 	bool has_kstack;
 	struct pw_creator *creator; /* NULL: created before parkwatch started */
 	int group;
+};
+
+/* A flagged goroutine: what the snapshot read, and the verdict. */
+struct pw_gflagged {
+	struct pw_goroutine g;       /* owns its stack and created_by strings */
+	const char *class;           /* "parked", "spinning", "growing" */
+	uint64_t parked_ns;          /* lower bound, 0 when unknown */
+	const char *duration_source; /* "observed", "gc_waitsince", "unknown", NULL */
+	int site_count;              /* growing: live goroutines of its site */
+	int group;
+};
+
+/* A Go process whose goroutines were read (flagged or not). */
+struct pw_goproc {
+	uint32_t pid;
+	char version[32];
+	const char *layout_source;
+	int goroutines;              /* live goroutines read */
+	int runtime_hidden;          /* runtime-owned, not judged */
+	char *error;                 /* why they could not be read, or NULL */
 };
 
 struct pw_group {
@@ -74,6 +95,12 @@ struct pw_report {
 	int ngroups;
 	uint32_t *exited;    /* pids that exited during the sweep */
 	int nexited;
+	struct pw_gflagged *goroutines;
+	int ngoroutines, gcap;
+	struct pw_group *ggroups;
+	int nggroups;
+	struct pw_goproc *goprocs;
+	int ngoprocs;
 	const struct pw_rule_use *rules; /* ignore rules, owned by the ignore set */
 	int nrules;
 	/* Command mode's final report: what the end-of-run snapshot saw. */
@@ -93,6 +120,11 @@ void report__remove(struct pw_report *r, int i);
 /* Sort by pid and stack, then group threads of a process with the same wait
  * and identical stacks. */
 int report__group(struct pw_report *r);
+/* Group the goroutines (call after adding them all). */
+int report__group_goroutines(struct pw_report *r);
+/* Append a flagged goroutine (zeroed); NULL on ENOMEM. */
+struct pw_gflagged *report__add_goroutine(struct pw_report *r);
+struct pw_goproc *report__add_goproc(struct pw_report *r);
 void report__free(struct pw_report *r);
 /* ISO 8601 UTC with milliseconds, e.g. "2026-11-28T06:30:00.123Z". */
 void format_iso_time(uint64_t realtime_ns, char *buf, size_t len);

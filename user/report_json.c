@@ -107,6 +107,77 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 	json_object_end(j);
 }
 
+static void print_goroutine(struct json *j, const struct pw_gflagged *f)
+{
+	const struct pw_goroutine *g = &f->g;
+
+	json_object_begin(j);
+	json_kuint(j, "pid", g->pid);
+	json_kuint(j, "goid", g->goid);
+	json_kstring(j, "status", g->status_name);
+	json_kstring(j, "wait_reason", g->wait_reason);
+	json_key(j, "parked_ns");
+	if (f->duration_source && strcmp(f->duration_source, "unknown"))
+		json_uint(j, f->parked_ns);
+	else
+		json_null(j);
+	json_kstring(j, "duration_source", f->duration_source);
+	json_kstring(j, "class", f->class);
+	json_kint(j, "group", f->group);
+	if (f->site_count)
+		json_kint(j, "site_count", f->site_count);
+	if (g->thread_tid)
+		json_kuint(j, "thread", g->thread_tid);
+	json_key(j, "created_by");
+	if (g->created_by.function) {
+		json_object_begin(j);
+		json_kstring(j, "function", g->created_by.function);
+		json_kstring(j, "file", g->created_by.file);
+		json_key(j, "line");
+		if (g->created_by.line > 0)
+			json_int(j, g->created_by.line);
+		else
+			json_null(j);
+		json_key(j, "parent_goid");
+		if (g->parent_goid >= 0)
+			json_int(j, g->parent_goid);
+		else
+			json_null(j);
+		json_object_end(j);
+	} else {
+		json_null(j);
+	}
+	json_kstring(j, "start_function", g->start_function);
+	json_key(j, "stack");
+	print_stack(j, &g->stack);
+	json_kstring(j, "stack_error", g->stack.error);
+	json_object_end(j);
+}
+
+static void print_goroutines(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "goroutines");
+	json_array_begin(j);
+	for (int i = 0; i < r->ngoroutines; i++)
+		print_goroutine(j, &r->goroutines[i]);
+	json_array_end(j);
+	json_key(j, "go_processes");
+	json_array_begin(j);
+	for (int i = 0; i < r->ngoprocs; i++) {
+		const struct pw_goproc *p = &r->goprocs[i];
+
+		json_object_begin(j);
+		json_kuint(j, "pid", p->pid);
+		json_kstring(j, "go_version", p->version[0] ? p->version : NULL);
+		json_kstring(j, "layout", p->layout_source);
+		json_kint(j, "goroutines", p->goroutines);
+		json_kint(j, "runtime_hidden", p->runtime_hidden);
+		json_kstring(j, "error", p->error);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void print_stats(struct json *j, const struct pw_stats *s)
 {
 	json_key(j, "stats");
@@ -179,6 +250,7 @@ void report__print_json(const struct pw_report *r, FILE *f)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	print_goroutines(&j, r);
 	json_key(&j, "exited");
 	json_array_begin(&j);
 	for (int i = 0; i < r->nexited; i++) {

@@ -154,6 +154,65 @@ static void print_ignore_rules(FILE *f, const struct pw_report *r, const struct 
 	}
 }
 
+static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_group *g,
+			 const struct print_opts *o)
+{
+	const struct pw_gflagged *first = &r->goroutines[g->first];
+	const struct pw_goroutine *gr = &first->g;
+	char dur[32] = "";
+
+	if (first->duration_source && strcmp(first->duration_source, "unknown")) {
+		strcpy(dur, " for ");
+		format_duration(first->parked_ns, dur + 5, sizeof(dur) - 5);
+	}
+	fprintf(f, "  %s%d goroutine%s%s [%s]%s%s%s, %s", BOLD(o), g->count,
+		g->count == 1 ? "" : "s", RESET(o), gr->wait_reason ? gr->wait_reason : gr->status_name,
+		WARN(o), dur, RESET(o), first->class);
+	if (first->duration_source && !strcmp(first->duration_source, "observed"))
+		fprintf(f, " (parked at the same place since the first sweep that saw it)");
+	else if (first->duration_source && !strcmp(first->duration_source, "gc_waitsince"))
+		fprintf(f, " (at least: since a GC found it parked)");
+	else if (first->duration_source)
+		fprintf(f, " (how long: unknown on a first look)");
+	if (first->site_count)
+		fprintf(f, " (%d live from this site, rising)", first->site_count);
+	fprintf(f, "\n    goid%s", g->count == 1 ? "" : "s");
+	for (int i = 0; i < g->count && i < 12; i++)
+		fprintf(f, " %llu", (unsigned long long)r->goroutines[g->first + i].g.goid);
+	fprintf(f, "%s\n", g->count > 12 ? " ..." : "");
+	print_stack(f, &gr->stack, "    ", o);
+	if (gr->created_by.function) {
+		fprintf(f, "    created by %s", gr->created_by.function);
+		if (gr->created_by.file)
+			fprintf(f, " at %s:%d", basename_of(gr->created_by.file), gr->created_by.line);
+		if (gr->parent_goid >= 0)
+			fprintf(f, " in goroutine %lld", (long long)gr->parent_goid);
+		fputc('\n', f);
+	}
+}
+
+/* Goroutines, by process, after the threads. */
+static void print_goroutines(FILE *f, const struct pw_report *r, const struct print_opts *o)
+{
+	for (int i = 0; i < r->ngoprocs; i++)
+		if (r->goprocs[i].error)
+			fprintf(f, "goroutines of %u not read: %s\n", r->goprocs[i].pid,
+				r->goprocs[i].error);
+	for (int g = 0; g < r->nggroups; g++) {
+		const struct pw_goroutine *gr = &r->goroutines[r->ggroups[g].first].g;
+
+		if (g == 0 || gr->pid != r->goroutines[r->ggroups[g - 1].first].g.pid) {
+			const char *v = "";
+
+			for (int i = 0; i < r->ngoprocs; i++)
+				if (r->goprocs[i].pid == gr->pid)
+					v = r->goprocs[i].version;
+			fprintf(f, "\n%sPID %u goroutines%s (%s)\n", BOLD(o), gr->pid, RESET(o), v);
+		}
+		print_ggroup(f, r, &r->ggroups[g], o);
+	}
+}
+
 void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f)
 {
 	char when[32], thr[32];
@@ -199,6 +258,7 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 				t->exe ? t->exe : "(executable unknown)");
 		print_group(f, r, &r->groups[g], o);
 	}
+	print_goroutines(f, r, o);
 	print_ignore_rules(f, r, o);
 	fflush(f);
 }

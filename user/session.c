@@ -25,6 +25,7 @@ struct session {
 	struct creators *cr;
 	struct ksyms *k;
 	struct idle_list *idle;
+	struct go_watch *go;
 	struct sweep_opts so;
 	FILE *out;
 	const char *mode;
@@ -285,7 +286,8 @@ static int prepare(struct session *s)
 		fprintf(stderr, "parkwatch: kernel symbols unavailable (%s); kernel stacks show "
 			"addresses only\n", strerror(errno));
 	s->cr = creators__new();
-	if (!s->cr)
+	s->go = c->no_goroutines ? NULL : go_watch__new();
+	if (!s->cr || (!c->no_goroutines && !s->go))
 		return EXIT_ENV;
 	if (c->command) {
 		/* The child exists (held before exec) so its pid can be the
@@ -327,7 +329,8 @@ int session__run(struct config *c)
 	s.so = (struct sweep_opts){
 		.threshold_ns = c->threshold_ns, .attach_ns = now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
-		.idle = s.idle, .ignore = c->ignore, .pids = c->pids, .npids = c->npids,
+		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
+		.npids = c->npids,
 	};
 	if (c->once) {
 		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
@@ -361,6 +364,7 @@ out:
 		rc = EXIT_FLAGGED;
 	tracer__close(s.t);
 	creators__free(s.cr);
+	go_watch__free(s.go);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);
 	if (s.out && s.out != stdout)

@@ -296,6 +296,27 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The processes of this sweep, once each, for the goroutine reader. */
+static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
+			    const struct sweep_opts *o, struct pw_report *r)
+{
+	struct go_sweep_opts go = {
+		.threshold_ns = o->threshold_ns, .show_idle = o->show_idle, .idle = o->idle,
+		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid,
+	};
+	uint32_t *pids = malloc((n ? n : 1) * sizeof(*pids));
+	int np = 0, err;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((pid_t)recs[i].tgid != self && recs[i].tid == recs[i].tgid)
+			pids[np++] = recs[i].tgid;
+	err = go_watch__sweep(o->go, pids, np, &go, r);
+	free(pids);
+	return err;
+}
+
 /* Forget creator records of threads that no longer exist. */
 static void prune_creators(struct creators *c, const struct pw_task *recs, size_t n)
 {
@@ -377,6 +398,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		if (err)
 			goto out;
 	}
+	if (o->go && (err = sweep_goroutines(recs, n, self, o, r)))
+		goto out;
 	if (o->ignore)
 		ignore_set__apply(o->ignore, r);
 	err = report__group(r);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "creators.h"
 #include "idle.h"
+#include "gosweep.h"
 #include "ignore.h"
 #include "ksyms.h"
 #include "report.h"
@@ -26,6 +27,7 @@ struct sweep_opts {
 	int max_frames;
 	const struct idle_list *idle;
 	struct ignore_set *ignore; /* may be NULL */
+	struct go_watch *go;       /* goroutines too; NULL: threads only */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
 	int npids;
 	/* Command mode's end-of-run snapshot: every thread of end_tgid but

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Go executables read from the file alone: no process access, nothing is
+ * stopped. What the goroutine reader needs to walk a live Go process:
+ *
+ *   - is it Go, which toolchain built it (.go.buildinfo);
+ *   - pc -> function, entry, file:line, inlined frames (.gopclntab, which
+ *     survives `-ldflags='-s -w'` because the runtime itself needs it);
+ *   - where runtime.allgs/allglen live, also in stripped binaries;
+ *   - runtime.g/runtime.m field offsets (DWARF, else a per-version table);
+ *   - wait reason and goroutine status names per Go version.
+ *
+ * Files: goelf.c (open, sections, buildinfo, symbols, text start),
+ * gopclntab.c (pc tables), goallgs.c (allgs from code), godwarf.c (layouts
+ * from DWARF), goruntime.c (per-version tables). Internals: goelf_priv.h.
+ *
+ * Verified with binaries built here (the idle fixture, plus a small program
+ * for 1.15) by go1.15.15, 1.16.15, 1.17.13, 1.18.10, 1.19.8 (Debian),
+ * 1.20.14, 1.21.13, 1.22.12, 1.23.12, 1.24.0, 1.25.0 and 1.26.8: default,
+ * -ldflags='-s -w' and -buildmode=pie builds (see tests/goelf.bats).
+ *
+ * Addresses are link-time addresses, as in the file. For a PIE executable
+ * the caller adds the load bias (mapping start - first PT_LOAD vaddr) to
+ * what it reads from here, and subtracts it from live pcs before lookups.
+ *
+ * All strings returned point into the mapped file or static tables: they
+ * stay valid until go_binary__free(). Every table read is bounds-checked:
+ * a truncated or hostile file gives errors, never a crash. Only 64-bit or
+ * 32-bit little-endian ELF is accepted; the allgs code heuristic is x86-64
+ * only. Not thread-safe per object (no internal locking, no shared state).
+ */
+#ifndef PW_GOELF_H
+#define PW_GOELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct go_binary;
+
+/*
+ * Open an executable. Returns NULL with -errno in *errp (when errp is not
+ * NULL) and a sentence in err on failure: ENOENT/EACCES from open(),
+ * ENOEXEC for a file that is not ELF (or is truncated/corrupt ELF),
+ * ENOTSUP for big-endian ELF. An ELF file that is not Go opens fine:
+ * go_binary__is_go() says false and the reason is in err as well.
+ */
+struct go_binary *go_binary__open(const char *path, int *errp, char *err, size_t errlen);
+/*
+ * Same from an open fd (e.g. /proc/PID/exe or a /proc/PID/map_files entry):
+ * the file is mapped, the fd is not kept nor closed. name is for messages.
+ */
+struct go_binary *go_binary__open_fd(int fd, const char *name, int *errp, char *err,
+				     size_t errlen);
+void go_binary__free(struct go_binary *b);
+
+/* True when the file has Go build info or a Go pclntab. */
+bool go_binary__is_go(const struct go_binary *b);
+/* "go1.19.8", or NULL when unknown (not Go, or build info unreadable). */
+const char *go_binary__version(const struct go_binary *b);
+/* Main package path ("command-line-arguments" for `go build main.go`) and
+ * main module path from the build info, NULL when absent (always before
+ * Go 1.18 for the former, and for GOPATH builds). */
+const char *go_binary__main_path(const struct go_binary *b);
+const char *go_binary__module_path(const struct go_binary *b);
+/* pclntab format: 12 (Go 1.2-1.15), 116 (1.16-1.17), 118 (1.18-1.19),
+ * 120 (1.20+), 0 when there is no usable pclntab. */
+int go_binary__pclntab_version(const struct go_binary *b);
+/* Address of runtime.text, the base of 1.18+ pc offsets, and where it came
+ * from: "symtab", "moduledata", "pclntab header" or ".text section". */
+uint64_t go_binary__text_start(const struct go_binary *b, const char **source);
+
+/* --- pclntab (gopclntab.c) --------------------------------------------- */
+
+struct go_func_info {
+	const char *function; /* the physical (outermost) function */
+	uint64_t entry;       /* its first instruction */
+	uint64_t end;         /* the next function's entry */
+	const char *file;     /* source position of pc: inside inlined code */
+	int line;             /*   this is the inlined body's, see below */
+};
+
+/*
+ * pc -> physical function and source position. 0, or -ENOENT (pc in no
+ * function, not Go), -EINVAL (malformed table). file is NULL and line 0
+ * when those tables are unreadable.
+ */
+int go_binary__lookup(const struct go_binary *b, uint64_t pc, struct go_func_info *out);
+
+struct go_frame {
+	const char *function;
+	const char *file;
+	int line;
+	bool inlined; /* false only for the last, physical frame */
+};
+
+/*
+ * pc -> logical frames, innermost first: the functions inlined at pc, then
+ * the physical function, each with its own source position (the call site
+ * for outer ones). Returns the number of frames (>= 1, at most max) or
+ * -errno as go_binary__lookup. Without inline information (no FUNCDATA,
+ * unreadable inline tree) it returns the physical frame alone.
+ */
+int go_binary__frames(const struct go_binary *b, uint64_t pc, struct go_frame *frames, int max);
+
+/* Entry (and end, when not NULL) of a function by its pclntab name, e.g.
+ * "runtime.allgadd"; works in stripped binaries. 0 when absent. */
+uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end);
+
+/* --- symbols and data (goelf.c) ---------------------------------------- */
+
+/* Value of a .symtab symbol (0 when stripped or absent); size if wanted. */
+uint64_t go_binary__symbol(const struct go_binary *b, const char *name, uint64_t *size);
+
+/* --- runtime.allgs (goallgs.c) ----------------------------------------- */
+
+struct go_allgs {
+	uint64_t allgs;     /* address of the []*g slice header (ptr, len, cap) */
+	uint64_t allglen;   /* address of runtime.allglen (uintptr), 0 if unknown */
+	const char *source; /* "symtab" or "code: runtime.allgadd" */
+};
+
+/*
+ * Find runtime.allgs: from .symtab when present, else from the code of
+ * runtime.allgadd (x86-64; heuristic described in goallgs.c). 0, or
+ * -ENOENT (not found), -ENOTSUP (stripped non-x86-64), with a sentence.
+ */
+int go_binary__find_allgs(const struct go_binary *b, struct go_allgs *out, char *err,
+			  size_t errlen);
+/* The code heuristic alone, even when .symtab has the symbols: to check
+ * one against the other. */
+int go_binary__find_allgs_in_code(const struct go_binary *b, struct go_allgs *out, char *err,
+				  size_t errlen);
+
+/* --- runtime.g layout (godwarf.c, goruntime.c) ------------------------- */
+
+/* Byte offsets within runtime.g / runtime.m; -1 when the field does not
+ * exist in that version (parent_goid before 1.21). */
+struct go_g_layout {
+	const char *source; /* "dwarf" or "table go1.N" */
+	int g_size, m_size;
+	int goid, atomicstatus, waitreason, waitsince;
+	int sched, sched_sp, sched_pc, sched_bp; /* sched_* are from g's start */
+	int gopc, startpc, parent_goid;
+	int stack_lo, stack_hi;
+	int m;                                   /* g.m (*m) */
+	int m_curg, m_procid;                    /* within runtime.m */
+};
+
+/* From the binary's DWARF (compressed sections included). -ENOENT without
+ * DWARF, -ESRCH when runtime.g or a required field is missing. */
+int go_binary__g_layout_dwarf(const struct go_binary *b, struct go_g_layout *out);
+/* From the built-in table for version ("go1.19.8": keyed by go1.N). 0 or
+ * -ENOTSUP for a version not in the table (see goruntime.c). */
+int go_g_layout_for_version(const char *version, struct go_g_layout *out);
+/* DWARF, else the table for the binary's version, else -ENOTSUP (or
+ * -ENOENT when not Go) with a sentence in err. */
+int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char *err,
+			size_t errlen);
+
+/* --- names (goruntime.c) ----------------------------------------------- */
+
+/* runtime.waitReason value -> its string in that Go version ("chan
+ * receive", "select", ...). NULL for an unknown version (before 1.15, after
+ * the newest verified, unparsable) or a value out of range; "" for 0. */
+const char *go_wait_reason_name(const char *version, unsigned reason);
+
+#define GO_GSCAN 0x1000u /* _Gscan bit: GC is scanning the stack */
+/* g.atomicstatus -> "_Gwaiting", "_Gscanwaiting", ...; NULL if unknown.
+ * _Gleaked (10) and _Gdeadextra (11) exist since 1.26. */
+const char *go_status_name(uint32_t status);
+
+/* "go1.21.3" -> 21 (minor of Go 1.x), -1 when not a release "go1.N..." */
+int go_version_minor(const char *version);
+
+#endif
