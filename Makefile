@@ -117,6 +117,10 @@ $(OUT)/unit/test_%: tests/unit/test_%.c user/%.c user/stack.c | $(OUT)/unit
 # These also need the report model (and test_ignore json-c).
 $(OUT)/unit/test_ignore $(OUT)/unit/test_report_folded: user/report.c
 $(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
+# The Go binary reader is split by concern over several files and needs
+# libelf (sections) and libdw (DWARF layouts).
+$(OUT)/unit/test_goelf: user/gopclntab.c user/goallgs.c user/godwarf.c user/goruntime.c
+$(OUT)/unit/test_goelf: UNIT_LIBS = -lelf -ldw
 
 $(OUT)/bench/%: tools/bench/%.c | $(OUT)/bench
 	$(call msg,BENCH,$@)
