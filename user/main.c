@@ -247,8 +247,9 @@ int main(int argc, char **argv)
 	if (nopts < argc && !c.command) {
 		fprintf(stderr, "parkwatch: nothing to run after --\n");
 		rc = EXIT_USAGE;
-	} else if (c.command && (c.npids || c.once)) {
-		fprintf(stderr, "parkwatch: a command cannot be combined with -p or --once\n");
+	} else if (c.command && (c.npids || c.once || c.duration_ns)) {
+		fprintf(stderr, "parkwatch: a command cannot be combined with -p, --once or "
+			"--duration (it runs until the command ends)\n");
 		rc = EXIT_USAGE;
 	} else {
 		rc = session__run(&c);

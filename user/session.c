@@ -14,6 +14,7 @@
 #include "command.h"
 #include "config.h"
 #include "creators.h"
+#include "durations.h"
 #include "idle.h"
 #include "ksyms.h"
 #include "sweep.h"
@@ -234,7 +235,10 @@ static int watch(struct session *s)
 		struct pw_report r = {
 			.mode = s->mode, .final = true, .threshold_ns = s->so.threshold_ns,
 		};
+		struct timespec ts;
 
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		/* Nothing is left to sweep once the command is gone. */
 		fill_no_end(s, &r);
 		print_report(s, &r);
@@ -307,7 +311,7 @@ int session__run(struct config *c)
 {
 	struct session s = { .c = c, .mode = c->command ? "command" : c->once ? "once" : "watch" };
 	struct tracer_opts to;
-	char errbuf[512];
+	char errbuf[512], every[32];
 	int err, rc;
 
 	install_signals();
@@ -336,10 +340,10 @@ int session__run(struct config *c)
 		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
 		goto out;
 	}
-	fprintf(stderr, "parkwatch: watching %s (%s), report every %llus\n",
+	format_duration(c->interval_ns, every, sizeof(every));
+	fprintf(stderr, "parkwatch: watching %s (%s), report every %s\n",
 		s.has_command ? "the command" : c->npids ? "the given processes" : "the whole machine",
-		c->futex_hooks ? "futex hooks on" : "sweeps only, no per-syscall hooks",
-		(unsigned long long)(c->interval_ns / 1000000000ULL));
+		c->futex_hooks ? "futex hooks on" : "sweeps only, no per-syscall hooks", every);
 	if (s.has_command) {
 		if (command__release(&s.cmd, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "parkwatch: %s\n", errbuf);
