@@ -177,3 +177,72 @@ pprof_of() {
 	assert_line --regexp '^threads/count(\[dflt\])? parked/nanoseconds'
 	refute_line --regexp '^ +1 +[0-9]+: '
 }
+
+@test "folded: 7 leaked goroutines are one line, root first, weight 7 (go126 and go119)" {
+	for v in go126 go119; do
+		start_fixture "go/chansend-$v" leak 7
+		run_parkwatch --once -t 0 -p "$FIXTURE_PID" --format folded
+		assert_success
+		assert_folded_shape
+		# pw_stack is innermost first: the line reverses it, the go statement's
+		# wrapper above main.sendResult, the runtime's park below it.
+		local re="^chansend-$v;runtime\.goexit;main\.startSenders\.(gowrap1|func1);main\.sendResult;runtime\.chansend1;runtime\.chansend;runtime\.gopark;\[go:chan_send\] 7\$"
+		assert_equal "$(printf '%s\n' "$output" | grep -Ec "$re")" 1
+		# The creator is not a frame of its own.
+		refute_output --regexp '(^|;)main\.startSenders;'
+		# --weight parked: a single sweep has no observed duration, 0 ns.
+		run_parkwatch --once -t 0 -p "$FIXTURE_PID" --format folded --weight parked
+		assert_success
+		assert_folded_shape
+		[ -n "$(folded_weight 'main\.sendResult;.*\[go:chan_send\]')" ] || fail "no chan_send line"
+		kill "$FIXTURE_PID"
+	done
+}
+
+@test "folded: --weight parked sums the goroutines' observed parked time" {
+	start_fixture go/chansend-go126 leak 7
+	run_parkwatch -t 0 -p "$FIXTURE_PID" -i 200ms -d 1200ms --format folded --weight parked
+	assert_success
+	assert_folded_shape
+	local w=$(folded_weight 'main\.sendResult;.*\[go:chan_send\]')
+	[ -n "$w" ] && [ "$w" -gt 7 ] || fail "parked weight '$w'"
+}
+
+@test "pprof: 7 goroutine samples, goid/pid/wait/class/created_by labels, stack leaf first" {
+	start_fixture go/chansend-go126 leak 7
+	pprof_of --once -t 0 -p "$FIXTURE_PID"
+	go_pprof -raw "$PROFILE"
+	assert_success
+	assert_line --regexp '^threads/count(\[dflt\])? parked/nanoseconds'
+	assert_equal "$(printf '%s\n' "$output" | grep -Ec '^ +1 +[0-9]+: [0-9 ]+$')" 7
+	assert_equal "$(printf '%s\n' "$output" | grep -Ec "goid:\[[0-9]+\] pid:\[$FIXTURE_PID\]")" 7
+	assert_equal "$(printf '%s\n' "$output" | grep -Ec 'class:\[parked\] created_by:\[main\.startSenders\] wait:\[chan send\]')" 7
+	assert_line --regexp '^ +[0-9]+: 0x[0-9a-f]+ M=1 main\.sendResult .*main\.go:[0-9]+'
+	assert_line --regexp '^1: 0x0/0x0/0x0 chansend-go126 '
+	go_pprof -traces "$PROFILE"
+	assert_success
+	local order
+	order=$(printf '%s\n' "$output" | awk '$NF ~ /^(runtime\.chansend1|main\.sendResult|main\.startSenders\.gowrap1)$/ { print $NF }' |
+		head -3 | tr '\n' ' ')
+	assert_equal "$order" "runtime.chansend1 main.sendResult main.startSenders.gowrap1 "
+	go_pprof -top "$PROFILE"
+	assert_success
+	assert_line --regexp ' 7 +100% +runtime\.gopark$'
+}
+
+@test "pprof: -tagfocus on a goroutine's class and wait" {
+	start_fixture go/chansend-go119 leak 7
+	pprof_of --once -t 0 -p "$FIXTURE_PID"
+	go_pprof -raw "$PROFILE"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -Ec "goid:\[[0-9]+\] pid:\[$FIXTURE_PID\]")" 7
+	assert_line --regexp ' M=1 main\.sendResult '
+	go_pprof -tagfocus=class=parked -top "$PROFILE"
+	assert_success
+	assert_line --regexp ' 7 +100% +runtime\.gopark$'
+	go_pprof -tagfocus=wait=chan.send -top "$PROFILE"
+	assert_success
+	assert_line --regexp ' 7 +100% +runtime\.gopark$'
+	go_pprof -tagfocus=class=spinning -top "$PROFILE"
+	refute_line --regexp 'runtime\.gopark$'
+}

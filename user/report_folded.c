@@ -15,12 +15,25 @@
  *   kframe_[k]    kernel frames with -k, innermost last (flamegraph.pl colours
  *                 the _[k] suffix as kernel)
  *
+ * Flagged goroutines (Go processes) fold the same way, without kernel frames:
+ *
+ *   exe;[incomplete];outermost;...;innermost;[go:WAIT] weight
+ *
+ *   exe           the Go executable's basename (the module its frames were
+ *                 symbolized with), go:PID when unknown
+ *   frames        from runtime.goexit (or the goroutine's entry) down to the
+ *                 runtime's park call; the go statement that created it
+ *                 (created_by) is not a frame
+ *   [go:WAIT]     the wait reason ([go:chan_send], [go:select], ...) or the
+ *                 status when there is none ([go:running], [go:runnable])
+ *
  * Identical lines (same exe basename, same functions, same wait) are merged
  * across threads and processes; weights add up. Function offsets are left
  * out on purpose so that call sites in the same functions merge.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
@@ -89,22 +102,48 @@ static void put_wait(FILE *m, const struct pw_wait_desc *w)
 	fputc(']', m);
 }
 
+static FILE *line_open(char **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	return open_memstream(buf, len);
+}
+
+/* Close the line's stream: its text, or NULL on ENOMEM. */
+static char *line_close(FILE *m, char **buf)
+{
+	bool bad = ferror(m);
+
+	/* fclose sets *buf: read it only after. */
+	if (fclose(m) || bad) {
+		free(*buf);
+		return NULL;
+	}
+	return *buf;
+}
+
+/* What threads and goroutines share: "root;[incomplete];outermost;...;innermost". */
+static void put_stack(FILE *m, const char *root, const struct pw_stack *s)
+{
+	put_clean(m, root);
+	if (s->truncated || s->error)
+		fputs(";[incomplete]", m);
+	for (int i = s->nframes - 1; i >= 0; i--) {
+		fputc(';', m);
+		put_frame(m, &s->frames[i]);
+	}
+}
+
 /* The folded stack of one thread, without the weight; NULL on ENOMEM. */
 static char *fold_thread(const struct pw_flagged *t)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char *buf;
+	size_t len;
+	FILE *m = line_open(&buf, &len);
 
 	if (!m)
 		return NULL;
-	put_clean(m, t->exe && *basename_of(t->exe) ? basename_of(t->exe) : t->comm);
-	if (t->stack.truncated || t->stack.error)
-		fputs(";[incomplete]", m);
-	for (int i = t->stack.nframes - 1; i >= 0; i--) {
-		fputc(';', m);
-		put_frame(m, &t->stack.frames[i]);
-	}
+	put_stack(m, t->exe && *basename_of(t->exe) ? basename_of(t->exe) : t->comm, &t->stack);
 	fputc(';', m);
 	put_wait(m, &t->wait);
 	if (t->has_kstack)
@@ -113,16 +152,42 @@ static char *fold_thread(const struct pw_flagged *t)
 			put_frame(m, &t->kstack.frames[i]);
 			fputs("_[k]", m);
 		}
-	if (ferror(m)) {
-		fclose(m);
-		free(buf);
+	return line_close(m, &buf);
+}
+
+/* The Go executable's basename: the module its frames or its creation site
+ * were symbolized with; NULL when none is known. */
+static const char *go_exe(const struct pw_goroutine *g)
+{
+	for (int i = 0; i < g->stack.nframes; i++)
+		if (g->stack.frames[i].module && *g->stack.frames[i].module)
+			return basename_of(g->stack.frames[i].module);
+	if (g->created_by.module && *g->created_by.module)
+		return basename_of(g->created_by.module);
+	return NULL;
+}
+
+/* The folded stack of one goroutine, without the weight; NULL on ENOMEM. */
+static char *fold_goroutine(const struct pw_gflagged *f)
+{
+	const struct pw_goroutine *g = &f->g;
+	const char *exe = go_exe(g);
+	char root[32], *buf;
+	size_t len;
+	FILE *m = line_open(&buf, &len);
+
+	if (!m)
 		return NULL;
+	if (!exe || !*exe) {
+		snprintf(root, sizeof(root), "go:%u", (unsigned)g->pid);
+		exe = root;
 	}
-	if (fclose(m)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	put_stack(m, exe, &g->stack);
+	fputs(";[go:", m);
+	put_clean(m, g->wait_reason && *g->wait_reason ? g->wait_reason :
+		     g->status_name && *g->status_name ? g->status_name : "unknown");
+	fputc(']', m);
+	return line_close(m, &buf);
 }
 
 static int cmp_lines(const void *x, const void *y)
@@ -134,23 +199,35 @@ static int cmp_lines(const void *x, const void *y)
 
 int report__print_folded(const struct pw_report *r, const struct print_opts *o, FILE *f)
 {
+	bool by_ns = o && o->weight == WEIGHT_PARKED_NS;
+	int total = r->nthreads + r->ngoroutines, n = 0, err = 0;
 	struct folded_line *lines = NULL;
-	int n = 0, err = 0;
 
-	if (r->nthreads) {
-		lines = calloc(r->nthreads, sizeof(*lines));
+	if (total) {
+		lines = calloc(total, sizeof(*lines));
 		if (!lines)
 			return -ENOMEM;
 	}
-	for (; n < r->nthreads; n++) {
-		const struct pw_flagged *t = &r->threads[n];
+	for (int i = 0; i < r->nthreads; i++, n++) {
+		const struct pw_flagged *t = &r->threads[i];
 
 		lines[n].text = fold_thread(t);
+		lines[n].weight = by_ns ? t->parked_ns : 1;
 		if (!lines[n].text) {
 			err = -ENOMEM;
 			goto out;
 		}
-		lines[n].weight = o && o->weight == WEIGHT_PARKED_NS ? t->parked_ns : 1;
+	}
+	/* A goroutine's parked_ns is 0 when its duration is unknown. */
+	for (int i = 0; i < r->ngoroutines; i++, n++) {
+		const struct pw_gflagged *g = &r->goroutines[i];
+
+		lines[n].text = fold_goroutine(g);
+		lines[n].weight = by_ns ? g->parked_ns : 1;
+		if (!lines[n].text) {
+			err = -ENOMEM;
+			goto out;
+		}
 	}
 	if (n)
 		qsort(lines, n, sizeof(*lines), cmp_lines);

@@ -5,10 +5,15 @@
  * speedscope and the like. Layout (README "Folded and pprof output"):
  *
  *   sample types   threads/count (default), parked/nanoseconds
- *   samples        one per flagged thread, values {1, parked_ns}; locations
+ *   samples        one per flagged thread, then one per flagged goroutine,
+ *                  values {1, parked_ns} (0 ns: duration unknown); locations
  *                  leaf first: kernel frames (-k) then user frames
- *   labels         tid, pid (numeric); comm, exe, wait, class, state, idle,
- *                  timed (strings; idle and timed only when they apply)
+ *   labels         threads: tid, pid (numeric); comm, exe, wait, class,
+ *                  state, idle, timed (strings; idle and timed only when they
+ *                  apply). goroutines: goid, pid (numeric); wait (wait reason
+ *                  or status), class (parked, spinning, growing), created_by
+ *                  (function of the go statement, when known)
+ *   locations      shared by threads and goroutines of one process
  *   locations      one per (process, pc); kernel ones shared; one line each
  *                  (function + line number) when the symbol is known
  *   functions      one per (name, source file)
@@ -181,7 +186,7 @@ struct builder {
 	size_t nfns, capfns;
 	struct loc_rec *locs;
 	size_t nlocs, caplocs;
-	struct sample_rec *samples; /* one per thread, never reallocated */
+	struct sample_rec *samples; /* one per thread or goroutine, never reallocated */
 	size_t nsamples;
 	int err;
 };
@@ -349,29 +354,41 @@ static void label_str(struct builder *b, struct sample_rec *s, const char *key, 
 	s->labelp[s->s.n_label++] = l;
 }
 
-static void add_sample(struct builder *b, const struct pw_flagged *t)
+/* What threads and goroutines share: a new sample with values {1, parked_ns}
+ * and locations leaf first, kernel stack k (or NULL) then user stack u of
+ * process pid. NULL (b->err set) on ENOMEM. */
+static struct sample_rec *sample_begin(struct builder *b, uint32_t pid, const struct pw_stack *k,
+				       const struct pw_stack *u, uint64_t parked_ns)
 {
 	struct sample_rec *s = &b->samples[b->nsamples++];
-	const struct pw_stack *k = t->has_kstack ? &t->kstack : NULL;
-	size_t n = (k ? k->nframes : 0) + t->stack.nframes;
-	char wait[sizeof(t->wait.op) + 64], state[2] = { t->state, 0 };
+	size_t n = (k ? k->nframes : 0) + u->nframes;
 
 	perftools__profiles__sample__init(&s->s);
 	s->values[0] = 1;
-	s->values[1] = (int64_t)t->parked_ns;
+	s->values[1] = (int64_t)parked_ns;
 	s->s.value = s->values;
 	s->s.n_value = 2;
 	s->s.label = s->labelp;
 	if (n && !(s->s.location_id = calloc(n, sizeof(*s->s.location_id)))) {
 		b->err = -ENOMEM;
-		return;
+		return NULL;
 	}
 	/* Leaf first: the kernel stack sits below the user stack's syscall. */
 	for (int i = 0; k && i < k->nframes; i++)
 		s->s.location_id[s->s.n_location_id++] = location_id(b, 0, &k->frames[i]);
-	for (int i = 0; i < t->stack.nframes; i++)
-		s->s.location_id[s->s.n_location_id++] = location_id(b, t->pid, &t->stack.frames[i]);
+	for (int i = 0; i < u->nframes; i++)
+		s->s.location_id[s->s.n_location_id++] = location_id(b, pid, &u->frames[i]);
+	return s;
+}
 
+static void add_sample(struct builder *b, const struct pw_flagged *t)
+{
+	struct sample_rec *s = sample_begin(b, t->pid, t->has_kstack ? &t->kstack : NULL,
+					    &t->stack, t->parked_ns);
+	char wait[sizeof(t->wait.op) + 64], state[2] = { t->state, 0 };
+
+	if (!s)
+		return;
 	if (t->wait.class == PW_CLASS_RUNNING)
 		snprintf(wait, sizeof(wait), "running");
 	else
@@ -389,6 +406,21 @@ static void add_sample(struct builder *b, const struct pw_flagged *t)
 	label_str(b, s, "idle", t->idle_match);
 	if (t->wait.timed)
 		label_str(b, s, "timed", "true");
+}
+
+static void add_goroutine_sample(struct builder *b, const struct pw_gflagged *f)
+{
+	const struct pw_goroutine *g = &f->g;
+	struct sample_rec *s = sample_begin(b, g->pid, NULL, &g->stack, f->parked_ns);
+
+	if (!s)
+		return;
+	label_num(b, s, "goid", (int64_t)g->goid);
+	label_num(b, s, "pid", g->pid);
+	label_str(b, s, "wait", g->wait_reason && *g->wait_reason ? g->wait_reason :
+			      g->status_name && *g->status_name ? g->status_name : "unknown");
+	label_str(b, s, "class", f->class);
+	label_str(b, s, "created_by", g->created_by.function);
 }
 
 static void builder__free(struct builder *b)
@@ -457,7 +489,7 @@ int report__print_pprof(const struct pw_report *r, FILE *f)
 	int64_t comment;
 	char text[160], when[40];
 	uint8_t *buf = NULL;
-	size_t len;
+	size_t len, nsamples;
 	int err;
 
 	perftools__profiles__profile__init(&p);
@@ -471,8 +503,9 @@ int report__print_pprof(const struct pw_report *r, FILE *f)
 	p.default_sample_type = types[0].type;
 	p.time_nanos = (int64_t)r->time_ns;
 	format_iso_time(r->time_ns, when, sizeof(when));
-	snprintf(text, sizeof(text), "parkwatch %s report %s: threads parked at least %llu ns",
-		 r->mode ? r->mode : "once", when, (unsigned long long)r->threshold_ns);
+	snprintf(text, sizeof(text), "parkwatch %s report %s: threads%s parked at least %llu ns",
+		 r->mode ? r->mode : "once", when, r->ngoroutines ? " and goroutines" : "",
+		 (unsigned long long)r->threshold_ns);
 	comment = str(&b, text);
 	p.comment = &comment;
 	p.n_comment = 1;
@@ -480,10 +513,15 @@ int report__print_pprof(const struct pw_report *r, FILE *f)
 	/* The executables first: pprof takes mapping 1 as the main binary. */
 	for (int i = 0; i < r->nthreads; i++)
 		mapping_id(&b, basename_of(r->threads[i].exe));
-	if (r->nthreads && !(b.samples = calloc(r->nthreads, sizeof(*b.samples))))
+	for (int i = 0; i < r->ngoroutines; i++)
+		mapping_id(&b, r->goroutines[i].g.created_by.module);
+	nsamples = (size_t)r->nthreads + r->ngoroutines;
+	if (nsamples && !(b.samples = calloc(nsamples, sizeof(*b.samples))))
 		b.err = -ENOMEM;
 	for (int i = 0; !b.err && i < r->nthreads; i++)
 		add_sample(&b, &r->threads[i]);
+	for (int i = 0; !b.err && i < r->ngoroutines; i++)
+		add_goroutine_sample(&b, &r->goroutines[i]);
 	if ((err = b.err))
 		goto out;
 

@@ -41,6 +41,22 @@ static struct pw_flagged *add(struct pw_report *r, uint32_t pid, uint32_t tid, c
 	return t;
 }
 
+static struct pw_gflagged *add_g(struct pw_report *r, uint32_t pid, uint64_t goid,
+				 const char *wait_reason, uint64_t parked_ns)
+{
+	struct pw_gflagged *g = report__add_goroutine(r);
+
+	g->g.pid = pid;
+	g->g.goid = goid;
+	g->g.status_name = wait_reason ? "waiting" : "running";
+	g->g.wait_reason = wait_reason;
+	g->g.created_by.function = strdup("main.startSenders");
+	g->g.created_by.module = strdup("srv-go");
+	g->class = "parked";
+	g->parked_ns = parked_ns;
+	return g;
+}
+
 /* Print r folded with weight w into a string (caller frees). */
 static char *folded(const struct pw_report *r, enum folded_weight w, int *rc)
 {
@@ -165,6 +181,48 @@ int main(void)
 		CHECK(sp && memchr(line, ' ', sp - line) == NULL);
 		CHECK(sp && sp[1] && strspn(sp + 1, "0123456789") == strlen(sp + 1));
 	}
+	free(out);
+	report__free(&r);
+
+	/* Goroutines: the Go executable (their frames' module) is the root,
+	 * frames root first, the wait reason as [go:...]; created_by is not a
+	 * frame; unknown durations weigh 0; they sort and merge with threads. */
+	const struct fspec gsend[] = {
+		{ "runtime.gopark", "srv-go", 0x47a72e },
+		{ "runtime.chansend1", "srv-go", 0x414477 },
+		{ "main.sendResult", "srv-go", 0x4a453d },
+		{ "main.startSenders.gowrap1", "srv-go", 0x4a463b },
+		{ "runtime.goexit", "srv-go", 0x480721 },
+	};
+	struct pw_gflagged *g;
+
+	for (int i = 0; i < 3; i++) {
+		g = add_g(&r, 500, 7 + i, "chan send", i == 0 ? 0 : 1000);
+		push_frames(&g->g.stack, gsend, 5);
+	}
+	g = add_g(&r, 500, 20, NULL, 0);          /* running, no wait reason */
+	push_frames(&g->g.stack, gsend, 3);
+	g->g.stack.truncated = true;
+	g = add_g(&r, 600, 21, "select", 5);      /* no module anywhere: go:PID */
+	free(g->g.created_by.module);
+	g->g.created_by.module = NULL;
+	t = add(&r, 500, 501, "/srv/srv-go", "srv-go", 9);
+	push_frames(&t->stack, worker_a, 1);
+	out = folded(&r, WEIGHT_COUNT, &rc);
+	CHECK(rc == 0);
+	CHECK(out && !strcmp(out,
+			     "go:600;[go:select] 1\n"
+			     "srv-go;[incomplete];main.sendResult;runtime.chansend1;"
+			     "runtime.gopark;[go:running] 1\n"
+			     "srv-go;pthread_cond_wait;[futex:FUTEX_WAIT_PRIVATE] 1\n"
+			     "srv-go;runtime.goexit;main.startSenders.gowrap1;main.sendResult;"
+			     "runtime.chansend1;runtime.gopark;[go:chan_send] 3\n"));
+	free(out);
+	out = folded(&r, WEIGHT_PARKED_NS, &rc);
+	CHECK(rc == 0);
+	CHECK(out && strstr(out, "go:600;[go:select] 5\n"));
+	CHECK(out && strstr(out, ";[go:running] 0\n"));
+	CHECK(out && strstr(out, ";runtime.gopark;[go:chan_send] 2000\n"));
 	free(out);
 	report__free(&r);
 	return unit_done("test_report_folded");
