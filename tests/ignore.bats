@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Ignore rules (--ignore-top/-any/-created-by, --ignore-file) and baselines
-# (--baseline): ignored threads leave the report, rules that never matched
-# are reported as stale in text and JSON.
+# (--baseline): ignored threads and goroutines leave the report, rules that
+# never matched are reported as stale in text and JSON.
 
 load helpers
 
@@ -120,7 +120,7 @@ top no_such_function|$rules:4|0"
 	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --no-color --ignore-file "$rules" \
 		--ignore-any also_unused
 	assert_success
-	assert_output --partial "3 threads ignored by rules"
+	assert_output --partial "3 threads or goroutines ignored by rules"
 	assert_output --partial "ignore rule 'top foo' ($rules:3) never matched"
 	assert_output --partial "ignore rule 'any also_unused' (--ignore-any) never matched"
 	refute_output --partial "ignore rule 'any worker_wait'"
@@ -190,4 +190,81 @@ top no_such_function|$rules:4|0"
 	assert_equal "$status" 2
 	[[ $stderr == *"other.json: not a parkwatch report (schema 'other/1', expected parkwatch/1)"* ]] ||
 		fail "unexpected stderr: $stderr"
+}
+
+# Goroutines: the same rules, as goleak applies them. chansend leak N: N
+# goroutines in main.sendResult, blocked on "ch <- v" (the stack, innermost
+# first: runtime.gopark, runtime.chansend, runtime.chansend1,
+# main.sendResult, ...), created by main.startSenders.
+gmine() { echo '[.goroutines[] | select(.pid == $pid)]'; }
+
+@test "goroutines: --ignore-any main.sendResult hides all 5 and --fail then exits 0" {
+	start_fixture go/chansend-go126 leak 5
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --fail
+	assert_failure 1
+	jq_check "$(gmine) | length == 5"
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --fail --ignore-any main.sendResult
+	assert_success
+	jq_check "$(gmine) | length == 0"
+	jq_check '.stats.ignored == 5'
+	assert_equal "$(rules_of)" "any main.sendResult|--ignore-any|5"
+}
+
+@test "goroutines: --ignore-created-by main.startSenders hides them (exact or prefix)" {
+	start_fixture go/chansend-go126 leak 5
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --ignore-created-by main.startSenders
+	assert_success
+	jq_check "$(gmine) | length == 0"
+	assert_equal "$(rules_of)" "created-by main.startSenders|--ignore-created-by|5"
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --ignore-created-by 'main.start*' \
+		--ignore-created-by main.sendResult
+	assert_success
+	jq_check "$(gmine) | length == 0"
+	assert_equal "$(rules_of)" "created-by main.start*|--ignore-created-by|5
+created-by main.sendResult|--ignore-created-by|0"
+}
+
+@test "goroutines: --ignore-top is the first frame Go prints (main.sendResult), not runtime.gopark" {
+	start_fixture go/chansend-go126 leak 5
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --ignore-top runtime.gopark \
+		--ignore-top runtime.chansend1
+	assert_success
+	jq_check "$(gmine) | length == 5"
+	jq_check "$(gmine) | all(.stack[0].function == \"runtime.gopark\")"
+	assert_equal "$(rules_of)" "top runtime.gopark|--ignore-top|0
+top runtime.chansend1|--ignore-top|0"
+
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --ignore-top main.sendResult
+	assert_success
+	jq_check "$(gmine) | length == 0"
+	assert_equal "$(rules_of)" "top main.sendResult|--ignore-top|5"
+}
+
+@test "goroutines: baseline of 3 senders, 5 now in another process, 2 flagged in one group" {
+	start_fixture go/chansend-go126 leak 3
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
+	assert_success
+	jq_check "$(gmine) | length == 3"
+	baseline=$BATS_TEST_TMPDIR/gbaseline.json
+	cp "$REPORT" "$baseline"
+	kill "$FIXTURE_PID"
+
+	start_fixture go/chansend-go126 leak 5
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --baseline "$baseline"
+	assert_success
+	jq_check "$(gmine) | length == 2 and all(has_fn(\"^main.sendResult\$\"))"
+	# the survivors are regrouped after the removal: one group, numbered 0
+	jq_check "[$(gmine)[].group] | unique == [0]"
+	jq_check '.stats.ignored >= 3'
+	assert_equal "$(rules_of)" "baseline $baseline|--baseline|3"
+}
+
+@test "goroutines: a rule that matched only goroutines is not stale" {
+	start_fixture go/chansend-go126 leak 5
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --no-color \
+		--ignore-created-by main.startSenders --ignore-any no_such_function
+	assert_success
+	refute_output --partial "ignore rule 'created-by main.startSenders'"
+	assert_output --partial "ignore rule 'any no_such_function' (--ignore-any) never matched"
+	refute_output --partial "main.sendResult"
 }

@@ -16,8 +16,12 @@
  *
  * Verified with binaries built here (the idle fixture, plus a small program
  * for 1.15) by go1.15.15, 1.16.15, 1.17.13, 1.18.10, 1.19.8 (Debian),
- * 1.20.14, 1.21.13, 1.22.12, 1.23.12, 1.24.0, 1.25.0 and 1.26.8: default,
- * -ldflags='-s -w' and -buildmode=pie builds (see tests/goelf.bats).
+ * 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12, 1.24.0, 1.25.0, 1.26.0 and
+ * 1.26.8 (/usr/local/go; the others through GOTOOLCHAIN): default,
+ * -ldflags='-s -w', -buildmode=pie and strip(1)ped builds, and for 1.26
+ * -linkmode=external (see tests/goelf.bats and tests/unit/test_goelf.c).
+ * pclntab formats before 1.15 (magic 0xfffffffb, 1.2-1.14) are parsed the
+ * same way as 1.15's but were not verified; they get no inline frames.
  *
  * Addresses are link-time addresses, as in the file. For a PIE executable
  * the caller adds the load bias (mapping start - first PT_LOAD vaddr) to
@@ -25,9 +29,12 @@
  *
  * All strings returned point into the mapped file or static tables: they
  * stay valid until go_binary__free(). Every table read is bounds-checked:
- * a truncated or hostile file gives errors, never a crash. Only 64-bit or
- * 32-bit little-endian ELF is accepted; the allgs code heuristic is x86-64
- * only. Not thread-safe per object (no internal locking, no shared state).
+ * a truncated or hostile file gives errors, never a crash (checked with
+ * truncated and bit-flipped copies under ASan). Little-endian ELF only;
+ * 32-bit files are handled by the code but were not tested; the allgs code
+ * heuristic is x86-64 only. No global state: separate objects may be used
+ * from separate threads, one object by one thread at a time (reading DWARF
+ * decompresses sections inside the object's Elf handle).
  */
 #ifndef PW_GOELF_H
 #define PW_GOELF_H
@@ -43,7 +50,9 @@ struct go_binary;
  * NULL) and a sentence in err on failure: ENOENT/EACCES from open(),
  * ENOEXEC for a file that is not ELF (or is truncated/corrupt ELF),
  * ENOTSUP for big-endian ELF. An ELF file that is not Go opens fine:
- * go_binary__is_go() says false and the reason is in err as well.
+ * go_binary__is_go() says false and the reason is in err as well. On
+ * success err holds a note on what is missing ("" when nothing is), e.g.
+ * an unusable .gopclntab.
  */
 struct go_binary *go_binary__open(const char *path, int *errp, char *err, size_t errlen);
 /*
@@ -97,9 +106,12 @@ struct go_frame {
 /*
  * pc -> logical frames, innermost first: the functions inlined at pc, then
  * the physical function, each with its own source position (the call site
- * for outer ones). Returns the number of frames (>= 1, at most max) or
- * -errno as go_binary__lookup. Without inline information (no FUNCDATA,
- * unreadable inline tree) it returns the physical frame alone.
+ * for outer ones), as runtime.CallersFrames gives them. For a return
+ * address pass pc - 1, as Go's tracebacks do. Returns the number of frames
+ * (>= 1, at most max) or -errno as go_binary__lookup. Without inline
+ * information (no FUNCDATA, unreadable inline tree, Go < 1.15, a pre-1.18
+ * PIE file whose funcdata pointers were left to relocations) it returns
+ * the physical frame alone.
  */
 int go_binary__frames(const struct go_binary *b, uint64_t pc, struct go_frame *frames, int max);
 

@@ -37,7 +37,10 @@
 #define MAGIC_120 0xfffffff1u
 
 #define PCDATA_INLTREEINDEX 2
+/* FUNCDATA_InlTree: 3 since 1.16; 4 in 1.15 (FUNCDATA_RegPointerMaps was
+ * 2). Older layouts are not verified: no inline frames for them. */
 #define FUNCDATA_INLTREE 3
+#define FUNCDATA_INLTREE_115 4
 /* A frame chain longer than this is a corrupt inline tree. */
 #define MAX_INLINE_DEPTH 256
 
@@ -249,8 +252,9 @@ static int pcvalue(const struct go_pclntab *t, uint32_t off, uint64_t entry, uin
 			return -ENOENT;
 		if (read_uvarint(&p, end, &pcd))
 			return -EINVAL;
-		/* zig-zag: low bit is the sign */
-		v += (uv & 1) ? (int32_t)~(uv >> 1) : (int32_t)(uv >> 1);
+		/* zig-zag: low bit is the sign; wrapping (unsigned) sum, as a
+		 * hostile table may overflow */
+		v = (int32_t)((uint32_t)v + ((uv & 1) ? ~(uv >> 1) : uv >> 1));
 		pc += (uint64_t)pcd * t->quantum;
 		if (target < pc) {
 			*val = v;
@@ -321,6 +325,7 @@ static uint64_t inline_tree(const struct go_binary *b, const struct fn *f, uint3
 	const struct go_pclntab *t = &b->pcln;
 	uint32_t npcdata = func_field(t, f, 6);
 	unsigned nfuncdata = t->data[f->off + f->fixed - 1];
+	unsigned slot;
 	uint64_t fd;
 	const uint8_t *p;
 
@@ -336,10 +341,15 @@ static uint64_t inline_tree(const struct go_binary *b, const struct fn *f, uint3
 			return 0;
 		return b->gofunc + go_le32(p);
 	}
+	if (t->ver == 12 && go_version_minor(b->version) != 15)
+		return 0;
+	slot = t->ver == 12 ? FUNCDATA_INLTREE_115 : FUNCDATA_INLTREE;
+	if (nfuncdata <= slot)
+		return 0;
 	/* Pointers, aligned in memory: the section is, so use addresses. */
 	if (t->ptrsize == 8 && ((t->addr + fd) & 4))
 		fd += 4;
-	p = at(t, fd + (uint64_t)t->ptrsize * FUNCDATA_INLTREE, t->ptrsize);
+	p = at(t, fd + (uint64_t)t->ptrsize * slot, t->ptrsize);
 	return p ? go_leptr(p, t->ptrsize) : 0; /* 0 in PIE files: relocated */
 }
 

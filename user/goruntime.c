@@ -4,13 +4,16 @@
  * DWARF, wait reason strings, goroutine status names.
  *
  * Everything here was checked against binaries built with the toolchain it
- * names (Debian's go1.19.8, /usr/local/go's go1.26.8, and go1.15.15 through
- * go1.25.0 fetched with GOTOOLCHAIN from the module proxy): layouts against
- * each binary's DWARF, wait reasons against runtime2.go of each source tree
- * and against each binary's runtime.waitReasonStrings (tests/goelf.bats).
- * Tables are keyed by Go 1.N: patch releases do not change these (the
- * release policy keeps runtime internals fixed within a minor version),
- * but only the patch versions listed were built and compared.
+ * names (Debian's go1.19.8, /usr/local/go's go1.26.8, and go1.15.15,
+ * 1.16.15, 1.17.13, 1.18.10, 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12,
+ * 1.24.0, 1.25.0, 1.26.0 fetched with GOTOOLCHAIN from the module proxy):
+ * layouts against each binary's DWARF, wait reasons against runtime2.go of
+ * each source tree and against each binary's runtime.waitReasonStrings
+ * (tests/goelf.bats, tests/unit/test_goelf.c). Tables are keyed by Go 1.N:
+ * patch releases are not expected to change runtime internals (1.22.0 and
+ * 1.22.12, 1.26.0 and 1.26.8 agree), but only the versions listed were
+ * built and compared. A version after 1.26 gets no answer (-ENOTSUP, NULL)
+ * rather than a guess.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -199,5 +199,5 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 			entry_free(&w->v[i]);
 			w->v[i--] = w->v[--w->n];
 		}
-	return rc ? rc : report__group_goroutines(r);
+	return rc; /* grouped by the caller, after the ignore rules */
 }

@@ -11,6 +11,17 @@
  *   baseline FILE    an earlier JSON report: each thread it listed excuses
  *                    one current thread with the same signature
  *
+ * Goroutines (the same rules, as goleak applies them):
+ *   top FUNC         the first frame Go's own traceback would print: frames
+ *                    of package runtime are hidden unless exported
+ *                    (runtime.gopark, runtime.chansend... are skipped, so a
+ *                    goroutine blocked in "ch <- v" is topped by the function
+ *                    doing the send); when every frame is hidden, the first
+ *                    named one, as Go then prints them all
+ *   any FUNC         some frame of the stack is FUNC (runtime frames too)
+ *   created-by FUNC  the function holding the go statement (created_by)
+ *   baseline FILE    the report's "goroutines" array, a multiset of its own
+ *
  * FUNC matches a function name exactly; a trailing '*' makes it a prefix
  * ("runtime.*"). Every rule is checked against every flagged thread and
  * counts its own matches, even when another rule matched the same thread
@@ -44,8 +55,10 @@ struct rule {
 	int kind;               /* enum ignore_kind or IGNORE_BASELINE */
 	char *pattern;          /* function name, without the trailing '*' */
 	bool prefix;            /* pattern ended in '*': match names starting with it */
-	struct sig_count *sigs; /* baseline: sorted by sig, for bsearch */
+	struct sig_count *sigs; /* baseline threads: sorted by sig, for bsearch */
 	int nsigs;
+	struct sig_count *gsigs; /* baseline goroutines, likewise */
+	int ngsigs;
 };
 
 struct ignore_set {
@@ -148,6 +161,58 @@ static bool rule_matches(const struct rule *rl, const struct pw_flagged *t)
 		return false;
 	case IGNORE_CREATED_BY:
 		return name_matches(rl, creation_site(t));
+	}
+	return false;
+}
+
+/*
+ * Does Go's traceback print this frame (runtime.Stack, panics, goleak's
+ * input)? Its showfuncinfo at the default GOTRACEBACK: a qualified name not
+ * in package runtime, or an exported runtime function (runtime.Gosched).
+ * Linknamed runtime code keeps the name it is linked under (time.Sleep,
+ * internal/poll.runtime_pollWait, sync.runtime_SemacquireMutex) and shows.
+ */
+static bool go_frame_shown(const char *fn)
+{
+	if (!strchr(fn, '.'))
+		return false;
+	if (strncmp(fn, "runtime.", 8))
+		return true;
+	return isupper((unsigned char)fn[8]);
+}
+
+/* The goroutine's first function as Go prints its stack; NULL if no name. */
+static const char *go_top_function(const struct pw_stack *s)
+{
+	const char *first = NULL;
+
+	for (int i = 0; i < s->nframes; i++) {
+		const char *fn = s->frames[i].function;
+
+		if (!fn)
+			continue;
+		if (go_frame_shown(fn))
+			return fn;
+		if (!first)
+			first = fn;
+	}
+	return first; /* all hidden: Go prints them all, runtime frames included */
+}
+
+static bool rule_matches_goroutine(const struct rule *rl, const struct pw_gflagged *f)
+{
+	const struct pw_stack *s = &f->g.stack;
+
+	switch (rl->kind) {
+	case IGNORE_TOP:
+		return name_matches(rl, go_top_function(s));
+	case IGNORE_ANY:
+		for (int i = 0; i < s->nframes; i++)
+			if (name_matches(rl, s->frames[i].function))
+				return true;
+		return false;
+	case IGNORE_CREATED_BY:
+		return name_matches(rl, f->g.created_by.function);
 	}
 	return false;
 }
@@ -375,6 +440,27 @@ static char *thread_signature(const struct pw_flagged *t)
 	return sig_done(&b);
 }
 
+/* A goroutine's signature: the report has no executable, only the pid, so
+ * class, wait reason, the go statement's function and the stack's function
+ * names (a nameless frame counts as "MODULE?"). */
+static char *goroutine_signature(const struct pw_gflagged *f)
+{
+	struct sigbuf b = {};
+
+	sig_add(&b, f->class, NULL);
+	sig_add(&b, f->g.wait_reason, NULL);
+	sig_add(&b, f->g.created_by.function, NULL);
+	for (int i = 0; i < f->g.stack.nframes; i++) {
+		const struct pw_frame *fr = &f->g.stack.frames[i];
+
+		if (fr->function)
+			sig_add(&b, fr->function, NULL);
+		else
+			sig_add(&b, fr->module, "?");
+	}
+	return sig_done(&b);
+}
+
 /* A string member of o, or NULL when absent, null or not a string. */
 static const char *jstr(struct json_object *o, const char *key)
 {
@@ -385,17 +471,12 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static char *json_thread_signature(struct json_object *t)
+/* The function names of a JSON stack array (null or absent: none). */
+static void json_stack_sig(struct sigbuf *b, struct json_object *o)
 {
-	struct json_object *wait = NULL, *stack = NULL;
-	struct sigbuf b = {};
+	struct json_object *stack = NULL;
 
-	json_object_object_get_ex(t, "wait", &wait);
-	sig_add(&b, base_name(jstr(t, "exe")), NULL);
-	sig_add(&b, jstr(t, "class"), NULL);
-	sig_add(&b, jstr(wait, "syscall"), NULL);
-	sig_add(&b, jstr(wait, "op"), NULL); /* null op ≡ "" in the model */
-	if (json_object_object_get_ex(t, "stack", &stack) &&
+	if (json_object_object_get_ex(o, "stack", &stack) &&
 	    json_object_is_type(stack, json_type_array)) {
 		size_t n = json_object_array_length(stack);
 
@@ -404,11 +485,37 @@ static char *json_thread_signature(struct json_object *t)
 			const char *fn = jstr(f, "function");
 
 			if (fn)
-				sig_add(&b, fn, NULL);
+				sig_add(b, fn, NULL);
 			else
-				sig_add(&b, jstr(f, "module"), "?");
+				sig_add(b, jstr(f, "module"), "?");
 		}
 	}
+}
+
+static char *json_thread_signature(struct json_object *t)
+{
+	struct json_object *wait = NULL;
+	struct sigbuf b = {};
+
+	json_object_object_get_ex(t, "wait", &wait);
+	sig_add(&b, base_name(jstr(t, "exe")), NULL);
+	sig_add(&b, jstr(t, "class"), NULL);
+	sig_add(&b, jstr(wait, "syscall"), NULL);
+	sig_add(&b, jstr(wait, "op"), NULL); /* null op ≡ "" in the model */
+	json_stack_sig(&b, t);
+	return sig_done(&b);
+}
+
+static char *json_goroutine_signature(struct json_object *g)
+{
+	struct json_object *cb = NULL;
+	struct sigbuf b = {};
+
+	json_object_object_get_ex(g, "created_by", &cb);
+	sig_add(&b, jstr(g, "class"), NULL);
+	sig_add(&b, jstr(g, "wait_reason"), NULL);
+	sig_add(&b, jstr(cb, "function"), NULL);
+	json_stack_sig(&b, g);
 	return sig_done(&b);
 }
 
@@ -516,12 +623,71 @@ out:
 	return last;
 }
 
+/*
+ * The signatures of the baseline's array KEY ("threads" or "goroutines"),
+ * sorted and folded into (signature, count): a multiset, so N baseline
+ * entries with one signature excuse N current ones, no more. An absent
+ * array is empty when !required (reports before goroutines had none).
+ */
+static int load_sigs(struct json_object *doc, const char *key, bool required,
+		     char *(*sig_of)(struct json_object *), struct sig_count **out, int *nout,
+		     const char *path, char *err, size_t errlen)
+{
+	struct json_object *arr = NULL;
+	struct sig_count *v;
+	size_t n;
+	int nv = 0, w = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!json_object_object_get_ex(doc, key, &arr) && !required)
+		return 0;
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "%s: not a parkwatch report (no '%s' array)", path, key);
+		return -EINVAL;
+	}
+	n = json_object_array_length(arr);
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *t = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(t, json_type_object)) {
+			snprintf(err, errlen, "%s: not a parkwatch report (%s[%zu] is not an object)",
+				 path, key, i);
+			free_sigs(v, nv);
+			return -EINVAL;
+		}
+		v[nv].sig = sig_of(t);
+		if (!v[nv].sig) {
+			free_sigs(v, nv);
+			goto oom;
+		}
+		v[nv++].count = 1;
+	}
+	qsort(v, nv, sizeof(*v), cmp_sig);
+	for (int i = 0; i < nv; i++) {
+		if (w && !strcmp(v[w - 1].sig, v[i].sig)) {
+			v[w - 1].count++;
+			free(v[i].sig);
+		} else {
+			v[w++] = v[i];
+		}
+	}
+	*out = v;
+	*nout = w;
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: out of memory", path);
+	return -ENOMEM;
+}
+
 int ignore_set__load_baseline(struct ignore_set *s, const char *path, char *err, size_t errlen)
 {
-	struct json_object *doc, *threads;
+	struct json_object *doc;
 	struct rule rl = { .kind = IGNORE_BASELINE };
 	const char *schema;
-	size_t n;
 	int ret = 0;
 
 	doc = last_document(path, &ret, err, errlen);
@@ -534,59 +700,22 @@ int ignore_set__load_baseline(struct ignore_set *s, const char *path, char *err,
 		ret = -EINVAL;
 		goto out;
 	}
-	if (!json_object_object_get_ex(doc, "threads", &threads) ||
-	    !json_object_is_type(threads, json_type_array)) {
-		snprintf(err, errlen, "%s: not a parkwatch report (no 'threads' array)", path);
-		ret = -EINVAL;
+	ret = load_sigs(doc, "threads", true, json_thread_signature, &rl.sigs, &rl.nsigs, path,
+			err, errlen);
+	if (!ret)
+		ret = load_sigs(doc, "goroutines", false, json_goroutine_signature, &rl.gsigs,
+				&rl.ngsigs, path, err, errlen);
+	if (ret)
 		goto out;
-	}
-	n = json_object_array_length(threads);
-	rl.sigs = calloc(n ? n : 1, sizeof(*rl.sigs));
-	if (!rl.sigs) {
-		ret = -ENOMEM;
-		goto oom;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *t = json_object_array_get_idx(threads, i);
-
-		if (!json_object_is_type(t, json_type_object)) {
-			snprintf(err, errlen, "%s: not a parkwatch report (threads[%zu] is not an object)",
-				 path, i);
-			ret = -EINVAL;
-			goto out;
-		}
-		rl.sigs[rl.nsigs].sig = json_thread_signature(t);
-		if (!rl.sigs[rl.nsigs].sig) {
-			ret = -ENOMEM;
-			goto oom;
-		}
-		rl.sigs[rl.nsigs++].count = 1;
-	}
-	/* Sorted and folded into (signature, count): a multiset, so N baseline
-	 * threads with one signature excuse N current ones, no more. */
-	qsort(rl.sigs, rl.nsigs, sizeof(*rl.sigs), cmp_sig);
-	{
-		int w = 0;
-
-		for (int i = 0; i < rl.nsigs; i++) {
-			if (w && !strcmp(rl.sigs[w - 1].sig, rl.sigs[i].sig)) {
-				rl.sigs[w - 1].count++;
-				free(rl.sigs[i].sig);
-			} else {
-				rl.sigs[w++] = rl.sigs[i];
-			}
-		}
-		rl.nsigs = w;
-	}
 	ret = push_rule(s, &rl, path, "--baseline");
 	if (!ret) {
 		json_object_put(doc);
 		return 0;
 	}
-oom:
 	snprintf(err, errlen, "%s: out of memory", path);
 out:
 	free_sigs(rl.sigs, rl.nsigs);
+	free_sigs(rl.gsigs, rl.ngsigs);
 	json_object_put(doc);
 	return ret;
 }
@@ -603,79 +732,97 @@ static int cmp_age(const void *x, const void *y, void *threads)
 	return a->tid < b->tid ? -1 : a->tid > b->tid;
 }
 
-/* Marks in drop[] the threads the baseline rule rl excuses and counts them. */
-static void apply_baseline(const struct rule *rl, struct pw_rule_use *use,
-			   const struct pw_report *r, char **sigs, const int *order, bool *drop)
+/* Goroutines have no birth time; goids are handed out in creation order. */
+static int cmp_goid(const void *x, const void *y, void *gs)
 {
-	int *left = malloc((rl->nsigs ? rl->nsigs : 1) * sizeof(*left));
+	const struct pw_gflagged *a = (const struct pw_gflagged *)gs + *(const int *)x;
+	const struct pw_gflagged *b = (const struct pw_gflagged *)gs + *(const int *)y;
 
+	if (a->g.goid != b->g.goid)
+		return a->g.goid < b->g.goid ? -1 : 1;
+	return a->g.pid < b->g.pid ? -1 : a->g.pid > b->g.pid;
+}
+
+/* Marks in drop[] the n entries (visited in order[]) that the baseline
+ * multiset bl excuses, and counts them in use. */
+static void apply_baseline(const struct sig_count *bl, int nbl, struct pw_rule_use *use,
+			   int n, char **sigs, const int *order, bool *drop)
+{
+	int *left;
+
+	if (!nbl)
+		return;
+	left = malloc(nbl * sizeof(*left));
 	if (!left)
 		return; /* out of memory: flag rather than hide */
-	for (int i = 0; i < rl->nsigs; i++)
-		left[i] = rl->sigs[i].count;
-	for (int k = 0; k < r->nthreads; k++) {
+	for (int i = 0; i < nbl; i++)
+		left[i] = bl[i].count;
+	for (int k = 0; k < n; k++) {
 		int i = order[k];
 		struct sig_count key = { .sig = sigs[i] }, *hit;
 
 		if (!sigs[i])
 			continue;
-		hit = bsearch(&key, rl->sigs, rl->nsigs, sizeof(*rl->sigs), cmp_sig);
-		if (!hit || !left[hit - rl->sigs])
+		hit = bsearch(&key, bl, nbl, sizeof(*bl), cmp_sig);
+		if (!hit || !left[hit - bl])
 			continue;
-		left[hit - rl->sigs]--;
+		left[hit - bl]--;
 		use->matched++;
 		drop[i] = true;
 	}
 	free(left);
 }
 
-void ignore_set__apply(struct ignore_set *s, struct pw_report *r)
+static bool has_baseline(const struct ignore_set *s)
 {
-	bool *drop = NULL, has_baseline = false;
+	for (int j = 0; j < s->n; j++)
+		if (s->rules[j].kind == IGNORE_BASELINE)
+			return true;
+	return false;
+}
+
+static void apply_threads(struct ignore_set *s, struct pw_report *r)
+{
 	char **sigs = NULL;
 	int *order = NULL;
 	uint64_t removed = 0;
 	int n = r->nthreads; /* before any removal: the size of sigs[] */
+	bool *drop;
 
-	if (!s)
-		return;
-	r->rules = s->uses;
-	r->nrules = s->n;
-	if (!s->n || !r->nthreads)
+	if (!n)
 		return;
 	/* Out of memory here leaves the report as it was: better to flag a
 	 * thread that should have been ignored than to hide a real leak. */
-	drop = calloc(r->nthreads, sizeof(*drop));
+	drop = calloc(n, sizeof(*drop));
 	if (!drop)
 		return;
 	for (int j = 0; j < s->n; j++) {
-		if (s->rules[j].kind == IGNORE_BASELINE) {
-			has_baseline = true;
+		if (s->rules[j].kind == IGNORE_BASELINE)
 			continue;
-		}
-		for (int i = 0; i < r->nthreads; i++)
+		for (int i = 0; i < n; i++)
 			if (rule_matches(&s->rules[j], &r->threads[i])) {
 				s->uses[j].matched++;
 				drop[i] = true;
 			}
 	}
-	if (has_baseline) {
-		sigs = calloc(r->nthreads, sizeof(*sigs));
-		order = malloc(r->nthreads * sizeof(*order));
+	if (has_baseline(s)) {
+		sigs = calloc(n, sizeof(*sigs));
+		order = malloc(n * sizeof(*order));
 		if (!sigs || !order)
 			goto out;
-		for (int i = 0; i < r->nthreads; i++) {
+		for (int i = 0; i < n; i++) {
 			sigs[i] = thread_signature(&r->threads[i]); /* NULL: OOM, never matches */
 			order[i] = i;
 		}
-		qsort_r(order, r->nthreads, sizeof(*order), cmp_age, r->threads);
+		qsort_r(order, n, sizeof(*order), cmp_age, r->threads);
 		for (int j = 0; j < s->n; j++)
 			if (s->rules[j].kind == IGNORE_BASELINE)
-				apply_baseline(&s->rules[j], &s->uses[j], r, sigs, order, drop);
+				apply_baseline(s->rules[j].sigs, s->rules[j].nsigs, &s->uses[j], n,
+					       sigs, order, drop);
 	}
 	/* Backwards: report__remove moves the last entry into the hole, and
 	 * every entry after i has already been decided. */
-	for (int i = r->nthreads - 1; i >= 0; i--)
+	for (int i = n - 1; i >= 0; i--)
 		if (drop[i]) {
 			report__remove(r, i);
 			removed++;
@@ -691,6 +838,72 @@ out:
 	free(drop);
 }
 
+/* The same for goroutines; the survivors keep their order (the caller
+ * regroups them). Goroutines never count in stats.flagged. */
+static void apply_goroutines(struct ignore_set *s, struct pw_report *r)
+{
+	char **sigs = NULL;
+	int *order = NULL, n = r->ngoroutines, w = 0;
+	bool *drop;
+
+	if (!n)
+		return;
+	drop = calloc(n, sizeof(*drop));
+	if (!drop)
+		return;
+	for (int j = 0; j < s->n; j++) {
+		if (s->rules[j].kind == IGNORE_BASELINE)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (rule_matches_goroutine(&s->rules[j], &r->goroutines[i])) {
+				s->uses[j].matched++;
+				drop[i] = true;
+			}
+	}
+	if (has_baseline(s)) {
+		sigs = calloc(n, sizeof(*sigs));
+		order = malloc(n * sizeof(*order));
+		if (!sigs || !order)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			sigs[i] = goroutine_signature(&r->goroutines[i]);
+			order[i] = i;
+		}
+		qsort_r(order, n, sizeof(*order), cmp_goid, r->goroutines);
+		for (int j = 0; j < s->n; j++)
+			if (s->rules[j].kind == IGNORE_BASELINE)
+				apply_baseline(s->rules[j].gsigs, s->rules[j].ngsigs, &s->uses[j],
+					       n, sigs, order, drop);
+	}
+	for (int i = 0; i < n; i++) {
+		if (drop[i])
+			pw_goroutine__release(&r->goroutines[i].g);
+		else
+			r->goroutines[w++] = r->goroutines[i];
+	}
+	r->ngoroutines = w;
+	r->stats.ignored += n - w;
+out:
+	if (sigs)
+		for (int i = 0; i < n; i++)
+			free(sigs[i]);
+	free(sigs);
+	free(order);
+	free(drop);
+}
+
+void ignore_set__apply(struct ignore_set *s, struct pw_report *r)
+{
+	if (!s)
+		return;
+	r->rules = s->uses;
+	r->nrules = s->n;
+	if (!s->n)
+		return;
+	apply_threads(s, r);
+	apply_goroutines(s, r);
+}
+
 bool ignore_set__empty(const struct ignore_set *s)
 {
 	return !s || !s->n;
@@ -703,6 +916,7 @@ void ignore_set__free(struct ignore_set *s)
 	for (int i = 0; i < s->n; i++) {
 		free(s->rules[i].pattern);
 		free_sigs(s->rules[i].sigs, s->rules[i].nsigs);
+		free_sigs(s->rules[i].gsigs, s->rules[i].ngsigs);
 		free((char *)s->uses[i].rule);
 		free((char *)s->uses[i].origin);
 	}

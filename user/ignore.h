@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Ignore rules in goleak's vocabulary, for threads (and later goroutines):
+ * Ignore rules in goleak's vocabulary, for threads and goroutines:
  * by top function, by any function in the stack, by creator function, from
  * a rules file, and a baseline (an earlier JSON report: what it listed is
  * not flagged again). Rules that never match are reported: stale allowlists
@@ -13,9 +13,11 @@
 #include "report.h"
 
 enum ignore_kind {
-	IGNORE_TOP,        /* the innermost frame with a name is FUNC */
+	IGNORE_TOP,        /* the innermost frame with a name is FUNC (goroutines:
+			    * the first frame Go's traceback shows, see ignore.c) */
 	IGNORE_ANY,        /* any frame is FUNC */
-	IGNORE_CREATED_BY, /* the creation call site (see ignore.c) is FUNC */
+	IGNORE_CREATED_BY, /* the creation call site (see ignore.c) is FUNC;
+			    * goroutines: the go statement's function */
 };
 
 struct ignore_set;
@@ -28,11 +30,12 @@ int ignore_set__add(struct ignore_set *s, enum ignore_kind kind, const char *fun
  * blank lines and '#' comments ignored. 0, or -errno with a message in err
  * naming the file and line. */
 int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, size_t errlen);
-/* Baseline: a parkwatch JSON report (schema parkwatch/1). 0 or -errno with a
- * message in err. */
+/* Baseline: a parkwatch JSON report (schema parkwatch/1): its threads and
+ * (if any) goroutines. 0 or -errno with a message in err. */
 int ignore_set__load_baseline(struct ignore_set *s, const char *path, char *err, size_t errlen);
-/* Drop the ignored threads from r (call before report__group), count them in
- * r->stats.ignored, and point r->rules at the per-rule match counts. */
+/* Drop the ignored threads and goroutines from r (call before report__group
+ * and report__group_goroutines), count them in r->stats.ignored, and point
+ * r->rules at the per-rule match counts. */
 void ignore_set__apply(struct ignore_set *s, struct pw_report *r);
 bool ignore_set__empty(const struct ignore_set *s);
 void ignore_set__free(struct ignore_set *s);

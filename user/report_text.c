@@ -139,7 +139,8 @@ static void print_ignore_rules(FILE *f, const struct pw_report *r, const struct 
 	bool blank = false;
 
 	if (r->stats.ignored) {
-		fprintf(f, "\n%llu thread%s ignored by rules\n", (unsigned long long)r->stats.ignored,
+		fprintf(f, "\n%llu thread%s or goroutine%s ignored by rules\n",
+			(unsigned long long)r->stats.ignored, r->stats.ignored == 1 ? "" : "s",
 			r->stats.ignored == 1 ? "" : "s");
 		blank = true;
 	}

@@ -138,7 +138,7 @@ static int report(struct session *s, const struct sweep_opts *so, bool final,
 	} else {
 		if (end)
 			end(s, &r);
-		s->flagged |= r.nthreads > 0;
+		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
 		err = print_report(s, &r);
 	}
 	report__free(&r);

@@ -403,6 +403,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	if (o->ignore)
 		ignore_set__apply(o->ignore, r);
 	err = report__group(r);
+	if (!err)
+		err = report__group_goroutines(r);
 	tracer__counters(t, counters);
 	r->stats.threads_map_full = counters[PW_CNT_THREADS_FULL];
 	r->stats.clone_events_lost = counters[PW_CNT_RINGBUF_FULL];

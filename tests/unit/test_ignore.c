@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Ignore rules: rule files, top/any/created-by matching, wildcards, the
- * baseline multiset, match counting across reports. */
+ * baseline multiset, match counting across reports; the same for goroutines. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -428,6 +428,214 @@ static void test_baseline_errors(void)
 			      "no 'threads' array");
 }
 
+/* Add a flagged goroutine: pid, goid, stack, go statement's function. */
+static struct pw_gflagged *add_goroutine(struct pw_report *r, uint32_t pid, uint64_t goid,
+					 const char *reason, const char *const *stack,
+					 const char *created_by)
+{
+	struct pw_gflagged *f = report__add_goroutine(r);
+
+	f->g.pid = pid;
+	f->g.goid = goid;
+	f->g.status_name = "waiting";
+	f->g.wait_reason = reason;
+	f->class = "parked";
+	set_stack(&f->g.stack, stack);
+	if (created_by) {
+		f->g.created_by.function = strdup(created_by);
+		f->g.created_by.pc = 0x4000;
+	}
+	return f;
+}
+
+static bool has_goid(const struct pw_report *r, uint64_t goid)
+{
+	for (int i = 0; i < r->ngoroutines; i++)
+		if (r->goroutines[i].g.goid == goid)
+			return true;
+	return false;
+}
+
+static const char *const G_SEND[] = { "runtime.gopark", "runtime.chansend", "runtime.chansend1",
+				      "main.sendResult", "main.startSenders.gowrap1",
+				      "runtime.goexit", NULL };
+static const char *const G_SLEEP[] = { "runtime.gopark", "time.Sleep", "main.poll",
+				       "runtime.goexit", NULL };
+static const char *const G_GOSCHED[] = { "runtime.Gosched", "main.yield", "runtime.goexit",
+					 NULL };
+static const char *const G_ALLRT[] = { "?app", "runtime.gopark", "runtime.bgsweep",
+				       "runtime.goexit", NULL };
+
+/* A report of 5 goroutines (pid 200) and the 3 sample threads. */
+static void gsample(struct pw_report *r)
+{
+	sample(r);
+	add_goroutine(r, 200, 21, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(r, 200, 22, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(r, 200, 23, "sleep", G_SLEEP, "main.main");
+	add_goroutine(r, 200, 24, NULL, G_GOSCHED, "main.main");
+	add_goroutine(r, 200, 25, "GC sweep wait", G_ALLRT, "runtime.gcenable");
+}
+
+/* Goroutines left after one rule, with its match count. */
+static int gleft_after(enum ignore_kind kind, const char *fn, uint64_t *matched,
+		       struct pw_report *out)
+{
+	struct ignore_set *s = ignore_set__new();
+	struct pw_report r;
+	int n;
+
+	CHECK(ignore_set__add(s, kind, fn, "test") == 0);
+	gsample(&r);
+	ignore_set__apply(s, &r);
+	*matched = r.rules[0].matched;
+	n = r.ngoroutines;
+	if (out)
+		*out = r;
+	else
+		report__free(&r);
+	ignore_set__free(s);
+	return n;
+}
+
+static void test_goroutines(void)
+{
+	struct pw_report r;
+	uint64_t m;
+
+	/* top: the first frame Go's traceback prints (runtime internals
+	 * hidden), as goleak's IgnoreTopFunction sees it. */
+	CHECK(gleft_after(IGNORE_TOP, "main.sendResult", &m, &r) == 3 && m == 2);
+	CHECK(!has_goid(&r, 21) && !has_goid(&r, 22) && has_goid(&r, 23));
+	/* the survivors are intact, the threads untouched, both counted */
+	CHECK(r.nthreads == 3 && r.stats.ignored == 2 && r.stats.flagged == 3);
+	CHECK(r.ngoroutines == 3 && r.goroutines[0].g.stack.nframes > 0);
+	CHECK(report__group_goroutines(&r) == 0 && r.nggroups == 3);
+	report__free(&r);
+	CHECK(gleft_after(IGNORE_TOP, "runtime.gopark", &m, NULL) == 4 && m == 1); /* only all-runtime */
+	CHECK(gleft_after(IGNORE_TOP, "runtime.chansend1", &m, NULL) == 5 && m == 0);
+	CHECK(gleft_after(IGNORE_TOP, "time.Sleep", &m, NULL) == 4 && m == 1);
+	CHECK(gleft_after(IGNORE_TOP, "runtime.Gosched", &m, NULL) == 4 && m == 1); /* exported */
+	CHECK(gleft_after(IGNORE_TOP, "main.*", &m, NULL) == 3 && m == 2);
+	/* any: every frame, runtime ones included */
+	CHECK(gleft_after(IGNORE_ANY, "main.sendResult", &m, NULL) == 3 && m == 2);
+	CHECK(gleft_after(IGNORE_ANY, "runtime.gopark", &m, NULL) == 1 && m == 4);
+	CHECK(gleft_after(IGNORE_ANY, "runtime.goexit", &m, NULL) == 0 && m == 5);
+	CHECK(gleft_after(IGNORE_ANY, "main.startSenders", &m, NULL) == 5 && m == 0);
+	/* created-by: the go statement's function, exact or prefix */
+	CHECK(gleft_after(IGNORE_CREATED_BY, "main.startSenders", &m, NULL) == 3 && m == 2);
+	CHECK(gleft_after(IGNORE_CREATED_BY, "main.*", &m, NULL) == 1 && m == 4);
+	CHECK(gleft_after(IGNORE_CREATED_BY, "main.sendResult", &m, NULL) == 5 && m == 0);
+
+	/* A rule that matched only goroutines is not stale, and threads and
+	 * goroutines add up in one count. */
+	{
+		struct ignore_set *s = ignore_set__new();
+
+		CHECK(ignore_set__add(s, IGNORE_ANY, "runtime.goexit", "g") == 0);
+		CHECK(ignore_set__add(s, IGNORE_ANY, "worker_wait", "t") == 0);
+		CHECK(ignore_set__add(s, IGNORE_ANY, "*", "all") == 0);
+		gsample(&r);
+		ignore_set__apply(s, &r);
+		CHECK(r.nthreads == 0 && r.ngoroutines == 0 && r.stats.ignored == 8);
+		CHECK(r.rules[0].matched == 5 && r.rules[1].matched == 1 && r.rules[2].matched == 8);
+		report__free(&r);
+		ignore_set__free(s);
+	}
+}
+
+/* A parkwatch/1 document with one thread, n chan-send goroutines and one
+ * sleeper (ASLR'd addresses, another pid). */
+static void gbaseline_doc(FILE *f, int n, bool with_goroutines)
+{
+	fprintf(f, "{\"schema\":\"parkwatch/1\",\"threads\":[{\"exe\":\"/bin/x\",\"class\":\"futex\","
+		   "\"wait\":{\"syscall\":\"futex\",\"op\":null},\"stack\":[]}]");
+	if (!with_goroutines) {
+		fprintf(f, "}\n");
+		return;
+	}
+	fprintf(f, ",\"goroutines\":[");
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+			"%s{\"pid\":9,\"goid\":%d,\"status\":\"waiting\",\"wait_reason\":\"chan send\","
+			"\"class\":\"parked\",\"created_by\":{\"function\":\"main.startSenders\","
+			"\"file\":\"/src/main.go\",\"line\":42,\"parent_goid\":1},\"stack\":["
+			"{\"address\":\"0x%x\",\"function\":\"runtime.gopark\"},"
+			"{\"address\":\"0x2\",\"function\":\"runtime.chansend\"},"
+			"{\"address\":\"0x3\",\"function\":\"runtime.chansend1\"},"
+			"{\"address\":\"0x4\",\"function\":\"main.sendResult\"},"
+			"{\"address\":\"0x5\",\"function\":\"main.startSenders.gowrap1\"},"
+			"{\"address\":\"0x6\",\"function\":\"runtime.goexit\"}]}",
+			i ? "," : "", 100 + i, 0x7000 + i);
+	fprintf(f, "%s{\"pid\":9,\"goid\":99,\"wait_reason\":\"sleep\",\"class\":\"parked\","
+		   "\"created_by\":null,\"stack\":[{\"function\":\"runtime.gopark\"},"
+		   "{\"function\":\"time.Sleep\"},{\"function\":null,\"module\":\"app\"}]}]}\n",
+		n ? "," : "");
+}
+
+static void test_goroutine_baseline(void)
+{
+	static const char *const SLEEPER[] = { "runtime.gopark", "time.Sleep", "?app", NULL };
+	struct ignore_set *s;
+	struct pw_report r;
+	char path[256], err[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/gbase.json", tmpdir);
+	f = fopen(path, "w");
+	gbaseline_doc(f, 3, true);
+	fclose(f);
+	s = ignore_set__new();
+	CHECK(ignore_set__load_baseline(s, path, err, sizeof(err)) == 0);
+
+	/* 5 senders now (another process, goids out of order): the 3 oldest
+	 * are known, the 2 added flagged; the sleeper (no creator, nameless
+	 * frame) matches; a different wait reason or creator does not. */
+	memset(&r, 0, sizeof(r));
+	add_goroutine(&r, 300, 50, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(&r, 300, 10, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(&r, 300, 40, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(&r, 300, 20, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(&r, 300, 30, "chan send", G_SEND, "main.startSenders");
+	add_goroutine(&r, 300, 60, "sleep", SLEEPER, NULL);
+	add_goroutine(&r, 300, 5, "chan receive", G_SEND, "main.startSenders");
+	add_goroutine(&r, 300, 6, "chan send", G_SEND, "main.other");
+	ignore_set__apply(s, &r);
+	CHECK(r.ngoroutines == 4);
+	CHECK(has_goid(&r, 50) && has_goid(&r, 40) && has_goid(&r, 5) && has_goid(&r, 6));
+	CHECK(r.stats.ignored == 4 && r.rules[0].matched == 4);
+	report__free(&r);
+
+	/* The baseline's thread excuses no goroutine and vice versa: a thread
+	 * with the goroutines' stack stays. */
+	memset(&r, 0, sizeof(r));
+	add_thread(&r, 70, 1, "/bin/x", G_SEND, NULL);
+	ignore_set__apply(s, &r);
+	CHECK(r.nthreads == 1 && r.rules[0].matched == 4);
+	report__free(&r);
+	ignore_set__free(s);
+
+	/* A report without a goroutines array (older parkwatch) is a valid
+	 * baseline that excuses no goroutine; a malformed one is an error. */
+	f = fopen(path, "w");
+	gbaseline_doc(f, 3, false);
+	fclose(f);
+	s = ignore_set__new();
+	CHECK(ignore_set__load_baseline(s, path, err, sizeof(err)) == 0);
+	memset(&r, 0, sizeof(r));
+	add_goroutine(&r, 300, 10, "chan send", G_SEND, "main.startSenders");
+	ignore_set__apply(s, &r);
+	CHECK(r.ngoroutines == 1 && r.stats.ignored == 0);
+	report__free(&r);
+	ignore_set__free(s);
+	expect_baseline_error("gnotarray.json",
+			      "{\"schema\":\"parkwatch/1\",\"threads\":[],\"goroutines\":{}}",
+			      "no 'goroutines' array");
+	expect_baseline_error("gnotobj.json",
+			      "{\"schema\":\"parkwatch/1\",\"threads\":[],\"goroutines\":[1]}",
+			      "goroutines[0] is not an object");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -440,6 +648,8 @@ int main(void)
 	test_counting();
 	test_baseline();
 	test_baseline_errors();
+	test_goroutines();
+	test_goroutine_baseline();
 	{
 		char cmd[300];
 
