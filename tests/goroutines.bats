@@ -184,3 +184,52 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 		[ "$(jq '[.goroutines[] | select(.goid == 1)] | length' "$report")" -eq 0 ]
 	done
 }
+
+@test "a Go version with no known layout and no DWARF: a clear message, no garbage" {
+	local bin=$BATS_TEST_TMPDIR/chansend-unknown
+	(cd "$PW_REPO/tests/fixtures/go/chansend" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+		/usr/local/go/bin/go build -ldflags=-w -o "$bin" main.go)
+	local v
+	v=$(/usr/local/go/bin/go env GOVERSION)
+	# Same length, so the binary stays intact: a version parkwatch cannot know.
+	perl -pi -e "s/\Q$v\E/go1.98.8/g" "$bin"
+	start_bg "$BATS_TEST_TMPDIR/u.out" "$BATS_TEST_TMPDIR/u.err" "$bin" leak 3
+	wait_for_line "$BATS_TEST_TMPDIR/u.out" "^READY $BG_PID\$" 20
+	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID" --json
+	assert_success
+	[ "$(jq '.goroutines | length' <<<"$output")" -eq 0 ]
+	[[ "$(jq -r '.go_processes[0].error' <<<"$output")" == *"go1.98.8"*"no built-in runtime.g layout"* ]]
+	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID"
+	assert_output --partial "goroutines of $BG_PID not read"
+	kill "$BG_PID"
+}
+
+@test "a Go process exiting mid-sweep is reported as exited, not as an error" {
+	start_fixture go/chansend-go126 leak 50
+	local gate=$BATS_TEST_TMPDIR/gate
+	start_bg "$BATS_TEST_TMPDIR/pw.out" "$BATS_TEST_TMPDIR/pw.err" \
+		env PARKWATCH_TEST_GATE="$gate" "$PARKWATCH" --once -t 0 -p "$FIXTURE_PID" --json
+	local pw=$BG_PID
+	wait_for_line "$BATS_TEST_TMPDIR/pw.err" "parkwatch: test gate" 20
+	kill -9 "$FIXTURE_PID"
+	wait_exit "$FIXTURE_PID" 10
+	touch "$gate"
+	wait_exit "$pw" 30
+	[ "$EXIT_STATUS" -eq 0 ]
+	local out
+	out=$(cat "$BATS_TEST_TMPDIR/pw.out")
+	[ "$(jq "[.exited[] | select(.pid == $FIXTURE_PID)] | length" <<<"$out")" -eq 1 ]
+	[ "$(jq '[.go_processes[] | select(.error != null)] | length' <<<"$out")" -eq 0 ]
+}
+
+@test "a goroutine list changing all the time is read sweep after sweep without failing" {
+	start_fixture go/ticker-go126 leak 20 5 1
+	run --separate-stderr timeout 30 "$PARKWATCH" -p "$FIXTURE_PID" -t 0 -i 50ms -d 2s --json
+	assert_success
+	local n
+	n=$(wc -l <<<"$output")
+	[ "$n" -ge 10 ]
+	# every report is whole JSON, none with a read error
+	jq -e 'select(.go_processes[0].error != null)' <<<"$output" && return 1
+	[ "$(jq -s 'map(.go_processes[0].goroutines) | min' <<<"$output")" -gt 20 ]
+}

@@ -68,8 +68,9 @@ bool go_binary__is_go(const struct go_binary *b);
 /* "go1.19.8", or NULL when unknown (not Go, or build info unreadable). */
 const char *go_binary__version(const struct go_binary *b);
 /* Main package path ("command-line-arguments" for `go build main.go`) and
- * main module path from the build info, NULL when absent (always before
- * Go 1.18 for the former, and for GOPATH builds). */
+ * main module path from the build info; NULL when absent (no module info:
+ * `go build file.go` before 1.18, GOPATH builds; no module path in
+ * `go build file.go` builds). */
 const char *go_binary__main_path(const struct go_binary *b);
 const char *go_binary__module_path(const struct go_binary *b);
 /* pclntab format: 12 (Go 1.2-1.15), 116 (1.16-1.17), 118 (1.18-1.19),
@@ -86,7 +87,7 @@ struct go_func_info {
 	uint64_t entry;       /* its first instruction */
 	uint64_t end;         /* the next function's entry */
 	const char *file;     /* source position of pc: inside inlined code */
-	int line;             /*   this is the inlined body's, see below */
+	int line;             /*   the inlined body's (go_binary__frames) */
 };
 
 /*

@@ -157,7 +157,7 @@ static uint64_t functab_word(const struct go_binary *b, uint64_t i)
 	const struct go_pclntab *t = &b->pcln;
 	unsigned fs = functab_field(t);
 
-	/* i <= 2 * nfunc + 1: checked at parse time. */
+	/* i <= 2 * nfunc: (2 * nfunc + 1) words checked at parse time. */
 	return fs == 4 ? go_le32(t->data + t->functab + i * 4)
 		       : go_le64(t->data + t->functab + i * 8);
 }

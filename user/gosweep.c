@@ -15,6 +15,7 @@ struct go_entry {
 	struct go_history *hist;
 	char *error;
 	bool seen;                /* in the current sweep */
+	bool gone;                /* exited between the sweep and the read */
 };
 
 struct go_watch {
@@ -86,6 +87,8 @@ static struct go_entry *entry_for(struct go_watch *w, uint32_t pid)
 	rc = go_process__open(pid, &e->proc, err, sizeof(err));
 	if (rc == 0)
 		e->hist = go_history__new();
+	else if (rc == -ESRCH)
+		e->gone = true;
 	else if (rc != -ENOEXEC)
 		e->error = strdup(err[0] ? err : strerror(-rc));
 	return e;
@@ -127,11 +130,20 @@ static int sweep_one(struct go_entry *e, const struct go_sweep_opts *o, struct p
 	if (!gp)
 		return -ENOMEM;
 	gp->pid = e->pid;
+	if (e->gone) {
+		r->ngoprocs--; /* an exit, not a failure to read */
+		return report__add_exited(r, e->pid);
+	}
 	if (!e->proc) {
 		gp->error = strdup(e->error);
 		return 0;
 	}
 	rc = go_process__snapshot(e->proc, o->max_frames, &s, err, sizeof(err));
+	if (rc == -ESRCH) {
+		e->gone = true;
+		r->ngoprocs--;
+		return report__add_exited(r, e->pid);
+	}
 	if (rc) {
 		gp->error = strdup(err[0] ? err : strerror(-rc));
 		return rc == -ENOMEM ? rc : 0;
@@ -190,7 +202,7 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 		e->seen = true;
 		/* Only Go processes (and those that failed to read as Go)
 		 * appear in the report. */
-		if (e->proc || e->error)
+		if (e->proc || e->error || e->gone)
 			rc = sweep_one(e, o, r);
 	}
 	/* Forget processes that are gone. */
