@@ -207,6 +207,18 @@ void report__free(struct pw_report *r)
 	free(r->threads);
 	free(r->groups);
 	free(r->exited);
+	for (int i = 0; i < r->ndeadlocks; i++) {
+		free(r->deadlocks[i].members);
+		free(r->deadlocks[i].objects);
+		free(r->deadlocks[i].kinds);
+	}
+	free(r->deadlocks);
+	for (int i = 0; i < r->nchains; i++) {
+		free(r->chains[i].members);
+		free(r->chains[i].objects);
+		free(r->chains[i].kinds);
+	}
+	free(r->chains);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -14,6 +14,7 @@
 #include "stack.h"
 #include "syscalls.h"
 #include "goroutines.h"
+#include "waitgraph.h"
 
 struct pw_creator {
 	uint32_t tid, pid;
@@ -41,6 +42,7 @@ struct pw_flagged {
 	bool has_kstack;
 	struct pw_creator *creator; /* NULL: created before parkwatch started */
 	int group;
+	struct pw_wait_edge waits_for; /* who it waits for (waitgraph.c) */
 };
 
 /* A flagged goroutine: what the snapshot read, and the verdict. */
@@ -109,6 +111,11 @@ struct pw_report {
 	int exit_status;     /* the command's exit code (128+sig if killed) */
 	char end_reason[160];
 	struct pw_stats stats;
+	/* Wait-for graph (waitgraph.c): cycles and chains over the threads. */
+	struct pw_deadlock *deadlocks;
+	int ndeadlocks;
+	struct pw_wait_chain *chains;
+	int nchains;
 };
 
 /* Append a zeroed entry; NULL on ENOMEM. */

@@ -75,6 +75,96 @@ static void print_creator(struct json *j, const struct pw_creator *c)
 	json_object_end(j);
 }
 
+static void print_waits_for(struct json *j, const struct pw_wait_edge *e)
+{
+	json_key(j, "waits_for");
+	if (e->kind == PW_WAIT_NONE) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kstring(j, "kind", waitgraph__kind_name(e->kind));
+	json_key(j, "target_tid");
+	if (e->target_tid)
+		json_uint(j, e->target_tid);
+	else
+		json_null(j);
+	json_kstring(j, "target_comm", e->target_tid ? e->target_comm : NULL);
+	json_key(j, "object");
+	if (e->object)
+		json_hex(j, e->object);
+	else
+		json_null(j);
+	json_kstring(j, "note", e->note);
+	json_object_end(j);
+}
+
+/* Cycles and chains of the wait-for graph. */
+static void print_waitgraph(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "deadlocks");
+	json_array_begin(j);
+	for (int d = 0; d < r->ndeadlocks; d++) {
+		const struct pw_deadlock *dl = &r->deadlocks[d];
+
+		json_object_begin(j);
+		json_kuint(j, "pid", dl->pid);
+		json_key(j, "members");
+		json_array_begin(j);
+		for (int k = 0; k < dl->n; k++)
+			json_uint(j, dl->members[k]);
+		json_array_end(j);
+		json_key(j, "objects");
+		json_array_begin(j);
+		for (int k = 0; k < dl->n; k++)
+			json_hex(j, dl->objects[k]);
+		json_array_end(j);
+		json_key(j, "kinds");
+		json_array_begin(j);
+		for (int k = 0; k < dl->n; k++)
+			json_string(j, waitgraph__kind_name(dl->kinds[k]));
+		json_array_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_key(j, "chains");
+	json_array_begin(j);
+	for (int c = 0; c < r->nchains; c++) {
+		const struct pw_wait_chain *ch = &r->chains[c];
+
+		json_object_begin(j);
+		json_kuint(j, "pid", ch->pid);
+		json_key(j, "members");
+		json_array_begin(j);
+		for (int k = 0; k < ch->n; k++)
+			json_uint(j, ch->members[k]);
+		json_array_end(j);
+		json_key(j, "objects");
+		json_array_begin(j);
+		for (int k = 0; k + 1 < ch->n; k++)
+			json_hex(j, ch->objects[k]);
+		json_array_end(j);
+		json_kbool(j, "reaches_deadlock", ch->reaches_deadlock);
+		json_key(j, "end");
+		json_object_begin(j);
+		json_kstring(j, "kind", waitgraph__kind_name(ch->end.kind));
+		json_key(j, "target_tid");
+		if (ch->end.target_tid)
+			json_uint(j, ch->end.target_tid);
+		else
+			json_null(j);
+		json_key(j, "object");
+		if (ch->end.object)
+			json_hex(j, ch->end.object);
+		else
+			json_null(j);
+		json_kstring(j, "note", ch->end.note);
+		json_object_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void print_thread(struct json *j, const struct pw_report *r, const struct pw_flagged *t)
 {
 	char state[2] = { t->state, 0 }, since[40];
@@ -104,6 +194,7 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 		print_stack(j, &t->kstack);
 	}
 	print_creator(j, t->creator);
+	print_waits_for(j, &t->waits_for);
 	json_object_end(j);
 }
 
@@ -250,6 +341,7 @@ void report__print_json(const struct pw_report *r, FILE *f)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	print_waitgraph(&j, r);
 	print_goroutines(&j, r);
 	json_key(&j, "exited");
 	json_array_begin(&j);

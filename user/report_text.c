@@ -52,6 +52,142 @@ static void print_wait(FILE *f, const struct pw_flagged *t)
 	fprintf(f, ", %s]", t->wait.timed ? "timed" : "no timeout");
 }
 
+/* --- wait-for graph ---------------------------------------------------------- */
+
+static const struct pw_flagged *find_thread(const struct pw_report *r, uint32_t pid, uint32_t tid)
+{
+	for (int i = 0; i < r->nthreads; i++)
+		if (r->threads[i].pid == pid && r->threads[i].tid == tid)
+			return &r->threads[i];
+	return NULL;
+}
+
+/* "mutex 0x55.. held by thread 812 (worker)", "thread 809 (x) to exit (pthread_join)". */
+static void print_edge(FILE *f, const struct pw_wait_edge *e)
+{
+	unsigned long long obj = (unsigned long long)e->object;
+
+	switch (e->kind) {
+	case PW_WAIT_MUTEX:
+		fprintf(f, "mutex 0x%llx held by thread %u (%s)", obj, e->target_tid, e->target_comm);
+		return;
+	case PW_WAIT_JOIN:
+		fprintf(f, "thread %u (%s) to exit (pthread_join)", e->target_tid, e->target_comm);
+		return;
+	case PW_WAIT_RWLOCK:
+		if (e->target_tid)
+			fprintf(f, "rwlock 0x%llx write-locked by thread %u (%s)", obj, e->target_tid,
+				e->target_comm);
+		else
+			fprintf(f, "rwlock 0x%llx: %s", obj, e->note ? e->note : "holder unknown");
+		return;
+	case PW_WAIT_CONDVAR:
+		fprintf(f, "condition variable 0x%llx: %s", obj, e->note);
+		return;
+	case PW_WAIT_SEMAPHORE:
+		fprintf(f, "semaphore 0x%llx: %s", obj, e->note);
+		return;
+	default:
+		fprintf(f, "futex 0x%llx: nobody known (%s)", obj, e->note ? e->note : "unknown");
+		return;
+	}
+}
+
+static int deadlock_of(const struct pw_report *r, uint32_t pid, uint32_t tid)
+{
+	for (int d = 0; d < r->ndeadlocks; d++)
+		for (int k = 0; r->deadlocks[d].pid == pid && k < r->deadlocks[d].n; k++)
+			if (r->deadlocks[d].members[k] == tid)
+				return d;
+	return -1;
+}
+
+static bool same_edge(const struct pw_wait_edge *a, const struct pw_wait_edge *b)
+{
+	return a->kind == b->kind && a->object == b->object && a->target_tid == b->target_tid;
+}
+
+/* "waits for ..." and, when the target is flagged too, the chain it leads to. */
+static void print_thread_edge(FILE *f, const struct pw_report *r, const struct pw_flagged *t,
+			      bool with_tid, const struct print_opts *o)
+{
+	const struct pw_flagged *cur = t;
+	int d = deadlock_of(r, t->pid, t->tid);
+
+	if (t->waits_for.kind == PW_WAIT_NONE)
+		return;
+	if (with_tid)
+		fprintf(f, "    tid %u waits for ", t->tid);
+	else
+		fprintf(f, "    waits for ");
+	print_edge(f, &t->waits_for);
+	fputc('\n', f);
+	if (d >= 0) {
+		fprintf(f, "    %sin DEADLOCK %d (see the top of the report)%s\n", WARN(o), d + 1,
+			RESET(o));
+		return;
+	}
+	if (!t->waits_for.target_tid || !find_thread(r, t->pid, t->waits_for.target_tid))
+		return;
+	fprintf(f, "    chain: %u", t->tid);
+	for (int steps = 0; steps < r->nthreads; steps++) {
+		const struct pw_flagged *nx = cur->waits_for.target_tid ?
+			find_thread(r, cur->pid, cur->waits_for.target_tid) : NULL;
+
+		if (!nx)
+			break;
+		fprintf(f, " -> %u", nx->tid);
+		cur = nx;
+		if (deadlock_of(r, cur->pid, cur->tid) >= 0) {
+			fprintf(f, ", in DEADLOCK %d\n", deadlock_of(r, cur->pid, cur->tid) + 1);
+			return;
+		}
+	}
+	fprintf(f, ", which waits for ");
+	print_edge(f, &cur->waits_for);
+	fputc('\n', f);
+}
+
+static void print_group_edges(FILE *f, const struct pw_report *r, const struct pw_group *g,
+			      const struct print_opts *o)
+{
+	const struct pw_flagged *first = &r->threads[g->first];
+	bool same = true;
+
+	for (int i = 1; i < g->count; i++)
+		same &= same_edge(&first->waits_for, &r->threads[g->first + i].waits_for);
+	if (same) {
+		print_thread_edge(f, r, first, false, o);
+		return;
+	}
+	for (int i = 0; i < g->count; i++)
+		print_thread_edge(f, r, &r->threads[g->first + i], true, o);
+}
+
+/* Deadlocks first: every cycle with each member's edge and stack. */
+static void print_deadlocks(FILE *f, const struct pw_report *r, const struct print_opts *o)
+{
+	for (int d = 0; d < r->ndeadlocks; d++) {
+		const struct pw_deadlock *dl = &r->deadlocks[d];
+
+		fprintf(f, "\n%s%sDEADLOCK %d%s in PID %u: %d thread%s wait for each other:", BOLD(o),
+			WARN(o), d + 1, RESET(o), dl->pid, dl->n, dl->n == 1 ? "" : "s");
+		for (int k = 0; k < dl->n; k++)
+			fprintf(f, " %u ->", dl->members[k]);
+		fprintf(f, " %u\n", dl->members[0]);
+		for (int k = 0; k < dl->n; k++) {
+			const struct pw_flagged *t = find_thread(r, dl->pid, dl->members[k]);
+
+			if (!t)
+				continue;
+			fprintf(f, "  thread %u (%s) waits for ", t->tid, t->comm);
+			print_edge(f, &t->waits_for);
+			fputc('\n', f);
+			print_stack(f, &t->stack, "    ", o);
+		}
+	}
+}
+
 static void print_creator(FILE *f, const struct pw_flagged *t, int count,
 			  const struct print_opts *o)
 {
@@ -124,6 +260,7 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		fprintf(f, "    idle: a known runtime wait (%s)\n", first->idle_match);
 	if (first->has_futex_word)
 		fprintf(f, "    futex word now %llu\n", (unsigned long long)first->futex_word);
+	print_group_edges(f, r, g, o);
 	print_stack(f, &first->stack, "    ", o);
 	if (first->has_kstack) {
 		fprintf(f, "    kernel stack:\n");
@@ -169,7 +306,9 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	fprintf(f, "  %s%d goroutine%s%s [%s]%s%s%s, %s", BOLD(o), g->count,
 		g->count == 1 ? "" : "s", RESET(o), gr->wait_reason ? gr->wait_reason : gr->status_name,
 		WARN(o), dur, RESET(o), first->class);
-	if (first->duration_source && !strcmp(first->duration_source, "observed"))
+	if (first->duration_source && !strcmp(first->duration_source, "precise"))
+		fprintf(f, " (exact: its park was seen by --go-precise)");
+	else if (first->duration_source && !strcmp(first->duration_source, "observed"))
 		fprintf(f, " (parked at the same place since the first sweep that saw it)");
 	else if (first->duration_source && !strcmp(first->duration_source, "gc_waitsince"))
 		fprintf(f, " (at least: since a GC found it parked)");
@@ -251,6 +390,7 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 		fprintf(f, "%s\n", r->end_reason);
 	for (int i = 0; i < r->nexited; i++)
 		fprintf(f, "process %u exited during the sweep\n", r->exited[i]);
+	print_deadlocks(f, r, o);
 	for (int g = 0; g < r->ngroups; g++) {
 		const struct pw_flagged *t = &r->threads[r->groups[g].first];
 

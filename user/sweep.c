@@ -404,6 +404,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		ignore_set__apply(o->ignore, r);
 	err = report__group(r);
 	if (!err)
+		err = waitgraph__annotate(r); /* who each thread waits for; cycles */
+	if (!err)
 		err = report__group_goroutines(r);
 	tracer__counters(t, counters);
 	r->stats.threads_map_full = counters[PW_CNT_THREADS_FULL];
