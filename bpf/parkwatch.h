@@ -167,4 +167,40 @@ enum pw_counter {
 	PW_CNT_MAX,
 };
 
+/*
+ * --go-precise (bpf/goprecise.bpf.c): one entry per goroutine of a watched
+ * Go process, written by entry uprobes on the runtime's park, ready and exit
+ * paths. Keyed by (tgid, g address): Go heaps start at the same address in
+ * every process, so the g address alone collides across processes.
+ */
+struct pw_gokey {
+	__u64 g;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct pw_gopark {
+	__u64 park_ns;     /* bpf_ktime_get_ns() at the last runtime.gopark */
+	__u64 wake_ns;     /* at the last runtime.ready (before or after it) */
+	__u32 wait_reason; /* gopark's reason argument (runtime.waitReason) */
+	__u32 prev_wait_reason;
+	/* The park before, and wake_ns as it was at the last park: userspace
+	 * reads the map after its snapshot, by when a goroutine that wakes
+	 * every few ms has often parked again; the snapshot saw this one. */
+	__u64 prev_park_ns, prev_wake_ns;
+};
+
+/* Indexes into goprecise's counters array map. */
+enum pw_go_counter {
+	PW_GO_CNT_PARKS,      /* gopark fires in watched processes */
+	PW_GO_CNT_REPARKS,    /* gopark on a g not woken by ready since its last
+				 park: the stack-growth double fire, a park whose
+				 unlockf failed, or a wake not through ready
+				 (netpoll, GC assists) */
+	PW_GO_CNT_WAKES,      /* ready of a g the map holds */
+	PW_GO_CNT_EXITS,
+	PW_GO_CNT_FULL,       /* a park not recorded: the map was full */
+	PW_GO_CNT_MAX,
+};
+
 #endif /* PARKWATCH_H */

@@ -21,6 +21,7 @@ struct config {
 	char **command;      /* command mode: argv after "--", NULL otherwise */
 	bool once, futex_hooks, timed, show_idle, kstack, fail, color, verbose;
 	bool no_goroutines;
+	bool go_precise;     /* --go-precise: uprobes on the Go runtime (needs -p) */
 	enum report_format format;
 	enum folded_weight weight;
 	const char *output;  /* -o FILE, NULL for stdout */

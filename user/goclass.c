@@ -133,7 +133,8 @@ static bool site_growing(const struct go_history *h, uint64_t gopc, int *count)
 }
 
 static void judge_parked(const struct pw_goroutine *g, const struct seen *now, bool first_look,
-			 uint64_t now_ns, uint64_t threshold_ns, struct go_verdict *v)
+			 uint64_t now_ns, uint64_t threshold_ns, uint64_t precise_ns,
+			 struct go_verdict *v)
 {
 	uint64_t observed = now->parked_since_ns && now->parked_since_ns < now_ns ?
 			    now_ns - now->parked_since_ns : 0;
@@ -141,15 +142,27 @@ static void judge_parked(const struct pw_goroutine *g, const struct seen *now, b
 
 	if (g->status != G_WAITING || g->runtime_owned || go_wait_is_timed(g->wait_reason))
 		return;
-	/* Both are lower bounds: the longer one is the better one. */
+	/* Both are lower bounds: the longer one is the better one. A park the
+	 * probes saw is exact and wins (a park after the sweep read the g is
+	 * not this park: ignored). */
 	v->parked_ns = observed > gc ? observed : gc;
 	v->duration_source = !v->parked_ns ? "unknown" : observed >= gc ? "observed" : "gc_waitsince";
+	if (precise_ns && precise_ns < now_ns) {
+		v->parked_ns = now_ns - precise_ns;
+		v->duration_source = "precise";
+	}
 	if (v->parked_ns ? v->parked_ns >= threshold_ns : first_look || !threshold_ns)
 		v->class = GO_CLASS_PARKED;
 }
 
 int go_history__observe(struct go_history *h, const struct go_snapshot *s, uint64_t threshold_ns,
 			struct go_verdict *v)
+{
+	return go_history__observe_precise(h, s, threshold_ns, NULL, v);
+}
+
+int go_history__observe_precise(struct go_history *h, const struct go_snapshot *s,
+				uint64_t threshold_ns, const uint64_t *park_ns, struct go_verdict *v)
 {
 	struct seen *now = calloc(s->n ? s->n : 1, sizeof(*now));
 	bool first_look = h->sweeps == 0;
@@ -182,12 +195,13 @@ int go_history__observe(struct go_history *h, const struct go_snapshot *s, uint6
 			v[i].class = GO_CLASS_SPINNING;
 		}
 		if (v[i].class == GO_CLASS_NONE) {
-			judge_parked(g, n, first_look, s->now_ns, threshold_ns, &v[i]);
+			judge_parked(g, n, first_look, s->now_ns, threshold_ns,
+				     park_ns ? park_ns[i] : 0, &v[i]);
 		} else {
 			/* Growing or spinning: still say how long it has waited. */
 			struct go_verdict p = {};
 
-			judge_parked(g, n, true, s->now_ns, 0, &p);
+			judge_parked(g, n, true, s->now_ns, 0, park_ns ? park_ns[i] : 0, &p);
 			v[i].parked_ns = p.parked_ns;
 			v[i].duration_source = p.duration_source;
 		}

@@ -22,8 +22,8 @@ enum go_class { GO_CLASS_NONE, GO_CLASS_PARKED, GO_CLASS_SPINNING, GO_CLASS_GROW
 struct go_verdict {
 	enum go_class class;
 	uint64_t parked_ns;          /* a lower bound; 0 when unknown */
-	const char *duration_source; /* "observed", "gc_waitsince", "unknown", NULL
-					when not parked */
+	const char *duration_source; /* "precise" (exact, --go-precise), "observed",
+					"gc_waitsince", "unknown", NULL when not parked */
 	int site_count;              /* growing: live goroutines of its site now */
 };
 
@@ -40,6 +40,11 @@ struct go_history *go_history__new(void);
  */
 int go_history__observe(struct go_history *h, const struct go_snapshot *s, uint64_t threshold_ns,
 			struct go_verdict *v);
+/* Same, with park_ns[i] (CLOCK_MONOTONIC, 0 when unknown) the exact moment
+ * goroutine i parked, from --go-precise's probes: it wins over the lower
+ * bounds (duration_source "precise"). park_ns may be NULL. */
+int go_history__observe_precise(struct go_history *h, const struct go_snapshot *s,
+				uint64_t threshold_ns, const uint64_t *park_ns, struct go_verdict *v);
 /* Snapshots folded in so far. */
 int go_history__sweeps(const struct go_history *h);
 void go_history__free(struct go_history *h);

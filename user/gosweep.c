@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "goclass.h"
+#include "goprecise.h"
 #include "goroutines.h"
 #include "gosweep.h"
 
@@ -21,11 +22,31 @@ struct go_entry {
 struct go_watch {
 	struct go_entry *v;
 	int n;
+	const struct go_precise *precise; /* NULL without --go-precise */
 };
 
 struct go_watch *go_watch__new(void)
 {
 	return calloc(1, sizeof(struct go_watch));
+}
+
+void go_watch__set_precise(struct go_watch *w, const struct go_precise *p)
+{
+	w->precise = p;
+}
+
+/* Exact park times of the waiting goroutines of s (0: none known); NULL
+ * without --go-precise or on ENOMEM (then the sweep's own durations). */
+static uint64_t *precise_parks(const struct go_watch *w, uint32_t pid, const struct go_snapshot *s)
+{
+	uint64_t *park = w->precise ? calloc(s->n ? s->n : 1, sizeof(*park)) : NULL;
+
+	for (int i = 0; park && i < s->n; i++)
+		if (s->g[i].status == 4 /* _Gwaiting */)
+			park[i] = go_precise__parked_since(w->precise, pid, s->g[i].gaddr,
+							   s->now_ns, s->version,
+							   s->g[i].wait_reason);
+	return park;
 }
 
 static void entry_free(struct go_entry *e)
@@ -119,11 +140,13 @@ static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
 		v->duration_source = "unknown";
 }
 
-static int sweep_one(struct go_entry *e, const struct go_sweep_opts *o, struct pw_report *r)
+static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_sweep_opts *o,
+		     struct pw_report *r)
 {
 	struct pw_goproc *gp = report__add_goproc(r);
 	struct go_snapshot s;
 	struct go_verdict *v;
+	uint64_t *park;
 	char err[512] = "";
 	int rc;
 
@@ -152,7 +175,10 @@ static int sweep_one(struct go_entry *e, const struct go_sweep_opts *o, struct p
 	gp->layout_source = s.layout_source;
 	gp->goroutines = s.n;
 	v = calloc(s.n ? s.n : 1, sizeof(*v));
-	if (!v || go_history__observe(e->hist, &s, o->threshold_ns, v)) {
+	park = precise_parks(w, e->pid, &s);
+	rc = v ? go_history__observe_precise(e->hist, &s, o->threshold_ns, park, v) : -ENOMEM;
+	free(park);
+	if (rc) {
 		free(v);
 		go_snapshot__free(&s);
 		return -ENOMEM;
@@ -203,7 +229,7 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 		/* Only Go processes (and those that failed to read as Go)
 		 * appear in the report. */
 		if (e->proc || e->error || e->gone)
-			rc = sweep_one(e, o, r);
+			rc = sweep_one(w, e, o, r);
 	}
 	/* Forget processes that are gone. */
 	for (int i = 0; i < w->n; i++)

@@ -26,6 +26,11 @@ struct go_sweep_opts {
 };
 
 struct go_watch *go_watch__new(void);
+struct go_precise;
+/* --go-precise: exact park times from its probes (goprecise.h) win over the
+ * sweeps' own. Set once, before the first sweep; p outlives w. Kept in the
+ * watch rather than in go_sweep_opts so sweep.c's options stay as they are. */
+void go_watch__set_precise(struct go_watch *w, const struct go_precise *p);
 /* pids: the processes swept now (sorted or not). 0 or -ENOMEM; a process
  * whose goroutines cannot be read is reported in r->goprocs, not an error. */
 int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,

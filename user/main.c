@@ -45,7 +45,7 @@ static const char doc[] =
 enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
 	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF, OPT_FORMAT, OPT_WEIGHT,
-	OPT_NO_GOROUTINES, OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
+	OPT_NO_GOROUTINES, OPT_GO_PRECISE, OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
 };
 
 static const struct argp_option options[] = {
@@ -63,6 +63,9 @@ static const struct argp_option options[] = {
 	{ "kernel-stack", 'k', NULL, 0, "Add each flagged thread's kernel stack", 1 },
 	{ "no-goroutines", OPT_NO_GOROUTINES, NULL, 0,
 	  "Threads only: do not read the goroutines of Go processes", 1 },
+	{ "go-precise", OPT_GO_PRECISE, NULL, 0,
+	  "Exact goroutine park times from uprobes on the Go runtime's park/ready/exit "
+	  "(needs -p; costs ~1 us per goroutine park)", 1 },
 	{ "format", OPT_FORMAT, "FMT", 0,
 	  "text (default), json, folded or pprof; folded and pprof print the final report only", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Same as --format json: one document per report", 2 },
@@ -160,6 +163,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_IDLE_FILE: c->idle_file = arg; break;
 	case 'k': c->kstack = true; break;
 	case OPT_NO_GOROUTINES: c->no_goroutines = true; break;
+	case OPT_GO_PRECISE: c->go_precise = true; break;
 	case OPT_JSON: c->format = FORMAT_JSON; break;
 	case OPT_FORMAT:
 		if (!strcmp(arg, "text"))
@@ -250,6 +254,13 @@ int main(int argc, char **argv)
 	} else if (c.command && (c.npids || c.once || c.duration_ns)) {
 		fprintf(stderr, "parkwatch: a command cannot be combined with -p, --once or "
 			"--duration (it runs until the command ends)\n");
+		rc = EXIT_USAGE;
+	} else if (c.go_precise && (!c.npids || c.no_goroutines)) {
+		/* The probes are per executable, filtered by tgid: they need
+		 * to know the processes up front. */
+		fprintf(stderr, "parkwatch: %s\n", c.no_goroutines ?
+			"--go-precise and --no-goroutines contradict each other" :
+			"--go-precise needs -p PID (the Go processes to probe)");
 		rc = EXIT_USAGE;
 	} else {
 		rc = session__run(&c);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "creators.h"
 #include "durations.h"
+#include "goprecise.h"
 #include "idle.h"
 #include "ksyms.h"
 #include "sweep.h"
@@ -27,6 +28,7 @@ struct session {
 	struct ksyms *k;
 	struct idle_list *idle;
 	struct go_watch *go;
+	struct go_precise *gp;   /* --go-precise */
 	struct sweep_opts so;
 	FILE *out;
 	const char *mode;
@@ -286,6 +288,9 @@ static int prepare(struct session *s)
 	if (c->once && c->futex_hooks)
 		fprintf(stderr, "parkwatch: note: --futex-hooks sees only waits that begin while "
 			"watching; with --once every start time is an estimate\n");
+	if (c->once && c->go_precise)
+		fprintf(stderr, "parkwatch: note: --go-precise sees only parks that happen while "
+			"watching; with --once no park time is precise\n");
 	if (c->kstack && !(s->k = ksyms__load()))
 		fprintf(stderr, "parkwatch: kernel symbols unavailable (%s); kernel stacks show "
 			"addresses only\n", strerror(errno));
@@ -330,6 +335,20 @@ int session__run(struct config *c)
 		rc = err == -ESRCH ? EXIT_USAGE : EXIT_ENV;
 		goto out;
 	}
+	if (c->go_precise) {
+		struct go_precise_opts gpo = {
+			.pids = c->pids, .npids = c->npids, .btf_path = c->btf,
+			.max_goroutines = 1u << 17, .verbose = c->verbose,
+		};
+
+		err = go_precise__open(&gpo, &s.gp, errbuf, sizeof(errbuf));
+		if (err) {
+			fprintf(stderr, "parkwatch: %s\n", errbuf);
+			rc = err == -ENOEXEC ? EXIT_USAGE : EXIT_ENV;
+			goto out;
+		}
+		go_watch__set_precise(s.go, s.gp);
+	}
 	s.so = (struct sweep_opts){
 		.threshold_ns = c->threshold_ns, .attach_ns = now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
@@ -343,7 +362,8 @@ int session__run(struct config *c)
 	format_duration(c->interval_ns, every, sizeof(every));
 	fprintf(stderr, "parkwatch: watching %s (%s), report every %s\n",
 		s.has_command ? "the command" : c->npids ? "the given processes" : "the whole machine",
-		c->futex_hooks ? "futex hooks on" : "sweeps only, no per-syscall hooks", every);
+		c->futex_hooks ? "futex hooks on" : c->go_precise ? "Go runtime probes on" :
+		"sweeps only, no per-syscall hooks", every);
 	if (s.has_command) {
 		if (command__release(&s.cmd, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "parkwatch: %s\n", errbuf);
@@ -366,6 +386,8 @@ out:
 	}
 	if (!rc && s.flagged && c->fail)
 		rc = EXIT_FLAGGED;
+	go_precise__print_stats(s.gp, c->verbose, stderr);
+	go_precise__close(s.gp);
 	tracer__close(s.t);
 	creators__free(s.cr);
 	go_watch__free(s.go);
