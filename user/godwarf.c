@@ -175,3 +175,107 @@ int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char
 			       : "DWARF lacks runtime.g fields");
 	return -ENOTSUP;
 }
+
+/* --- channels and semaphores ----------------------------------------- */
+
+static int fill_chan(Dwarf_Die *d, struct go_chan_layout *out)
+{
+	Dwarf_Die *g = &d[0], *sg = &d[1], *hc = &d[2], *wq = &d[3], *sr = &d[4], *ty = &d[5],
+		  *md = &d[6];
+	int first = member(wq, "first", NULL);
+
+	out->source = "dwarf";
+	out->g_waiting = member(g, "waiting", NULL);
+	out->sudog_g = member(sg, "g", NULL);
+	out->sudog_next = member(sg, "next", NULL);
+	out->sudog_prev = member(sg, "prev", NULL);
+	out->sudog_elem = member(sg, "elem", NULL);
+	out->sudog_c = member(sg, "c", NULL);
+	out->sudog_waitlink = member(sg, "waitlink", NULL);
+	out->hchan_qcount = member(hc, "qcount", NULL);
+	out->hchan_dataqsiz = member(hc, "dataqsiz", NULL);
+	out->hchan_elemsize = member(hc, "elemsize", NULL);
+	out->hchan_closed = member(hc, "closed", NULL);
+	out->hchan_elemtype = member(hc, "elemtype", NULL);
+	out->hchan_recvq = member(hc, "recvq", NULL);
+	out->hchan_sendq = member(hc, "sendq", NULL);
+	if (first != 0) /* the walk reads waitq.first at the queue's start */
+		out->hchan_recvq = out->hchan_sendq = -1;
+	out->semaroot_treap = member(sr, "treap", NULL);
+	/* runtime._type up to 1.20: "str"; internal/abi.Type since: "Str". */
+	out->type_str = member(ty, "str", NULL);
+	if (out->type_str < 0)
+		out->type_str = member(ty, "Str", NULL);
+	out->type_tflag = member(ty, "tflag", NULL);
+	if (out->type_tflag < 0)
+		out->type_tflag = member(ty, "TFlag", NULL);
+	out->md_types = member(md, "types", NULL);
+	if (out->g_waiting < 0 || out->sudog_g < 0 || out->sudog_next < 0 || out->sudog_prev < 0 ||
+	    out->sudog_elem < 0 || out->sudog_c < 0 || out->sudog_waitlink < 0 ||
+	    out->hchan_qcount < 0 || out->hchan_dataqsiz < 0 || out->hchan_elemsize < 0 ||
+	    out->hchan_closed < 0 || out->hchan_elemtype < 0 || out->hchan_recvq < 0 ||
+	    out->hchan_sendq < 0 || out->semaroot_treap < 0)
+		return -ESRCH;
+	return 0;
+}
+
+int go_binary__chan_layout_dwarf(const struct go_binary *b, struct go_chan_layout *out)
+{
+	struct wanted w[] = {
+		{ .name = "runtime.g" },        { .name = "runtime.sudog" },
+		{ .name = "runtime.hchan" },    { .name = "runtime.waitq" },
+		{ .name = "runtime.semaRoot" }, { .name = "runtime._type" },
+		{ .name = "runtime.moduledata" }, { .name = "internal/abi.Type" },
+	};
+	Dwarf_Die d[7];
+	Dwarf *dw;
+	int ret = -ESRCH;
+
+	memset(out, 0xff, sizeof(*out)); /* every offset -1 */
+	out->source = NULL;
+	if (!b->is_go ||
+	    (!go_binary__section(b, ".debug_info") && !go_binary__section(b, ".zdebug_info")))
+		return -ENOENT;
+	if (!(dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL)))
+		return -ENOENT;
+	/* Only one of runtime._type / internal/abi.Type is a struct. */
+	find_structs(dw, w, 8);
+	if (!w[5].found && w[7].found) {
+		w[5] = w[7];
+		w[5].found = true;
+	}
+	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found && w[5].found &&
+	    w[6].found) {
+		for (int i = 0; i < 7; i++)
+			d[i] = w[i].die;
+		ret = fill_chan(d, out);
+	}
+	dwarf_end(dw);
+	return ret;
+}
+
+int go_binary__chan_layout(const struct go_binary *b, struct go_chan_layout *out, char *err,
+			   size_t errlen)
+{
+	int ret;
+
+	if (err && errlen)
+		err[0] = 0;
+	if (!b->is_go) {
+		go_errf(err, errlen, "not a Go binary");
+		return -ENOENT;
+	}
+	if (!(ret = go_binary__chan_layout_dwarf(b, out)))
+		return 0;
+	if (!go_chan_layout_for_version(b->version, out))
+		return 0;
+	go_errf(err, errlen, "%s: %s, and no built-in channel layout for this version",
+		b->version ? b->version : "unknown Go version",
+		ret == -ENOENT ? "no DWARF" : "DWARF lacks runtime.hchan/sudog fields");
+	return -ENOTSUP;
+}
+
+uint64_t go_binary__moduledata(const struct go_binary *b)
+{
+	return b->moduledata;
+}

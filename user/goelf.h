@@ -171,6 +171,44 @@ int go_g_layout_for_version(const char *version, struct go_g_layout *out);
 int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char *err,
 			size_t errlen);
 
+/* --- channel and semaphore layouts (godwarf.c, goruntime.c) ----------- */
+
+/* Byte offsets for what a goroutine blocked on a channel or a semaphore
+ * points to (gowait.c); -1 when unknown. Go keeps the channel a parked g
+ * waits on in g.waiting -> sudog.c -> hchan; a semaphore's waiters only in
+ * runtime.semtable (a treap of sudogs per root, keyed by the sema address
+ * in sudog.elem, same-address waiters linked by waitlink). */
+struct go_chan_layout {
+	const char *source;      /* "dwarf" or "table go1.N" */
+	int g_waiting;           /* runtime.g.waiting (*sudog) */
+	int sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_c, sudog_waitlink;
+	int hchan_qcount, hchan_dataqsiz, hchan_elemsize, hchan_closed, hchan_elemtype;
+	int hchan_recvq, hchan_sendq; /* runtime.waitq {first, last *sudog} */
+	int semaroot_treap;      /* within runtime.semaRoot */
+	int type_str, type_tflag; /* runtime._type / internal/abi.Type */
+	int md_types;            /* runtime.moduledata.types, -1 unknown */
+};
+
+/* From DWARF: -ENOENT without DWARF, -ESRCH when a struct or field is
+ * missing. */
+int go_binary__chan_layout_dwarf(const struct go_binary *b, struct go_chan_layout *out);
+/* From the built-in table (amd64, go1.15 - go1.26), -ENOTSUP otherwise. */
+int go_chan_layout_for_version(const char *version, struct go_chan_layout *out);
+/* DWARF, else the table, else -ENOTSUP with a sentence in err. */
+int go_binary__chan_layout(const struct go_binary *b, struct go_chan_layout *out, char *err,
+			   size_t errlen);
+
+/* Link-time address of runtime.firstmoduledata (found by content, also in
+ * stripped binaries), 0 when not found. */
+uint64_t go_binary__moduledata(const struct go_binary *b);
+
+/* Offsets of the semaphores in package sync (sync.Mutex.sema; since 1.24
+ * sync.Mutex wraps internal/sync.Mutex at offset 0, same place), checked
+ * with reflect on go1.15 - go1.26. */
+#define GO_MUTEX_SEMA 4
+#define GO_RWMUTEX_WRITERSEM 8
+#define GO_RWMUTEX_READERSEM 12
+
 /* --- names (goruntime.c) ----------------------------------------------- */
 
 /* runtime.waitReason value -> its string in that Go version ("chan

@@ -18,7 +18,21 @@
 #define G_STATUS_WAITING 4
 #define G_STATUS_DEAD 6
 #define MAX_GS (1 << 24)      /* more goroutines than any sane process */
-#define STACK_WINDOW 4096     /* bytes of each stack read in one batch */
+#define STACK_WINDOW 1024     /* bytes of each stack read in one batch: the
+				 parked frames on top; deeper ones are read
+				 one by one */
+#define SYM_CACHE 4096        /* pcs whose symbolization is remembered */
+#define SYM_FRAMES 8          /* inlined frames kept per cached pc */
+
+/* pc -> frames, remembered: 100k goroutines parked at the same few places
+ * would otherwise decode the same pclntab entries 100k times. Strings point
+ * into the mapped binary. */
+struct sym_entry {
+	uint64_t key;             /* link-time pc looked up, 0 = empty */
+	uint64_t entry;           /* the function's entry */
+	int n;                    /* frames, 0 = not a Go function */
+	struct go_frame frames[SYM_FRAMES];
+};
 
 struct go_process {
 	pid_t pid;
@@ -29,6 +43,9 @@ struct go_process {
 	struct go_g_layout lay;
 	struct go_allgs allgs;
 	char version[32];
+	struct go_chan_layout cl;  /* for gowait.c; cl.source NULL: unknown */
+	char cl_err[256];
+	struct sym_entry *syms;   /* SYM_CACHE entries, direct-mapped */
 };
 
 pid_t go_process__pid(const struct go_process *p)
@@ -43,6 +60,31 @@ static int read_mem(const struct go_process *p, uint64_t addr, void *buf, size_t
 	if (n == (ssize_t)len)
 		return 0;
 	return n < 0 ? -errno : -EFAULT;
+}
+
+int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_t len)
+{
+	return read_mem(p, addr, buf, len);
+}
+
+const struct go_binary *go_process__binary(const struct go_process *p)
+{
+	return p->bin;
+}
+
+uint64_t go_process__bias(const struct go_process *p)
+{
+	return p->bias;
+}
+
+const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
+						     const char **why)
+{
+	if (p->cl.source)
+		return &p->cl;
+	if (why)
+		*why = p->cl_err;
+	return NULL;
 }
 
 /*
@@ -143,6 +185,11 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 		return -ENOMEM;
 	p->pid = pid;
 	p->mem = -1;
+	p->syms = calloc(SYM_CACHE, sizeof(*p->syms));
+	if (!p->syms) {
+		free(p);
+		return -ENOMEM;
+	}
 	elf_version(EV_CURRENT);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	/* Through /proc: the file the process runs, even deleted or in
@@ -172,6 +219,9 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 		e = -ENOTSUP;
 		goto fail;
 	}
+	/* Not needed to read goroutines: without it, no wait objects. */
+	if (go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
+		p->cl.source = NULL;
 	e = go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
 	if (e)
 		goto fail;
@@ -204,6 +254,7 @@ void go_process__free(struct go_process *p)
 	if (p->mem >= 0)
 		close(p->mem);
 	go_binary__free(p->bin);
+	free(p->syms);
 	free(p->exe_name);
 	free(p);
 }
@@ -221,30 +272,41 @@ static uint64_t field(const uint8_t *g, int off, int size)
 /* A pc in the executable's terms, and its symbolization into frames (the
  * inlined ones first). Return addresses are looked up one byte back, so a
  * call that ends its function is not blamed on the next one. */
+static const struct sym_entry *symbolize(const struct go_process *p, uint64_t key)
+{
+	struct sym_entry *e = &p->syms[(key ^ key >> 12) % SYM_CACHE];
+	struct go_func_info fi;
+
+	if (e->key == key)
+		return e;
+	e->key = key;
+	e->n = go_binary__frames(p->bin, key, e->frames, SYM_FRAMES);
+	if (e->n < 0)
+		e->n = 0;
+	e->entry = go_binary__lookup(p->bin, key, &fi) ? key : fi.entry;
+	return e;
+}
+
 static int push_pc(const struct go_process *p, struct pw_stack *s, uint64_t pc, bool ret_addr,
 		   int max_frames)
 {
-	struct go_frame frames[16];
 	uint64_t link = pc - p->bias;
-	struct go_func_info fi;
-	int n;
+	const struct sym_entry *e = symbolize(p, ret_addr ? link - 1 : link);
 
-	n = go_binary__frames(p->bin, ret_addr ? link - 1 : link, frames, 16);
-	if (n <= 0) {
+	if (!e->n) {
 		struct pw_frame f = { .pc = pc, .module = strdup(p->exe_name) };
 
 		return pw_stack__push(s, &f);
 	}
-	if (go_binary__lookup(p->bin, ret_addr ? link - 1 : link, &fi))
-		fi.entry = link;
-	for (int i = 0; i < n && s->nframes < max_frames; i++) {
+	for (int i = 0; i < e->n && s->nframes < max_frames; i++) {
+		const struct go_frame *gf = &e->frames[i];
 		struct pw_frame f = {
 			.pc = pc,
-			.function = frames[i].function ? strdup(frames[i].function) : NULL,
-			.offset = frames[i].inlined ? 0 : link - fi.entry,
+			.function = gf->function ? strdup(gf->function) : NULL,
+			.offset = gf->inlined ? 0 : link - e->entry,
 			.module = strdup(p->exe_name),
-			.file = frames[i].file ? strdup(frames[i].file) : NULL,
-			.line = frames[i].line,
+			.file = gf->file ? strdup(gf->file) : NULL,
+			.line = gf->line,
 		};
 
 		if (pw_stack__push(s, &f))
@@ -316,6 +378,8 @@ static void describe(const struct go_process *p, struct pw_goroutine *g, const u
 	g->sched_pc = field(raw, l->sched_pc, 8);
 	g->sched_sp = field(raw, l->sched_sp, 8);
 	g->parent_goid = l->parent_goid >= 0 ? (int64_t)field(raw, l->parent_goid, 8) : -1;
+	if (g->status == G_STATUS_WAITING && p->cl.source && p->cl.g_waiting + 8 <= l->g_size)
+		g->waiting = field(raw, p->cl.g_waiting, 8);
 	if (gopc && !go_binary__lookup(p->bin, gopc - p->bias - 1, &fi)) {
 		g->created_by.pc = gopc;
 		g->created_by.function = strdup(fi.function);

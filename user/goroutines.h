@@ -14,6 +14,32 @@
 #include <sys/types.h>
 #include "stack.h"
 
+/*
+ * What a blocked goroutine waits on (gowait.c): a channel (from g.waiting
+ * -> sudog.c -> hchan) or a semaphore of package sync (from the runtime's
+ * semtable). Go does not record who holds a sync.Mutex, nor who will send
+ * or receive: there is no target goroutine, only the object.
+ */
+struct pw_gwait {
+	const char *kind;        /* "chan send", "chan receive", "select",
+				  * "mutex", "rwmutex lock", "rwmutex rlock",
+				  * "waitgroup", "semaphore" (static) */
+	uint64_t object;         /* hchan / lock address; 0 when not found */
+	bool is_chan;
+	/* Channels (is_chan): read without the channel's lock, one moment. */
+	uint64_t elem_size, cap, len;
+	bool closed;
+	int senders, receivers;  /* sudogs in its sendq / recvq */
+	bool counts_truncated;   /* a queue longer than the walk's bound */
+	int select_cases;        /* select: channels it waits on (the first
+				  * is described) */
+	char elem_type[64];      /* "" when the name cannot be read */
+	/* Locks: goroutines of the snapshot queued on the same object. */
+	const char *lock_type;   /* "sync.Mutex", "sync.RWMutex", NULL */
+	int queued;
+	const char *note;        /* static: what is not known, or NULL */
+};
+
 struct pw_goroutine {
 	uint32_t pid;
 	uint64_t goid;
@@ -29,6 +55,8 @@ struct pw_goroutine {
 	const char *start_function; /* the goroutine's entry function */
 	bool runtime_owned;      /* a runtime goroutine (GC workers, ...) */
 	uint32_t thread_tid;     /* running: the thread (M) it runs on, else 0 */
+	uint64_t waiting;        /* g.waiting (*sudog), 0 if none or unknown */
+	struct pw_gwait *wait;   /* what it waits on (gowait.c), NULL: unknown */
 };
 
 /* Free what a goroutine owns (its stack and creation site strings). */
@@ -38,6 +66,7 @@ static inline void pw_goroutine__release(struct pw_goroutine *g)
 	free(g->created_by.function);
 	free(g->created_by.file);
 	free(g->created_by.module);
+	free(g->wait);
 }
 
 struct go_snapshot {
@@ -65,6 +94,14 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 			 char *err, size_t errlen);
 pid_t go_process__pid(const struct go_process *p);
 void go_process__free(struct go_process *p);
+
+/* For gowait.c: the process's memory (0 or -errno), its binary, load bias,
+ * and channel layout (NULL with a sentence in *why when unknown). */
+int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_t len);
+const struct go_binary *go_process__binary(const struct go_process *p);
+uint64_t go_process__bias(const struct go_process *p);
+const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
+						     const char **why);
 
 void go_snapshot__free(struct go_snapshot *s);
 

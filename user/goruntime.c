@@ -225,3 +225,44 @@ const char *go_status_name(uint32_t s)
 		return NULL;
 	return s & GO_GSCAN ? scan_status[base] : status[base];
 }
+
+/* --- channel and semaphore layouts ------------------------------------- */
+
+/* From DWARF of the same amd64 binaries as the g layouts (go1.15.15 ...
+ * go1.26.8): runtime.g.waiting, runtime.sudog, runtime.hchan, runtime.waitq
+ * (first at 0), runtime.semaRoot.treap, runtime._type / internal/abi.Type
+ * (str 40, tflag 20 throughout) and runtime.moduledata.types. */
+#define CL(first, last, src, waiting, sg_c, sg_wl, et, rq, sq, mdt) \
+	{ first, last, { .source = src, .g_waiting = waiting, .sudog_g = 0, \
+	  .sudog_next = 8, .sudog_prev = 16, .sudog_elem = 24, .sudog_c = sg_c, \
+	  .sudog_waitlink = sg_wl, .hchan_qcount = 0, .hchan_dataqsiz = 8, \
+	  .hchan_elemsize = 24, .hchan_closed = 28, .hchan_elemtype = et, \
+	  .hchan_recvq = rq, .hchan_sendq = sq, .semaroot_treap = 8, .type_str = 40, \
+	  .type_tflag = 20, .md_types = mdt } }
+static const struct {
+	int first, last;
+	struct go_chan_layout l;
+} chan_layouts[] = {
+	CL(15, 15, "table go1.15", 312, 80, 64, 32, 56, 72, 200),
+	CL(16, 16, "table go1.16", 312, 80, 64, 32, 56, 72, 280),
+	CL(17, 19, "table go1.17-1.19", 328, 80, 64, 32, 56, 72, 280),
+	CL(20, 20, "table go1.20", 328, 80, 64, 32, 56, 72, 296),
+	CL(21, 22, "table go1.21-1.22", 312, 80, 64, 32, 56, 72, 296),
+	CL(23, 24, "table go1.23-1.24", 320, 80, 64, 40, 64, 80, 296),
+	CL(25, 25, "table go1.25", 312, 80, 64, 40, 64, 80, 296),
+	CL(26, 26, "table go1.26", 320, 88, 72, 40, 64, 80, 296),
+};
+
+int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
+{
+	int minor = go_version_minor(version);
+
+	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]); i++)
+		if (minor >= chan_layouts[i].first && minor <= chan_layouts[i].last) {
+			*out = chan_layouts[i].l;
+			return 0;
+		}
+	memset(out, 0xff, sizeof(*out));
+	out->source = NULL;
+	return -ENOTSUP;
+}

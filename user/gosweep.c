@@ -7,6 +7,7 @@
 #include "goprecise.h"
 #include "goroutines.h"
 #include "gosweep.h"
+#include "gowait.h"
 
 /* One process seen by the sweeps: Go or not, decided once. */
 struct go_entry {
@@ -170,6 +171,11 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 	if (rc) {
 		gp->error = strdup(err[0] ? err : strerror(-rc));
 		return rc == -ENOMEM ? rc : 0;
+	}
+	/* Wait-for objects (gowait.c): channels and locks of blocked goroutines. */
+	if (go_wait__annotate(e->proc, &s)) {
+		go_snapshot__free(&s);
+		return -ENOMEM;
 	}
 	snprintf(gp->version, sizeof(gp->version), "%s", s.version);
 	gp->layout_source = s.layout_source;

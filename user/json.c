@@ -65,14 +65,29 @@ static int utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void write_escaped(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
 	fputc('"', f);
 	while (*s) {
+		const unsigned char *run = s;
 		int n;
 
+		/* Runs of plain bytes in one write: reports can hold
+		 * millions of strings (100k goroutines with their stacks). */
+		while (plain(*s))
+			s++;
+		if (s > run)
+			fwrite(run, 1, s - run, f);
+		if (!*s)
+			break;
 		switch (*s) {
 		case '"': fputs("\\\"", f); s++; continue;
 		case '\\': fputs("\\\\", f); s++; continue;

@@ -148,7 +148,20 @@ static int strcmp_null(const char *a, const char *b)
 	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
 }
 
-/* Same group: same process, class, wait reason, stack and creation site. */
+static int cmp_gwait(const struct pw_gwait *a, const struct pw_gwait *b)
+{
+	uint64_t x = a ? a->object : 0, y = b ? b->object : 0;
+	int c;
+
+	if ((a != NULL) != (b != NULL))
+		return a ? 1 : -1;
+	if (a && (c = strcmp_null(a->kind, b->kind)))
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* Same group: same process, class, wait reason, stack, creation site and
+ * object waited on. */
 static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged *b)
 {
 	int c;
@@ -159,7 +172,10 @@ static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged 
 		return c;
 	if (a->g.created_by.pc != b->g.created_by.pc)
 		return a->g.created_by.pc < b->g.created_by.pc ? -1 : 1;
-	return cmp_stacks(&a->g.stack, &b->g.stack);
+	if ((c = cmp_stacks(&a->g.stack, &b->g.stack)))
+		return c;
+	/* and the same object waited on (gowait.c): a channel, a lock */
+	return cmp_gwait(a->g.wait, b->g.wait);
 }
 
 static int cmp_gflagged(const void *x, const void *y)

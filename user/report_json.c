@@ -198,6 +198,52 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 	json_object_end(j);
 }
 
+/* What a goroutine waits on (gowait.c): no target goroutine is ever known
+ * (Go records no channel peer nor mutex holder), only the object. */
+static void print_gwaits_for(struct json *j, const struct pw_gwait *w)
+{
+	json_key(j, "waits_for");
+	if (!w) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kstring(j, "kind", w->kind);
+	json_key(j, "object");
+	if (w->object)
+		json_hex(j, w->object);
+	else
+		json_null(j);
+	json_key(j, "target_goid");
+	json_null(j);
+	if (w->is_chan) {
+		json_key(j, "chan");
+		json_object_begin(j);
+		json_kuint(j, "elem_size", w->elem_size);
+		json_kstring(j, "elem_type", w->elem_type[0] ? w->elem_type : NULL);
+		json_kuint(j, "cap", w->cap);
+		json_kuint(j, "len", w->len);
+		json_kbool(j, "closed", w->closed);
+		json_kint(j, "senders", w->senders);
+		json_kint(j, "receivers", w->receivers);
+		if (w->counts_truncated)
+			json_kbool(j, "counts_truncated", true);
+		if (w->select_cases)
+			json_kint(j, "select_cases", w->select_cases);
+		json_object_end(j);
+	} else {
+		json_key(j, "lock");
+		json_object_begin(j);
+		json_kstring(j, "type", w->lock_type);
+		json_kint(j, "queued", w->queued);
+		json_key(j, "holder_goid");
+		json_null(j);
+		json_object_end(j);
+	}
+	json_kstring(j, "note", w->note);
+	json_object_end(j);
+}
+
 static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 {
 	const struct pw_goroutine *g = &f->g;
@@ -242,6 +288,7 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 	json_key(j, "stack");
 	print_stack(j, &g->stack);
 	json_kstring(j, "stack_error", g->stack.error);
+	print_gwaits_for(j, g->wait);
 	json_object_end(j);
 }
 

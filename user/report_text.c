@@ -292,6 +292,55 @@ static void print_ignore_rules(FILE *f, const struct pw_report *r, const struct 
 	}
 }
 
+/* "waits on chan 0xc000010000 (unbuffered, elem int): 100 senders waiting,
+ * 0 receivers" / "queued on sync.Mutex 0x... with 4 other goroutines; the
+ * holder is not recorded by Go". */
+static void print_gwait(FILE *f, const struct pw_gwait *w)
+{
+	char elem[96];
+
+	if (!w)
+		return;
+	if (w->is_chan) {
+		if (w->elem_type[0])
+			snprintf(elem, sizeof(elem), "elem %s", w->elem_type);
+		else
+			snprintf(elem, sizeof(elem), "elem size %llu, type unknown",
+				 (unsigned long long)w->elem_size);
+		fprintf(f, "    %s on chan 0x%llx (", !strcmp(w->kind, "select") ? "select, first case"
+								   : "waits",
+			(unsigned long long)w->object);
+		if (w->cap)
+			fprintf(f, "buffered %llu/%llu", (unsigned long long)w->len,
+				(unsigned long long)w->cap);
+		else
+			fprintf(f, "unbuffered");
+		fprintf(f, ", %s%s): %s%d sender%s waiting, %d receiver%s%s\n", elem,
+			w->closed ? ", closed" : "", w->counts_truncated ? "at least " : "",
+			w->senders, w->senders == 1 ? "" : "s", w->receivers,
+			w->receivers == 1 ? "" : "s",
+			w->select_cases > 1 ? " (more select cases not shown)" : "");
+		return;
+	}
+	if (!w->object) {
+		fprintf(f, "    waits on a %s (%s)\n", w->lock_type ? w->lock_type : w->kind,
+			w->note ? w->note : "address unknown");
+		return;
+	}
+	if (w->lock_type) {
+		int others = w->queued > 0 ? w->queued - 1 : 0;
+
+		fprintf(f, "    queued on %s 0x%llx%s with %d other goroutine%s; the holder is "
+			"not recorded by Go\n", w->lock_type, (unsigned long long)w->object,
+			!strcmp(w->kind, "rwmutex rlock") ? " (read lock)" : "",
+			others, others == 1 ? "" : "s");
+		return;
+	}
+	fprintf(f, "    waits on %s 0x%llx with %d other goroutine%s\n", w->kind,
+		(unsigned long long)w->object, w->queued > 0 ? w->queued - 1 : 0,
+		w->queued == 2 ? "" : "s");
+}
+
 static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_group *g,
 			 const struct print_opts *o)
 {
@@ -320,6 +369,7 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	for (int i = 0; i < g->count && i < 12; i++)
 		fprintf(f, " %llu", (unsigned long long)r->goroutines[g->first + i].g.goid);
 	fprintf(f, "%s\n", g->count > 12 ? " ..." : "");
+	print_gwait(f, gr->wait);
 	print_stack(f, &gr->stack, "    ", o);
 	if (gr->created_by.function) {
 		fprintf(f, "    created by %s", gr->created_by.function);
