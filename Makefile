@@ -3,6 +3,7 @@
 #   make run        install deps, build, one system-wide sweep
 #   make test       install deps, build, run unit tests and the bats suite
 #   make bench      futex overhead benchmark (tools/bench-futex.sh)
+#   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
 #   make install    install into $(PREFIX)
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
@@ -47,7 +48,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench install clean fixtures
+.PHONY: all deps run test unit bats bench bench-go install clean fixtures
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -159,6 +160,18 @@ test: deps
 
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 	tools/bench-futex.sh $(OUT)
+
+# --- benchmark: goroutines (tools/bench-goroutines.sh) -------------------------
+# Go bench programs: tools/bench/NAME/main.go -> $(OUT)/bench/NAME (current Go,
+# standard library only).
+GO_BENCH_BINS = $(OUT)/bench/gopingpong $(OUT)/bench/gohttp
+$(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
+	$(call msg,GO,$@)
+	$(Q)cd tools/bench/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ main.go
+
+bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
+	tools/bench-goroutines.sh $(OUT)
+# --- end benchmark: goroutines ---------------------------------------------------
 
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch

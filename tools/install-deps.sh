@@ -14,6 +14,7 @@ packages=(
 	man-db groff-base bsdextrautils      # manual page tests (man, groff, col)
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
+	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
 )
 
 missing=()
