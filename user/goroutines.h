@@ -30,7 +30,7 @@ struct pw_gwait {
 	uint64_t elem_size, cap, len;
 	bool closed;
 	int senders, receivers;  /* sudogs in its sendq / recvq */
-	bool counts_truncated;   /* a queue longer than the walk's bound */
+	int selecting;           /* goroutines in a select whose first case it is */
 	int select_cases;        /* select: channels it waits on (the first
 				  * is described) */
 	char elem_type[64];      /* "" when the name cannot be read */

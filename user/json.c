@@ -130,16 +130,35 @@ void json_string(struct json *j, const char *s)
 	write_escaped(j->f, s);
 }
 
+/* Digits of v in base (10 or 16), written into the end of buf; returns the
+ * first digit. fprintf per number was a third of a 100k-goroutine report. */
+static char *digits(unsigned long long v, unsigned base, char *end)
+{
+	*--end = 0;
+	do {
+		*--end = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	return end;
+}
+
 void json_int(struct json *j, long long v)
 {
+	char buf[24];
+
 	before_value(j);
-	fprintf(j->f, "%lld", v);
+	if (v < 0)
+		fputc('-', j->f);
+	fputs(digits(v < 0 ? -(unsigned long long)v : (unsigned long long)v, 10, buf + sizeof(buf)),
+	      j->f);
 }
 
 void json_uint(struct json *j, unsigned long long v)
 {
+	char buf[24];
+
 	before_value(j);
-	fprintf(j->f, "%llu", v);
+	fputs(digits(v, 10, buf + sizeof(buf)), j->f);
 }
 
 void json_bool(struct json *j, bool v)
@@ -156,8 +175,12 @@ void json_null(struct json *j)
 
 void json_hex(struct json *j, uint64_t v)
 {
+	char buf[24];
+
 	before_value(j);
-	fprintf(j->f, "\"0x%llx\"", (unsigned long long)v);
+	fputs("\"0x", j->f);
+	fputs(digits(v, 16, buf + sizeof(buf)), j->f);
+	fputc('"', j->f);
 }
 
 void json_kstring(struct json *j, const char *k, const char *s) { json_key(j, k); json_string(j, s); }

@@ -226,8 +226,7 @@ static void print_gwaits_for(struct json *j, const struct pw_gwait *w)
 		json_kbool(j, "closed", w->closed);
 		json_kint(j, "senders", w->senders);
 		json_kint(j, "receivers", w->receivers);
-		if (w->counts_truncated)
-			json_kbool(j, "counts_truncated", true);
+		json_kint(j, "selecting", w->selecting);
 		if (w->select_cases)
 			json_kint(j, "select_cases", w->select_cases);
 		json_object_end(j);

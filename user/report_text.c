@@ -315,10 +315,9 @@ static void print_gwait(FILE *f, const struct pw_gwait *w)
 				(unsigned long long)w->cap);
 		else
 			fprintf(f, "unbuffered");
-		fprintf(f, ", %s%s): %s%d sender%s waiting, %d receiver%s%s\n", elem,
-			w->closed ? ", closed" : "", w->counts_truncated ? "at least " : "",
-			w->senders, w->senders == 1 ? "" : "s", w->receivers,
-			w->receivers == 1 ? "" : "s",
+		fprintf(f, ", %s%s): %d sender%s waiting, %d receiver%s, %d in select%s\n", elem,
+			w->closed ? ", closed" : "", w->senders, w->senders == 1 ? "" : "s",
+			w->receivers, w->receivers == 1 ? "" : "s", w->selecting,
 			w->select_cases > 1 ? " (more select cases not shown)" : "");
 		return;
 	}
