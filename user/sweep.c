@@ -365,8 +365,14 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		r->time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	}
 	prune_creators(c, recs, n);
+	/* No thread of a -p target: it exited — or, if it is still there, the
+	 * kernel's iterator did not list it (seen for this sandbox's pid 1),
+	 * which must not be reported as an exit. */
 	for (int i = 0; i < o->npids; i++)
-		if (!pid_seen[i])
+		if (!pid_seen[i] && process_alive(o->pids[i]))
+			fprintf(stderr, "parkwatch: process %d is alive but the kernel's task iterator "
+				"listed none of its threads: nothing can be said about it\n", o->pids[i]);
+		else if (!pid_seen[i])
 			report__add_exited(r, o->pids[i]);
 	cands = calloc(n ? n : 1, sizeof(*cands));
 	if (!cands) {
