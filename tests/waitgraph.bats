@@ -149,3 +149,14 @@ text_sweep() {
 	wg_check 'edge_of("^fake_kind_main$")[0].note | test("does not validate")'
 	wg_check 'my_deadlocks == [] and my_chains == []'
 }
+
+@test "an rwlock reader points at the writer; a semaphore waiter has nobody" {
+	start_fixture rwlock_sem
+	json_sweep
+	wg_check 'tid_of("^writer_hold$") as $w | edge_of("^reader_lock$")
+		| length == 1 and all(.kind == "rwlock" and .target_tid == $w)'
+	wg_check 'edge_of("^sem_block$")[0] | .kind == "semaphore" and .target_tid == null
+		and .note == "nobody is recorded as able to wake this"'
+	wg_check 'tid_of("^writer_hold$") as $w | my_chains | any(.members[1] == $w and .end.kind == "condvar")'
+	wg_check 'my_deadlocks | length == 0'
+}
