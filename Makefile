@@ -39,7 +39,8 @@ FIXTURE_CFLAGS = -O2 -g -fomit-frame-pointer -pthread -Wall
 FIXTURE_SRCS = $(wildcard tests/fixtures/*.c)
 FIXTURES = $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 # Go fixtures: one directory each, built with the current Go and Debian's 1.19.
-GO_FIXTURE_DIRS = $(wildcard tests/fixtures/go/*)
+# (a directory may link ../fixture.go, the helpers the leak fixtures share)
+GO_FIXTURE_DIRS = $(patsubst %/main.go,%,$(wildcard tests/fixtures/go/*/main.go))
 GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(OUT)/fixtures/go/$(notdir $(d))-go126 $(OUT)/fixtures/go/$(notdir $(d))-go119)
 # C unit tests for pure parsers: tests/unit/test_X.c links user/X.c.
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -102,13 +103,13 @@ $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fi
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $< -o $@
 
-$(OUT)/fixtures/go/%-go126: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+$(OUT)/fixtures/go/%-go126: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
-	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ main.go
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ *.go
 
-$(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+$(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
-	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ main.go
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ *.go
 
 # A unit test links the module it is named after (plus stack.c for the frame model).
 $(OUT)/unit/test_%: tests/unit/test_%.c user/%.c user/stack.c | $(OUT)/unit

@@ -149,7 +149,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	for gov in /usr/local/go/bin/go /usr/lib/go-1.19/bin/go; do
 		bin=$BATS_TEST_TMPDIR/chansend-stripped
 		(cd "$PW_REPO/tests/fixtures/go/chansend" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-			"$gov" build -ldflags='-s -w' -o "$bin" main.go)
+			"$gov" build -ldflags='-s -w' -o "$bin" main.go fixture.go)
 		! readelf -S "$bin" | grep -q '\.symtab'
 		FIXTURES_SAVE=$FIXTURES
 		start_bg "$BATS_TEST_TMPDIR/s.out" "$BATS_TEST_TMPDIR/s.err" "$bin" leak 3
@@ -188,7 +188,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 @test "a Go version with no known layout and no DWARF: a clear message, no garbage" {
 	local bin=$BATS_TEST_TMPDIR/chansend-unknown
 	(cd "$PW_REPO/tests/fixtures/go/chansend" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-		/usr/local/go/bin/go build -ldflags=-w -o "$bin" main.go)
+		/usr/local/go/bin/go build -ldflags=-w -o "$bin" main.go fixture.go)
 	local v
 	v=$(/usr/local/go/bin/go env GOVERSION)
 	# Same length, so the binary stays intact: a version parkwatch cannot know.

@@ -99,7 +99,7 @@ symbol_addr() {
 		for ldflags in '-w' '-s -w'; do
 			bin=$BATS_TEST_TMPDIR/mutexhold-stripped
 			(cd "$PW_REPO/tests/fixtures/go/mutexhold" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-				"$gov" build -ldflags="$ldflags" -o "$bin" main.go)
+				"$gov" build -ldflags="$ldflags" -o "$bin" main.go fixture.go)
 			! readelf -S "$bin" | grep -q '\.debug_info'
 			start_bg "$BATS_TEST_TMPDIR/s.out" "$BATS_TEST_TMPDIR/s.err" "$bin" leak 3
 			wait_for_line "$BATS_TEST_TMPDIR/s.out" "^READY $BG_PID\$" 20
