@@ -55,6 +55,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/common.sh
+. "$ROOT/tools/bench/common.sh"
 ROUNDS=${ROUNDS:-5}
 GOROUTINES=${GOROUTINES:-100000}
 ITER=${ITER:-1000000}
@@ -94,12 +96,6 @@ die() { log "bench-goroutines: $*"; exit 1; }
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 
 # ---------------------------------------------------------------- setup
-
-resolve_out() {
-	OUT=${1:-build}
-	mkdir -p "$OUT"
-	OUT=$(cd "$OUT" && pwd)
-}
 
 # Everything is cheap to build; do it here too so the script also works when
 # run by hand, not only through `make bench-go`.
@@ -165,11 +161,6 @@ wait_line() {
 		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.02
 	done
-}
-
-# Last meaningful stderr line of a program, for "n/a (why)".
-last_err() {
-	grep -v -e '^[[:space:]]*$' -e 'RLIMIT_MEMLOCK' "$1" 2>/dev/null | tail -n1 | cut -c1-70
 }
 
 # ---------------------------------------------------------------- targets
@@ -285,30 +276,6 @@ start_tracer() {
 		return 1
 	fi
 }
-
-# SIGTERM (a background job of a script has SIGINT ignored), then wait, so
-# the probes are gone before the next variant.
-stop_tracer() {
-	[ -n "$tracer_pid" ] || return 0
-	local pid=$tracer_pid v=$tracer_name rc=0 i
-	tracer_pid=""
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do # up to 10 s
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-		NOTE[$v]="did not stop on SIGTERM, killed"
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 143 ]; then
-		NOTE[$v]="exit status $rc on stop: $(last_err "$TMP/$v.err")"
-	fi
-	return 0
-}
-
-tracer_alive() { [ -z "$tracer_pid" ] || kill -0 "$tracer_pid" 2>/dev/null; }
 
 # Uprobe hits counted by a floor variant (sum of perf's interval counts).
 floor_hits() {
@@ -576,23 +543,8 @@ part_http() {
 
 # ---------------------------------------------------------------- report
 
-# Median of column $2 (default 1) of file $1.
-median() {
-	sort -g -k"${2:-1},${2:-1}" "$1" | awk -v c="${2:-1}" '
-		{ v[NR] = $c }
-		END { if (NR == 0) exit 1
-		      if (NR % 2) printf "%.12g\n", v[(NR + 1) / 2]
-		      else printf "%.12g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # Max of column $2 of file $1.
 maxcol() { awk -v c="$2" 'NR == 1 || $c + 0 > m { m = $c + 0 } END { print m }' "$1"; }
-
-# Spread of column 1 as (max-min)/median in percent.
-spread() {
-	awk -v m="$2" 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
-		END { printf "%.0f%%", (hi - lo) / m * 100 }' "$1"
-}
 
 rounds_note() {
 	local n
