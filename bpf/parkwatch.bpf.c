@@ -351,12 +351,17 @@ static __always_inline int end_of_run(struct task_struct *cur, long code)
 
 	if (__sync_fetch_and_add(&end_fired, 1))
 		return 0;
-	bpf_iter_task_new(&it, cur, BPF_TASK_ITER_PROC_THREADS);
+	/* Every thread of the machine, keeping this process's: the per-process
+	 * mode walks the thread list only from the task it is given to its
+	 * end, so from a thread other than the leader (a Go program often
+	 * exits from one) it misses those listed before it, and the leader
+	 * cannot be had as a trusted pointer in a uprobe. Once per run. */
+	bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_THREADS);
 	while ((t = bpf_iter_task_next(&it))) {
 		struct pw_exit_snap snap = {};
 		__u32 tid = t->pid;
 
-		if (tid == cur->pid)
+		if (t->tgid != cur->tgid || tid == cur->pid)
 			continue;
 		snap.state = t->__state;
 		snap.last_arrival_ns = t->sched_info.last_arrival;
