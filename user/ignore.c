@@ -781,114 +781,128 @@ static bool has_baseline(const struct ignore_set *s)
 	return false;
 }
 
-static void apply_threads(struct ignore_set *s, struct pw_report *r)
+/* One kind of entry the rules judge: threads or goroutines. */
+struct pass {
+	int n;
+	const void *items;
+	bool (*matches)(const struct rule *rl, const void *items, int i);
+	char *(*signature)(const void *items, int i);
+	int (*cmp_age)(const void *x, const void *y, void *items);
+	bool goroutines; /* which half of a baseline applies */
+};
+
+static bool thread_matches(const struct rule *rl, const void *items, int i)
 {
+	return rule_matches(rl, &((const struct pw_flagged *)items)[i]);
+}
+
+static bool goroutine_matches(const struct rule *rl, const void *items, int i)
+{
+	return rule_matches_goroutine(rl, &((const struct pw_gflagged *)items)[i]);
+}
+
+static char *thread_sig(const void *items, int i)
+{
+	return thread_signature(&((const struct pw_flagged *)items)[i]);
+}
+
+static char *goroutine_sig(const void *items, int i)
+{
+	return goroutine_signature(&((const struct pw_gflagged *)items)[i]);
+}
+
+/*
+ * Which entries the rules drop, counting each rule's matches. NULL when
+ * memory runs out: the report then stays as it was — better to flag an
+ * entry that should have been ignored than to hide a real leak.
+ */
+static bool *decide(struct ignore_set *s, const struct pass *p)
+{
+	bool *drop = calloc(p->n, sizeof(*drop));
 	char **sigs = NULL;
 	int *order = NULL;
-	uint64_t removed = 0;
-	int n = r->nthreads; /* before any removal: the size of sigs[] */
-	bool *drop;
 
-	if (!n)
-		return;
-	/* Out of memory here leaves the report as it was: better to flag a
-	 * thread that should have been ignored than to hide a real leak. */
-	drop = calloc(n, sizeof(*drop));
 	if (!drop)
-		return;
+		return NULL;
 	for (int j = 0; j < s->n; j++) {
 		if (s->rules[j].kind == IGNORE_BASELINE)
 			continue;
-		for (int i = 0; i < n; i++)
-			if (rule_matches(&s->rules[j], &r->threads[i])) {
+		for (int i = 0; i < p->n; i++)
+			if (p->matches(&s->rules[j], p->items, i)) {
 				s->uses[j].matched++;
 				drop[i] = true;
 			}
 	}
 	if (has_baseline(s)) {
-		sigs = calloc(n, sizeof(*sigs));
-		order = malloc(n * sizeof(*order));
-		if (!sigs || !order)
+		sigs = calloc(p->n, sizeof(*sigs));
+		order = malloc(p->n * sizeof(*order));
+		if (!sigs || !order) {
+			free(drop);
+			drop = NULL;
 			goto out;
-		for (int i = 0; i < n; i++) {
-			sigs[i] = thread_signature(&r->threads[i]); /* NULL: OOM, never matches */
+		}
+		for (int i = 0; i < p->n; i++) {
+			sigs[i] = p->signature(p->items, i); /* NULL: OOM, never matches */
 			order[i] = i;
 		}
-		qsort_r(order, n, sizeof(*order), cmp_age, r->threads);
-		for (int j = 0; j < s->n; j++)
-			if (s->rules[j].kind == IGNORE_BASELINE)
-				apply_baseline(s->rules[j].sigs, s->rules[j].nsigs, &s->uses[j], n,
-					       sigs, order, drop);
+		qsort_r(order, p->n, sizeof(*order), p->cmp_age, (void *)p->items);
+		for (int j = 0; j < s->n; j++) {
+			const struct rule *rl = &s->rules[j];
+
+			if (rl->kind == IGNORE_BASELINE)
+				apply_baseline(p->goroutines ? rl->gsigs : rl->sigs,
+					       p->goroutines ? rl->ngsigs : rl->nsigs, &s->uses[j],
+					       p->n, sigs, order, drop);
+		}
 	}
+out:
+	if (sigs)
+		for (int i = 0; i < p->n; i++)
+			free(sigs[i]);
+	free(sigs);
+	free(order);
+	return drop;
+}
+
+static void apply_threads(struct ignore_set *s, struct pw_report *r)
+{
+	struct pass p = { r->nthreads, r->threads, thread_matches, thread_sig, cmp_age, false };
+	uint64_t removed = 0;
+	bool *drop;
+
+	if (!p.n || !(drop = decide(s, &p)))
+		return;
 	/* Backwards: report__remove moves the last entry into the hole, and
 	 * every entry after i has already been decided. */
-	for (int i = n - 1; i >= 0; i--)
+	for (int i = p.n - 1; i >= 0; i--)
 		if (drop[i]) {
 			report__remove(r, i);
 			removed++;
 		}
 	r->stats.ignored += removed;
 	r->stats.flagged -= removed < r->stats.flagged ? removed : r->stats.flagged;
-out:
-	if (sigs)
-		for (int i = 0; i < n; i++)
-			free(sigs[i]);
-	free(sigs);
-	free(order);
 	free(drop);
 }
 
-/* The same for goroutines; the survivors keep their order (the caller
- * regroups them). Goroutines never count in stats.flagged. */
+/* The survivors keep their order (the caller regroups them). Goroutines
+ * never count in stats.flagged. */
 static void apply_goroutines(struct ignore_set *s, struct pw_report *r)
 {
-	char **sigs = NULL;
-	int *order = NULL, n = r->ngoroutines, w = 0;
+	struct pass p = { r->ngoroutines, r->goroutines, goroutine_matches, goroutine_sig,
+			  cmp_goid, true };
 	bool *drop;
+	int w = 0;
 
-	if (!n)
+	if (!p.n || !(drop = decide(s, &p)))
 		return;
-	drop = calloc(n, sizeof(*drop));
-	if (!drop)
-		return;
-	for (int j = 0; j < s->n; j++) {
-		if (s->rules[j].kind == IGNORE_BASELINE)
-			continue;
-		for (int i = 0; i < n; i++)
-			if (rule_matches_goroutine(&s->rules[j], &r->goroutines[i])) {
-				s->uses[j].matched++;
-				drop[i] = true;
-			}
-	}
-	if (has_baseline(s)) {
-		sigs = calloc(n, sizeof(*sigs));
-		order = malloc(n * sizeof(*order));
-		if (!sigs || !order)
-			goto out;
-		for (int i = 0; i < n; i++) {
-			sigs[i] = goroutine_signature(&r->goroutines[i]);
-			order[i] = i;
-		}
-		qsort_r(order, n, sizeof(*order), cmp_goid, r->goroutines);
-		for (int j = 0; j < s->n; j++)
-			if (s->rules[j].kind == IGNORE_BASELINE)
-				apply_baseline(s->rules[j].gsigs, s->rules[j].ngsigs, &s->uses[j],
-					       n, sigs, order, drop);
-	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < p.n; i++) {
 		if (drop[i])
 			pw_goroutine__release(&r->goroutines[i].g);
 		else
 			r->goroutines[w++] = r->goroutines[i];
 	}
+	r->stats.ignored += p.n - w;
 	r->ngoroutines = w;
-	r->stats.ignored += n - w;
-out:
-	if (sigs)
-		for (int i = 0; i < n; i++)
-			free(sigs[i]);
-	free(sigs);
-	free(order);
 	free(drop);
 }
 
