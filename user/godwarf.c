@@ -104,6 +104,17 @@ static int struct_size(Dwarf_Die *st)
 	return size;
 }
 
+/* The binary's DWARF, NULL without any. A Dwarf per call: layouts are read
+ * once per binary, and not caching keeps the object free of lazily
+ * initialised state. */
+static Dwarf *open_dwarf(const struct go_binary *b)
+{
+	if (!b->is_go ||
+	    (!go_binary__section(b, ".debug_info") && !go_binary__section(b, ".zdebug_info")))
+		return NULL;
+	return dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
+}
+
 static int fill(Dwarf_Die *g, Dwarf_Die *m, struct go_g_layout *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -141,12 +152,7 @@ int go_binary__g_layout_dwarf(const struct go_binary *b, struct go_g_layout *out
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (!b->is_go ||
-	    (!go_binary__section(b, ".debug_info") && !go_binary__section(b, ".zdebug_info")))
-		return -ENOENT;
-	/* A Dwarf per call: the layout is read once per binary, and not
-	 * caching keeps the object free of lazily-initialised state. */
-	if (!(dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL)))
+	if (!(dw = open_dwarf(b)))
 		return -ENOENT;
 	find_structs(dw, w, 2);
 	ret = w[0].found && w[1].found ? fill(&w[0].die, &w[1].die, out) : -ESRCH;
@@ -233,10 +239,7 @@ int go_binary__chan_layout_dwarf(const struct go_binary *b, struct go_chan_layou
 
 	memset(out, 0xff, sizeof(*out)); /* every offset -1 */
 	out->source = NULL;
-	if (!b->is_go ||
-	    (!go_binary__section(b, ".debug_info") && !go_binary__section(b, ".zdebug_info")))
-		return -ENOENT;
-	if (!(dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL)))
+	if (!(dw = open_dwarf(b)))
 		return -ENOENT;
 	/* Only one of runtime._type / internal/abi.Type is a struct. */
 	find_structs(dw, w, 8);
