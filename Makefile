@@ -29,7 +29,11 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser
 LIBS = -lbpf -lelf -ldw -lz -ljson-c
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
 
-USER_SRCS = $(wildcard user/*.c)
+# user/ is grouped by concern (see tools/doc/architecture.md): the top holds
+# main, the session and the BPF lifecycle; threads/, go/, report/ and rules/
+# one concern each. Includes are spelled from user/ ("go/elf.h").
+USER_SRCS = $(wildcard user/*.c user/*/*.c)
+USER_HDRS = $(wildcard user/*.h user/*/*.h)
 USER_OBJS = $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS = $(wildcard bpf/*.bpf.c)
 SKELS = $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
@@ -42,7 +46,8 @@ FIXTURES = $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 # (a directory may link ../fixture.go, the helpers the leak fixtures share)
 GO_FIXTURE_DIRS = $(patsubst %/main.go,%,$(wildcard tests/fixtures/go/*/main.go))
 GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(OUT)/fixtures/go/$(notdir $(d))-go126 $(OUT)/fixtures/go/$(notdir $(d))-go119)
-# C unit tests for pure parsers: tests/unit/test_X.c links user/X.c.
+# C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
+# below for it (plus report/stack.c, the frame model).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 # Benchmark helpers.
@@ -75,27 +80,27 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/parkwatch.h $(SKELS) | $(OUT)/user
+$(OUT)/user/%.o: user/%.c $(USER_HDRS) bpf/parkwatch.h $(SKELS) | $(OUT)/user
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/parkwatch: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-# --- pprof output: user/profile.proto compiled by protoc-c (protobuf-c) ------
+# --- pprof output: user/report/profile.proto compiled by protoc-c (protobuf-c) ------
 # build/profile.pb-c.{c,h} are generated; every object that includes the header
 # depends on it (so a clean parallel build generates it first), and the
 # generated code links into parkwatch with libprotobuf-c (zlib gzips it).
 PROTOC_C ?= protoc-c
 LIBS += -lprotobuf-c
-$(OUT)/%.pb-c.c $(OUT)/%.pb-c.h: user/%.proto | $(OUT)
+$(OUT)/%.pb-c.c $(OUT)/%.pb-c.h: user/report/%.proto | $(OUT)
 	$(call msg,PROTOC,$@)
-	$(Q)$(PROTOC_C) --c_out=$(OUT) --proto_path=user $<
+	$(Q)$(PROTOC_C) --c_out=$(OUT) --proto_path=user/report $<
 $(OUT)/profile.pb-c.o: $(OUT)/profile.pb-c.c $(OUT)/profile.pb-c.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
-$(OUT)/user/report_pprof.o: $(OUT)/profile.pb-c.h
+$(OUT)/user/report/pprof.o: $(OUT)/profile.pb-c.h
 $(OUT)/parkwatch: $(OUT)/profile.pb-c.o
 # --- end pprof -----------------------------------------------------------------
 
@@ -111,18 +116,23 @@ $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixtur
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ *.go
 
-# A unit test links the module it is named after (plus stack.c for the frame model).
-$(OUT)/unit/test_%: tests/unit/test_%.c user/%.c user/stack.c | $(OUT)/unit
-	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(UNIT_LIBS)
-
-# These also need the report model (and test_ignore json-c).
-$(OUT)/unit/test_ignore $(OUT)/unit/test_report_folded: user/report.c
-$(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
-# The Go binary reader is split by concern over several files and needs
-# libelf (sections) and libdw (DWARF layouts).
-$(OUT)/unit/test_goelf: user/gopclntab.c user/goallgs.c user/godwarf.c user/goruntime.c
+# Each unit test links the modules it tests (plus the frame model).
+UNIT_MODULES_test_durations = user/report/durations.c
+UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
+UNIT_MODULES_test_goprobe = user/go/probe.c
+UNIT_MODULES_test_idle = user/rules/idle.c
+UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/report/report.c
+UNIT_MODULES_test_json = user/report/json_writer.c
+UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c
+UNIT_MODULES_test_syscalls = user/threads/syscalls.c
+UNIT_MODULES_test_wait_time = user/threads/wait_time.c
+UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
 $(OUT)/unit/test_goelf: UNIT_LIBS = -lelf -ldw
+$(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
+.SECONDEXPANSION:
+$(OUT)/unit/test_%: tests/unit/test_%.c $$(UNIT_MODULES_test_$$*) user/report/stack.c $(USER_HDRS) | $(OUT)/unit
+	$(call msg,UNIT,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ $(UNIT_LIBS)
 
 $(OUT)/bench/%: tools/bench/%.c | $(OUT)/bench
 	$(call msg,BENCH,$@)

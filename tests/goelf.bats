@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Go binary reader (user/goelf.c, gopclntab.c, goallgs.c, godwarf.c,
-# goruntime.c) on binaries built here with Go 1.26 and Debian's 1.19: the
+# Go binary reader (user/go/elf.c, pclntab.c, allgs.c, dwarf.c,
+# runtime.c) on binaries built here with Go 1.26 and Debian's 1.19: the
 # idle fixture with and without -ldflags='-s -w', stripped after linking,
 # as PIE, externally linked; inlined frames against the Go runtime's own
 # runtime.CallersFrames. No root needed: files only.

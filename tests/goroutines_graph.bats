@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# What blocked goroutines wait on (user/gowait.c): the channel of a chan
+# What blocked goroutines wait on (user/go/wait.c): the channel of a chan
 # send/receive (its address, element type, buffer, closed flag, how many
 # wait to send and receive) and the sync.Mutex of goroutines queued in
 # semacquire (from runtime.semtable), goroutines on the same object grouped.

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "ignore.h"
-#include "report.h"
+#include "rules/ignore.h"
+#include "report/report.h"
 
 #define EXIT_FLAGGED 1
 #define EXIT_USAGE 2

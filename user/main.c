@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
-#include "durations.h"
+#include "report/durations.h"
 
 
 const char *argp_program_version = "parkwatch 0.1.0";

@@ -13,12 +13,12 @@
 #include <unistd.h>
 #include "command.h"
 #include "config.h"
-#include "creators.h"
-#include "durations.h"
-#include "goprecise.h"
-#include "idle.h"
-#include "ksyms.h"
-#include "sweep.h"
+#include "threads/creators.h"
+#include "report/durations.h"
+#include "go/precise.h"
+#include "rules/idle.h"
+#include "threads/ksyms.h"
+#include "threads/sweep.h"
 #include "tracer.h"
 
 struct session {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit test for user/durations.c: the duration syntax of -t/-i/-d.
+ * Unit test for user/report/durations.c: the duration syntax of -t/-i/-d.
  * Prints "N passed, M failed" and exits non-zero when anything failed.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "durations.h"
+#include "report/durations.h"
 
 #define NS 1ULL
 #define MS 1000000ULL

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Go binary reader (user/goelf*.c, gopclntab.c, goallgs.c, godwarf.c,
- * goruntime.c) on real Go binaries.
+ * Go binary reader (user/go/image.c, elf.c, pclntab.c, allgs.c, dwarf.c,
+ * runtime.c) on real Go binaries.
  *
  *   test_goelf                  version-independent checks, then the Go
  *                               fixtures $GOELF_FIXTURES (default
@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include "goelf_priv.h"
+#include "go/elf_priv.h"
 #include "unit.h"
 
 static bool ends_with(const char *s, const char *suffix)

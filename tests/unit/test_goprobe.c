@@ -2,7 +2,7 @@
 /* Probe placement from Go prologues: byte sequences as go1.19 and go1.26
  * emit them (copied from `go tool objdump` of the fixtures). */
 #include <string.h>
-#include "goprobe.h"
+#include "go/probe.h"
 #include "unit.h"
 
 #define PLACE(...) do { \

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "idle.h"
+#include "rules/idle.h"
 #include "unit.h"
 
 static struct pw_stack stack_of(const char **names, int n)

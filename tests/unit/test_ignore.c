@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "ignore.h"
+#include "rules/ignore.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/test_ignore.XXXXXX";

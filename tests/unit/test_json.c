@@ -2,7 +2,7 @@
 /* The JSON writer: commas, nesting, escaping, invalid UTF-8. */
 #include <stdlib.h>
 #include <string.h>
-#include "json.h"
+#include "report/json_writer.h"
 #include "unit.h"
 
 static char *render(void (*fill)(struct json *))

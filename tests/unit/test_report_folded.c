@@ -2,7 +2,7 @@
 /* Folded output: frame order, merging, weights, sanitising, pseudo-frames. */
 #include <stdlib.h>
 #include <string.h>
-#include "report.h"
+#include "report/report.h"
 #include "unit.h"
 
 /* A frame spec: function (NULL: unknown), module, pc. Innermost first, like

@@ -2,7 +2,7 @@
 /* Decoding a blocked thread's syscall registers into a wait description. */
 #include <string.h>
 #include "parkwatch.h"
-#include "syscalls.h"
+#include "threads/syscalls.h"
 #include "unit.h"
 
 static struct pw_wait_desc decode(long nr, struct pw_regs r)

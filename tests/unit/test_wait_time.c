@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Wait start times from the scheduler's accounting and the futex record. */
 #include "parkwatch.h"
-#include "wait_time.h"
+#include "threads/wait_time.h"
 #include "unit.h"
 
 #define MS 1000000ULL

@@ -3,7 +3,7 @@
  * stack classifier, and the mutex/rwlock word validation. */
 #include <stdlib.h>
 #include <string.h>
-#include "waitgraph.h"
+#include "threads/waitgraph.h"
 #include "unit.h"
 
 #define N(pid_, tid_, tgt_, obj_) { .pid = pid_, .tid = tid_, .target = tgt_, .object = obj_, .kind = PW_WAIT_MUTEX }

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "go/class.h"
+#include "go/precise.h"
+#include "go/goroutines.h"
+#include "go/sweep.h"
+#include "go/wait.h"
+
+/* One process seen by the sweeps: Go or not, decided once. */
+struct go_entry {
+	uint32_t pid;
+	unsigned long long start; /* /proc/PID/stat starttime: pid reuse */
+	struct go_process *proc;  /* NULL: not Go, or unreadable (see error) */
+	struct go_history *hist;
+	char *error;
+	bool seen;                /* in the current sweep */
+	bool gone;                /* exited between the sweep and the read */
+};
+
+struct go_watch {
+	struct go_entry *v;
+	int n;
+	const struct go_precise *precise; /* NULL without --go-precise */
+};
+
+struct go_watch *go_watch__new(void)
+{
+	return calloc(1, sizeof(struct go_watch));
+}
+
+void go_watch__set_precise(struct go_watch *w, const struct go_precise *p)
+{
+	w->precise = p;
+}
+
+/* Exact park times of the waiting goroutines of s (0: none known); NULL
+ * without --go-precise or on ENOMEM (then the sweep's own durations). */
+static uint64_t *precise_parks(const struct go_watch *w, uint32_t pid, const struct go_snapshot *s)
+{
+	uint64_t *park = w->precise ? calloc(s->n ? s->n : 1, sizeof(*park)) : NULL;
+
+	for (int i = 0; park && i < s->n; i++)
+		if (s->g[i].status == 4 /* _Gwaiting */)
+			park[i] = go_precise__parked_since(w->precise, pid, s->g[i].gaddr,
+							   s->now_ns, s->version,
+							   s->g[i].wait_reason);
+	return park;
+}
+
+static void entry_free(struct go_entry *e)
+{
+	go_process__free(e->proc);
+	go_history__free(e->hist);
+	free(e->error);
+}
+
+void go_watch__free(struct go_watch *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < w->n; i++)
+		entry_free(&w->v[i]);
+	free(w->v);
+	free(w);
+}
+
+static unsigned long long start_time(uint32_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		       "%*d %*d %llu", &t);
+	fclose(f);
+	return t;
+}
+
+static struct go_entry *entry_for(struct go_watch *w, uint32_t pid)
+{
+	unsigned long long st = start_time(pid);
+	struct go_entry *e = NULL, *v;
+	char err[512] = "";
+	int rc;
+
+	for (int i = 0; i < w->n; i++)
+		if (w->v[i].pid == pid)
+			e = &w->v[i];
+	if (e && e->start == st)
+		return e;
+	if (e) { /* the pid was reused: start over */
+		entry_free(e);
+		*e = w->v[--w->n];
+	}
+	v = realloc(w->v, (w->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	w->v = v;
+	e = &w->v[w->n++];
+	*e = (struct go_entry){ .pid = pid, .start = st };
+	rc = go_process__open(pid, &e->proc, err, sizeof(err));
+	if (rc == 0)
+		e->hist = go_history__new();
+	else if (rc == -ESRCH)
+		e->gone = true;
+	else if (rc != -ENOEXEC)
+		e->error = strdup(err[0] ? err : strerror(-rc));
+	return e;
+}
+
+/* The goroutine running on the thread that called exit: the one finishing
+ * the program, not left behind. */
+static bool is_exiting(const struct pw_goroutine *g, const struct go_sweep_opts *o)
+{
+	return o->end_tgid && g->thread_tid && g->thread_tid == o->end_tid;
+}
+
+static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opts *o)
+{
+	struct pw_frame f = { .function = (char *)g->start_function };
+	struct pw_stack s = { .frames = &f, .nframes = 1 };
+
+	return g->start_function && o->idle && idle_list__match(o->idle, &s);
+}
+
+/* End of run: every user goroutine still alive is left behind. */
+static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
+{
+	if (v->class != GO_CLASS_NONE)
+		return;
+	v->class = g->status == 4 ? GO_CLASS_PARKED : GO_CLASS_SPINNING;
+	if (!v->duration_source && g->status == 4)
+		v->duration_source = "unknown";
+}
+
+static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_sweep_opts *o,
+		     struct pw_report *r)
+{
+	struct pw_goproc *gp = report__add_goproc(r);
+	struct go_snapshot s;
+	struct go_verdict *v;
+	uint64_t *park;
+	char err[512] = "";
+	int rc;
+
+	if (!gp)
+		return -ENOMEM;
+	gp->pid = e->pid;
+	if (e->gone) {
+		r->ngoprocs--; /* an exit, not a failure to read */
+		return report__add_exited(r, e->pid);
+	}
+	if (!e->proc) {
+		gp->error = strdup(e->error);
+		return 0;
+	}
+	rc = go_process__snapshot(e->proc, o->max_frames, &s, err, sizeof(err));
+	if (rc == -ESRCH) {
+		e->gone = true;
+		r->ngoprocs--;
+		return report__add_exited(r, e->pid);
+	}
+	if (rc) {
+		gp->error = strdup(err[0] ? err : strerror(-rc));
+		return rc == -ENOMEM ? rc : 0;
+	}
+	/* Wait-for objects (go/wait.c): channels and locks of blocked goroutines. */
+	if (go_wait__annotate(e->proc, &s)) {
+		go_snapshot__free(&s);
+		return -ENOMEM;
+	}
+	snprintf(gp->version, sizeof(gp->version), "%s", s.version);
+	gp->layout_source = s.layout_source;
+	gp->goroutines = s.n;
+	v = calloc(s.n ? s.n : 1, sizeof(*v));
+	park = precise_parks(w, e->pid, &s);
+	rc = v ? go_history__observe_precise(e->hist, &s, o->threshold_ns, park, v) : -ENOMEM;
+	free(park);
+	if (rc) {
+		free(v);
+		go_snapshot__free(&s);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < s.n; i++) {
+		struct pw_goroutine *g = &s.g[i];
+		struct pw_gflagged *f;
+
+		if ((g->runtime_owned || hidden_start(g, o)) && !o->show_idle) {
+			gp->runtime_hidden++;
+			continue;
+		}
+		if (o->end_tgid == (pid_t)e->pid) {
+			if (is_exiting(g, o))
+				continue;
+			judge_end(g, &v[i]);
+		}
+		if (v[i].class == GO_CLASS_NONE)
+			continue;
+		f = report__add_goroutine(r);
+		if (!f)
+			break;
+		f->g = *g; /* moves the stack and strings into the report */
+		memset(g, 0, sizeof(*g));
+		f->class = go_class_name(v[i].class);
+		f->parked_ns = v[i].parked_ns;
+		f->duration_source = v[i].duration_source;
+		f->site_count = v[i].site_count;
+	}
+	free(v);
+	go_snapshot__free(&s);
+	return 0;
+}
+
+int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
+		    const struct go_sweep_opts *o, struct pw_report *r)
+{
+	int rc = 0;
+
+	for (int i = 0; i < w->n; i++)
+		w->v[i].seen = false;
+	for (int i = 0; i < npids && !rc; i++) {
+		struct go_entry *e = entry_for(w, pids[i]);
+
+		if (!e)
+			return -ENOMEM;
+		e->seen = true;
+		/* Only Go processes (and those that failed to read as Go)
+		 * appear in the report. */
+		if (e->proc || e->error || e->gone)
+			rc = sweep_one(w, e, o, r);
+	}
+	/* Forget processes that are gone. */
+	for (int i = 0; i < w->n; i++)
+		if (!w->v[i].seen) {
+			entry_free(&w->v[i]);
+			w->v[i--] = w->v[--w->n];
+		}
+	return rc; /* grouped by the caller, after the ignore rules */
+}

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Channel and lock objects of blocked goroutines (see go/wait.h).
+ *
+ * Channels: a goroutine parked in chan send/receive or select has g.waiting
+ * pointing to its sudog (one per select case, linked by waitlink), and
+ * sudog.c to the hchan. The hchan is read once per snapshot: qcount,
+ * dataqsiz, elemsize, closed, elemtype, and its sendq/recvq walked (bounded)
+ * to count the goroutines waiting to send and to receive. The element
+ * type's name is the runtime type's str nameOff resolved against
+ * moduledata.types. All of it is read without the channel's lock: a
+ * consistent picture only while the goroutines stay blocked, which is the
+ * case worth reporting.
+ *
+ * Locks: a goroutine in semacquire is not linked from its g. The runtime
+ * keeps semaphore waiters in runtime.semtable: 251 roots, each a treap of
+ * sudogs keyed by the semaphore's address (sudog.elem; children in
+ * prev/next), waiters on the same address chained by waitlink. The table is
+ * walked (bounded) to map each waiting g to its semaphore; the goroutine's
+ * own stack says which sync type holds it (sync.(*Mutex).lockSlow: the
+ * Mutex is 4 bytes before; RWMutex.RLock: readerSem, 12; RWMutex.Lock:
+ * writerSem, 8; see GO_MUTEX_SEMA). runtime.semtable has no other anchor
+ * than .symtab: stripped binaries get the kind but no address. Go does not
+ * record the holder of a sync.Mutex.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "go/elf.h"
+#include "go/wait.h"
+
+#define MAX_SELECT 64            /* select cases followed */
+#define MAX_SEMA_NODES (1 << 20) /* sudogs walked in runtime.semtable */
+#define SEMTAB_SIZE 251          /* runtime.semTabSize, all versions */
+#define G_WAITING 4
+
+struct chan_info {
+	uint64_t addr;
+	bool ok;
+	uint64_t qcount, dataqsiz, elemsize;
+	bool closed;
+	int senders, receivers, selecting;
+	char elem[64];
+};
+
+struct sema_waiter {
+	uint64_t g, sema;
+};
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+/* "chan send", "chan receive", "select" (with " (synctest)"-like suffixes
+ * of newer versions); not the nil-channel and no-case forms. */
+static const char *chan_kind(const char *reason)
+{
+	if (!reason || strstr(reason, "nil chan") || strstr(reason, "no cases"))
+		return NULL;
+	if (starts(reason, "chan send"))
+		return "chan send";
+	if (starts(reason, "chan receive"))
+		return "chan receive";
+	if (starts(reason, "select"))
+		return "select";
+	return NULL;
+}
+
+static bool sema_reason(const char *reason)
+{
+	return starts(reason, "semacquire") || starts(reason, "sync.Mutex.Lock") ||
+	       starts(reason, "sync.RWMutex.") || starts(reason, "sync.WaitGroup.Wait");
+}
+
+static int sudog_span(const struct go_chan_layout *l)
+{
+	int m = l->sudog_g;
+	int o[] = { l->sudog_next, l->sudog_prev, l->sudog_elem, l->sudog_c, l->sudog_waitlink };
+
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+		if (o[i] > m)
+			m = o[i];
+	return m + 8;
+}
+
+/* Base of the module's type data: moduledata.types as the process has it,
+ * else the runtime.types symbol. 0 when neither is known. */
+static uint64_t types_base(const struct go_process *p, const struct go_chan_layout *l)
+{
+	const struct go_binary *b = go_process__binary(p);
+	uint64_t md = go_binary__moduledata(b), t = 0;
+
+	if (md && l->md_types >= 0 &&
+	    !go_process__read(p, md + go_process__bias(p) + l->md_types, &t, 8) && t)
+		return t;
+	t = go_binary__symbol(b, "runtime.types", NULL);
+	return t ? t + go_process__bias(p) : 0;
+}
+
+/* The name of a runtime type (its str nameOff): "int", "*main.job", ... */
+static void type_name(const struct go_process *p, const struct go_chan_layout *l,
+		      uint64_t types, uint64_t typ, char *out, size_t len)
+{
+	int minor = go_version_minor(go_binary__version(go_process__binary(p)));
+	uint8_t raw[64], nb[80];
+	uint64_t n = 0;
+	int32_t str;
+	uint8_t tflag;
+	size_t at, shift = 0;
+
+	out[0] = 0;
+	if (!typ || !types || l->type_str < 0 || l->type_tflag < 0 || l->type_str + 4 > 64 ||
+	    go_process__read(p, typ, raw, 64))
+		return;
+	str = (int32_t)le32(raw + l->type_str);
+	tflag = raw[l->type_tflag];
+	if (str <= 0 || go_process__read(p, types + str, nb, sizeof(nb)))
+		return;
+	if (minor >= 17) { /* flags, uvarint length, bytes */
+		for (at = 1; at < 6; at++) {
+			n |= (uint64_t)(nb[at] & 0x7f) << shift;
+			shift += 7;
+			if (!(nb[at] & 0x80))
+				break;
+		}
+		at++;
+	} else { /* flags, 2-byte big-endian length, bytes */
+		n = (uint64_t)nb[1] << 8 | nb[2];
+		at = 3;
+	}
+	if (at >= sizeof(nb) || n == 0)
+		return;
+	if (n > sizeof(nb) - at || n >= len)
+		return; /* a longer name than we keep: none rather than a cut one */
+	for (uint64_t i = 0; i < n; i++)
+		if (nb[at + i] < 0x20 || nb[at + i] > 0x7e)
+			return;
+	/* tflagExtraStar: the name is stored with a '*' to share it with the
+	 * pointer type. */
+	if ((tflag & 2) && nb[at] == '*') {
+		at++;
+		n--;
+	}
+	memcpy(out, nb + at, n);
+	out[n] = 0;
+}
+
+static void read_chan(const struct go_process *p, const struct go_chan_layout *l,
+		      uint64_t types, struct chan_info *c)
+{
+	uint8_t h[128];
+	int span = (l->hchan_sendq > l->hchan_recvq ? l->hchan_sendq : l->hchan_recvq) + 8;
+
+	if (span > (int)sizeof(h) || go_process__read(p, c->addr, h, span))
+		return;
+	c->qcount = le64(h + l->hchan_qcount);
+	c->dataqsiz = le64(h + l->hchan_dataqsiz);
+	c->elemsize = h[l->hchan_elemsize] | h[l->hchan_elemsize + 1] << 8; /* uint16 */
+	c->closed = le32(h + l->hchan_closed) != 0;
+	if (c->qcount > c->dataqsiz)
+		return; /* not a channel, or one changing under us */
+	type_name(p, l, types, le64(h + l->hchan_elemtype), c->elem, sizeof(c->elem));
+	c->ok = true;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static struct chan_info *find_chan(struct chan_info *v, int n, uint64_t addr)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (v[mid].addr == addr)
+			return &v[mid];
+		if (v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The first channel of g's sudog list, and how many it has. */
+static uint64_t first_chan(const struct go_process *p, const struct go_chan_layout *l,
+			   const struct pw_goroutine *g, int *cases)
+{
+	uint8_t sg[128];
+	int span = sudog_span(l);
+	uint64_t at = g->waiting, c = 0;
+
+	*cases = 0;
+	while (at && *cases < MAX_SELECT && span <= (int)sizeof(sg) &&
+	       !go_process__read(p, at, sg, span)) {
+		if (le64(sg + l->sudog_g) != g->gaddr)
+			break; /* reused since: not this g's any more */
+		if (!*cases)
+			c = le64(sg + l->sudog_c);
+		(*cases)++;
+		at = le64(sg + l->sudog_waitlink);
+	}
+	return c;
+}
+
+static int annotate_chans(const struct go_process *p, const struct go_chan_layout *l,
+			  struct go_snapshot *s)
+{
+	uint64_t *addrs = calloc(s->n ? s->n : 1, sizeof(*addrs)), types = 0;
+	int *cases = calloc(s->n ? s->n : 1, sizeof(*cases));
+	struct chan_info *chans = NULL;
+	int na = 0, nc = 0, rc = -ENOMEM;
+
+	if (!addrs || !cases)
+		goto out;
+	for (int i = 0; i < s->n; i++) {
+		struct pw_goroutine *g = &s->g[i];
+
+		if (g->status != G_WAITING || !g->waiting || !chan_kind(g->wait_reason))
+			continue;
+		if ((addrs[i] = first_chan(p, l, g, &cases[i])))
+			na++;
+	}
+	if (!na) {
+		rc = 0;
+		goto out;
+	}
+	/* Each channel once, however many goroutines wait on it. */
+	chans = calloc(na, sizeof(*chans));
+	if (!chans)
+		goto out;
+	for (int i = 0; i < s->n; i++)
+		if (addrs[i])
+			chans[nc++].addr = addrs[i];
+	qsort(chans, nc, sizeof(*chans), cmp_u64); /* addr is the first field */
+	na = nc;
+	nc = 0;
+	for (int i = 0; i < na; i++)
+		if (!nc || chans[nc - 1].addr != chans[i].addr)
+			chans[nc++] = chans[i];
+	types = types_base(p, l);
+	for (int i = 0; i < nc; i++)
+		read_chan(p, l, types, &chans[i]);
+	/*
+	 * Who waits on each channel, from the goroutines just read rather
+	 * than by walking its sendq/recvq: every waiter is among them, and a
+	 * walk is one read per waiter (100k reads for one busy channel).
+	 */
+	for (int i = 0; i < s->n; i++) {
+		struct chan_info *c = addrs[i] ? find_chan(chans, nc, addrs[i]) : NULL;
+		const char *kind = c ? chan_kind(s->g[i].wait_reason) : NULL;
+
+		if (!kind)
+			continue;
+		if (!strcmp(kind, "chan send"))
+			c->senders++;
+		else if (!strcmp(kind, "chan receive"))
+			c->receivers++;
+		else
+			c->selecting++;
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct pw_goroutine *g = &s->g[i];
+		struct chan_info *c;
+		struct pw_gwait *w;
+
+		if (!addrs[i] || !(c = find_chan(chans, nc, addrs[i])) || !c->ok)
+			continue;
+		if (!(w = calloc(1, sizeof(*w))))
+			goto out;
+		*w = (struct pw_gwait){
+			.kind = chan_kind(g->wait_reason), .object = c->addr, .is_chan = true,
+			.elem_size = c->elemsize, .cap = c->dataqsiz, .len = c->qcount,
+			.closed = c->closed, .senders = c->senders, .receivers = c->receivers,
+			.selecting = c->selecting,
+			.select_cases = !strcmp(chan_kind(g->wait_reason), "select") ? cases[i] : 0,
+		};
+		memcpy(w->elem_type, c->elem, sizeof(w->elem_type));
+		if (!c->elem[0])
+			w->note = "element type name not read (no runtime.types / moduledata)";
+		free(g->wait);
+		g->wait = w;
+	}
+	rc = 0;
+out:
+	free(addrs);
+	free(cases);
+	free(chans);
+	return rc;
+}
+
+/* --- semaphores ---------------------------------------------------------- */
+
+struct sema_walk {
+	const struct go_process *p;
+	const struct go_chan_layout *l;
+	struct sema_waiter *v;
+	int n, cap, budget;
+};
+
+static int push_waiter(struct sema_walk *w, uint64_t g, uint64_t sema)
+{
+	if (w->n == w->cap) {
+		int ncap = w->cap ? w->cap * 2 : 64;
+		struct sema_waiter *v = realloc(w->v, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = ncap;
+	}
+	w->v[w->n++] = (struct sema_waiter){ g, sema };
+	return 0;
+}
+
+/* One root's treap, depth first with an explicit stack; every node's
+ * waitlink chain (more waiters on the same address). */
+static int walk_treap(struct sema_walk *w, uint64_t root)
+{
+	const struct go_chan_layout *l = w->l;
+	uint64_t stack[128];
+	int sp = 0, span = sudog_span(l);
+	uint8_t sg[128];
+
+	if (span > (int)sizeof(sg))
+		return 0;
+	if (root)
+		stack[sp++] = root;
+	while (sp && w->budget > 0) {
+		uint64_t node = stack[--sp], elem, at;
+
+		if (go_process__read(w->p, node, sg, span))
+			continue;
+		w->budget--;
+		elem = le64(sg + l->sudog_elem);
+		if (push_waiter(w, le64(sg + l->sudog_g), elem))
+			return -ENOMEM;
+		for (at = le64(sg + l->sudog_waitlink); at && w->budget > 0;
+		     at = le64(sg + l->sudog_waitlink)) {
+			uint8_t wl[128];
+
+			if (go_process__read(w->p, at, wl, span))
+				break;
+			w->budget--;
+			if (push_waiter(w, le64(wl + l->sudog_g), elem))
+				return -ENOMEM;
+			memcpy(sg, wl, span);
+		}
+		/* Re-read the node: sg was reused by the chain walk. */
+		if (go_process__read(w->p, node, sg, span))
+			continue;
+		for (int k = 0; k < 2 && sp < 128; k++) {
+			uint64_t child = le64(sg + (k ? l->sudog_next : l->sudog_prev));
+
+			if (child && child != node)
+				stack[sp++] = child;
+		}
+	}
+	return 0;
+}
+
+static int cmp_waiter(const void *x, const void *y)
+{
+	const struct sema_waiter *a = x, *b = y;
+
+	return a->g < b->g ? -1 : a->g > b->g;
+}
+
+/* Which sync object, from the goroutine's own frames (innermost first). */
+static void lock_of(const struct pw_goroutine *g, uint64_t sema, struct pw_gwait *w)
+{
+	w->kind = "semaphore";
+	w->object = sema;
+	for (int i = 0; i < g->stack.nframes; i++) {
+		const char *fn = g->stack.frames[i].function;
+
+		if (!fn || !(starts(fn, "sync.(*") || starts(fn, "internal/sync.(*")))
+			continue;
+		if (strstr(fn, "(*Mutex).")) {
+			w->kind = "mutex";
+			w->lock_type = "sync.Mutex";
+			w->object = sema ? sema - GO_MUTEX_SEMA : 0;
+			/* RWMutex.Lock takes its w Mutex first: w is at 0. */
+			for (int j = i + 1; j < g->stack.nframes; j++)
+				if (g->stack.frames[j].function &&
+				    !strcmp(g->stack.frames[j].function, "sync.(*RWMutex).Lock")) {
+					w->kind = "rwmutex lock";
+					w->lock_type = "sync.RWMutex";
+					break;
+				}
+		} else if (strstr(fn, "(*RWMutex).RLock")) {
+			w->kind = "rwmutex rlock";
+			w->lock_type = "sync.RWMutex";
+			w->object = sema ? sema - GO_RWMUTEX_READERSEM : 0;
+		} else if (strstr(fn, "(*RWMutex).Lock")) {
+			w->kind = "rwmutex lock";
+			w->lock_type = "sync.RWMutex";
+			w->object = sema ? sema - GO_RWMUTEX_WRITERSEM : 0;
+		} else if (strstr(fn, "(*WaitGroup).Wait")) {
+			w->kind = "waitgroup"; /* object: the semaphore inside it */
+		} else {
+			continue;
+		}
+		return;
+	}
+}
+
+static int cmp_gwait_obj(const void *x, const void *y)
+{
+	const struct pw_goroutine *a = *(struct pw_goroutine *const *)x,
+				  *b = *(struct pw_goroutine *const *)y;
+	int c = strcmp(a->wait->kind, b->wait->kind);
+
+	if (c)
+		return c;
+	return a->wait->object < b->wait->object ? -1 : a->wait->object > b->wait->object;
+}
+
+static int annotate_semas(const struct go_process *p, const struct go_chan_layout *l,
+			  struct go_snapshot *s)
+{
+	const struct go_binary *b = go_process__binary(p);
+	struct sema_walk sw = { .p = p, .l = l, .budget = MAX_SEMA_NODES };
+	struct pw_goroutine **q = NULL;
+	const char *note = NULL;
+	uint64_t size = 0, tab;
+	uint8_t *raw = NULL;
+	int nq = 0, rc = -ENOMEM, want = 0;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->g[i].status == G_WAITING && sema_reason(s->g[i].wait_reason))
+			want++;
+	if (!want)
+		return 0;
+	tab = go_binary__symbol(b, "runtime.semtable", &size);
+	if (!tab)
+		note = "runtime.semtable is not in .symtab (stripped binary): lock address unknown";
+	else if (!size || size % SEMTAB_SIZE || size / SEMTAB_SIZE < 8 || size > 1 << 20 ||
+		 l->semaroot_treap + 8 > (int)(size / SEMTAB_SIZE))
+		note = "runtime.semtable does not have the expected shape: lock address unknown";
+	else if (!(raw = malloc(size)))
+		goto out;
+	else if (go_process__read(p, tab + go_process__bias(p), raw, size))
+		note = "runtime.semtable unreadable: lock address unknown";
+	else
+		for (int i = 0; i < SEMTAB_SIZE; i++)
+			if (walk_treap(&sw, le64(raw + i * (size / SEMTAB_SIZE) + l->semaroot_treap)))
+				goto out;
+	if (sw.n)
+		qsort(sw.v, sw.n, sizeof(*sw.v), cmp_waiter);
+	q = calloc(want, sizeof(*q));
+	if (!q)
+		goto out;
+	for (int i = 0; i < s->n; i++) {
+		struct pw_goroutine *g = &s->g[i];
+		struct sema_waiter key = { .g = g->gaddr }, *hit;
+		struct pw_gwait *w;
+
+		if (g->status != G_WAITING || !sema_reason(g->wait_reason))
+			continue;
+		hit = sw.n ? bsearch(&key, sw.v, sw.n, sizeof(*sw.v), cmp_waiter) : NULL;
+		if (!(w = calloc(1, sizeof(*w))))
+			goto out;
+		lock_of(g, hit ? hit->sema : 0, w);
+		if (!hit)
+			w->note = note ? note : "not found in runtime.semtable (woken since?)";
+		else if (w->lock_type)
+			w->note = "the holder is not recorded by Go";
+		free(g->wait);
+		g->wait = w;
+		q[nq++] = g;
+	}
+	/* Goroutines queued on the same object. */
+	qsort(q, nq, sizeof(*q), cmp_gwait_obj);
+	for (int i = 0, j; i < nq; i = j) {
+		for (j = i + 1; j < nq && !cmp_gwait_obj(&q[i], &q[j]); j++)
+			;
+		for (int k = i; k < j; k++)
+			q[k]->wait->queued = q[k]->wait->object ? j - i : 1;
+	}
+	rc = 0;
+out:
+	free(raw);
+	free(sw.v);
+	free(q);
+	return rc;
+}
+
+int go_wait__annotate(const struct go_process *p, struct go_snapshot *s)
+{
+	const struct go_chan_layout *l = go_process__chan_layout(p, NULL);
+	int rc;
+
+	if (!l)
+		return 0;
+	rc = annotate_chans(p, l, s);
+	return rc ? rc : annotate_semas(p, l, s);
+}

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* JSON printer: schema "parkwatch/1", documented in README.md. */
+#include <string.h>
+#include <time.h>
+#include "report/json_writer.h"
+#include "report/report.h"
+
+static void print_stack(struct json *j, const struct pw_stack *s)
+{
+	json_array_begin(j);
+	for (int i = 0; i < s->nframes; i++) {
+		const struct pw_frame *f = &s->frames[i];
+
+		json_object_begin(j);
+		json_khex(j, "address", f->pc);
+		json_kstring(j, "function", f->function);
+		json_key(j, "offset");
+		if (f->function)
+			json_uint(j, f->offset);
+		else
+			json_null(j);
+		json_kstring(j, "module", f->module);
+		json_kstring(j, "file", f->file);
+		json_key(j, "line");
+		if (f->line > 0)
+			json_int(j, f->line);
+		else
+			json_null(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void print_wait(struct json *j, const struct pw_flagged *t)
+{
+	json_key(j, "wait");
+	json_object_begin(j);
+	json_kstring(j, "syscall", t->wait.syscall);
+	json_kstring(j, "op", t->wait.op[0] ? t->wait.op : NULL);
+	json_key(j, "uaddr");
+	if (t->wait.class == PW_CLASS_FUTEX)
+		json_hex(j, t->wait.uaddr);
+	else
+		json_null(j);
+	json_key(j, "value");
+	if (t->wait.class == PW_CLASS_FUTEX)
+		json_uint(j, t->wait.value);
+	else
+		json_null(j);
+	json_key(j, "futex_word");
+	if (t->has_futex_word)
+		json_uint(j, t->futex_word);
+	else
+		json_null(j);
+	json_kbool(j, "timed", t->wait.timed);
+	json_object_end(j);
+}
+
+static void print_creator(struct json *j, const struct pw_creator *c)
+{
+	json_key(j, "creator");
+	if (!c) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kuint(j, "tid", c->tid);
+	json_kuint(j, "pid", c->pid);
+	json_kstring(j, "comm", c->comm);
+	json_kbool(j, "fork", c->is_process);
+	json_kuint(j, "born_ns", c->born_ns);
+	json_key(j, "stack");
+	print_stack(j, &c->stack);
+	json_kstring(j, "stack_error", c->stack.error);
+	json_object_end(j);
+}
+
+static void print_waits_for(struct json *j, const struct pw_wait_edge *e)
+{
+	json_key(j, "waits_for");
+	if (e->kind == PW_WAIT_NONE) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kstring(j, "kind", waitgraph__kind_name(e->kind));
+	json_key(j, "target_tid");
+	if (e->target_tid)
+		json_uint(j, e->target_tid);
+	else
+		json_null(j);
+	json_kstring(j, "target_comm", e->target_tid ? e->target_comm : NULL);
+	json_key(j, "object");
+	if (e->object)
+		json_hex(j, e->object);
+	else
+		json_null(j);
+	json_kstring(j, "note", e->note);
+	json_object_end(j);
+}
+
+/* Cycles and chains of the wait-for graph. */
+static void print_waitgraph(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "deadlocks");
+	json_array_begin(j);
+	for (int d = 0; d < r->ndeadlocks; d++) {
+		const struct pw_deadlock *dl = &r->deadlocks[d];
+
+		json_object_begin(j);
+		json_kuint(j, "pid", dl->pid);
+		json_key(j, "members");
+		json_array_begin(j);
+		for (int k = 0; k < dl->n; k++)
+			json_uint(j, dl->members[k]);
+		json_array_end(j);
+		json_key(j, "objects");
+		json_array_begin(j);
+		for (int k = 0; k < dl->n; k++)
+			json_hex(j, dl->objects[k]);
+		json_array_end(j);
+		json_key(j, "kinds");
+		json_array_begin(j);
+		for (int k = 0; k < dl->n; k++)
+			json_string(j, waitgraph__kind_name(dl->kinds[k]));
+		json_array_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_key(j, "chains");
+	json_array_begin(j);
+	for (int c = 0; c < r->nchains; c++) {
+		const struct pw_wait_chain *ch = &r->chains[c];
+
+		json_object_begin(j);
+		json_kuint(j, "pid", ch->pid);
+		json_key(j, "members");
+		json_array_begin(j);
+		for (int k = 0; k < ch->n; k++)
+			json_uint(j, ch->members[k]);
+		json_array_end(j);
+		json_key(j, "objects");
+		json_array_begin(j);
+		for (int k = 0; k + 1 < ch->n; k++)
+			json_hex(j, ch->objects[k]);
+		json_array_end(j);
+		json_kbool(j, "reaches_deadlock", ch->reaches_deadlock);
+		json_key(j, "end");
+		json_object_begin(j);
+		json_kstring(j, "kind", waitgraph__kind_name(ch->end.kind));
+		json_key(j, "target_tid");
+		if (ch->end.target_tid)
+			json_uint(j, ch->end.target_tid);
+		else
+			json_null(j);
+		json_key(j, "object");
+		if (ch->end.object)
+			json_hex(j, ch->end.object);
+		else
+			json_null(j);
+		json_kstring(j, "note", ch->end.note);
+		json_object_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void print_thread(struct json *j, const struct pw_report *r, const struct pw_flagged *t)
+{
+	char state[2] = { t->state, 0 }, since[40];
+
+	json_object_begin(j);
+	json_kuint(j, "pid", t->pid);
+	json_kuint(j, "tid", t->tid);
+	json_kstring(j, "comm", t->comm);
+	json_kstring(j, "exe", t->exe);
+	json_kstring(j, "state", state);
+	json_kstring(j, "class", wait_class_name(t->wait.class));
+	json_kbool(j, "idle", t->idle_match != NULL);
+	json_kint(j, "group", t->group);
+	print_wait(j, t);
+	json_kuint(j, "parked_ns", t->parked_ns);
+	format_iso_time(r->time_ns - t->parked_ns, since, sizeof(since));
+	json_kstring(j, "since", since);
+	json_kbool(j, "since_attach", t->since_attach);
+	json_kstring(j, "duration_source", t->exact ? "futex_enter" : "last_arrival");
+	json_kuint(j, "born_ns", t->born_ns);
+	json_kuint(j, "nvcsw", t->nvcsw);
+	json_key(j, "stack");
+	print_stack(j, &t->stack);
+	json_kstring(j, "stack_error", t->stack.error);
+	if (t->has_kstack) {
+		json_key(j, "kernel_stack");
+		print_stack(j, &t->kstack);
+	}
+	print_creator(j, t->creator);
+	print_waits_for(j, &t->waits_for);
+	json_object_end(j);
+}
+
+/* What a goroutine waits on (go/wait.c): no target goroutine is ever known
+ * (Go records no channel peer nor mutex holder), only the object. */
+static void print_gwaits_for(struct json *j, const struct pw_gwait *w)
+{
+	json_key(j, "waits_for");
+	if (!w) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kstring(j, "kind", w->kind);
+	json_key(j, "object");
+	if (w->object)
+		json_hex(j, w->object);
+	else
+		json_null(j);
+	json_key(j, "target_goid");
+	json_null(j);
+	if (w->is_chan) {
+		json_key(j, "chan");
+		json_object_begin(j);
+		json_kuint(j, "elem_size", w->elem_size);
+		json_kstring(j, "elem_type", w->elem_type[0] ? w->elem_type : NULL);
+		json_kuint(j, "cap", w->cap);
+		json_kuint(j, "len", w->len);
+		json_kbool(j, "closed", w->closed);
+		json_kint(j, "senders", w->senders);
+		json_kint(j, "receivers", w->receivers);
+		json_kint(j, "selecting", w->selecting);
+		if (w->select_cases)
+			json_kint(j, "select_cases", w->select_cases);
+		json_object_end(j);
+	} else {
+		json_key(j, "lock");
+		json_object_begin(j);
+		json_kstring(j, "type", w->lock_type);
+		json_kint(j, "queued", w->queued);
+		json_key(j, "holder_goid");
+		json_null(j);
+		json_object_end(j);
+	}
+	json_kstring(j, "note", w->note);
+	json_object_end(j);
+}
+
+static void print_goroutine(struct json *j, const struct pw_gflagged *f)
+{
+	const struct pw_goroutine *g = &f->g;
+
+	json_object_begin(j);
+	json_kuint(j, "pid", g->pid);
+	json_kuint(j, "goid", g->goid);
+	json_kstring(j, "status", g->status_name);
+	json_kstring(j, "wait_reason", g->wait_reason);
+	json_key(j, "parked_ns");
+	if (f->duration_source && strcmp(f->duration_source, "unknown"))
+		json_uint(j, f->parked_ns);
+	else
+		json_null(j);
+	json_kstring(j, "duration_source", f->duration_source);
+	json_kstring(j, "class", f->class);
+	json_kint(j, "group", f->group);
+	if (f->site_count)
+		json_kint(j, "site_count", f->site_count);
+	if (g->thread_tid)
+		json_kuint(j, "thread", g->thread_tid);
+	json_key(j, "created_by");
+	if (g->created_by.function) {
+		json_object_begin(j);
+		json_kstring(j, "function", g->created_by.function);
+		json_kstring(j, "file", g->created_by.file);
+		json_key(j, "line");
+		if (g->created_by.line > 0)
+			json_int(j, g->created_by.line);
+		else
+			json_null(j);
+		json_key(j, "parent_goid");
+		if (g->parent_goid >= 0)
+			json_int(j, g->parent_goid);
+		else
+			json_null(j);
+		json_object_end(j);
+	} else {
+		json_null(j);
+	}
+	json_kstring(j, "start_function", g->start_function);
+	json_key(j, "stack");
+	print_stack(j, &g->stack);
+	json_kstring(j, "stack_error", g->stack.error);
+	print_gwaits_for(j, g->wait);
+	json_object_end(j);
+}
+
+static void print_goroutines(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "goroutines");
+	json_array_begin(j);
+	for (int i = 0; i < r->ngoroutines; i++)
+		print_goroutine(j, &r->goroutines[i]);
+	json_array_end(j);
+	json_key(j, "go_processes");
+	json_array_begin(j);
+	for (int i = 0; i < r->ngoprocs; i++) {
+		const struct pw_goproc *p = &r->goprocs[i];
+
+		json_object_begin(j);
+		json_kuint(j, "pid", p->pid);
+		json_kstring(j, "go_version", p->version[0] ? p->version : NULL);
+		json_kstring(j, "layout", p->layout_source);
+		json_kint(j, "goroutines", p->goroutines);
+		json_kint(j, "runtime_hidden", p->runtime_hidden);
+		json_kstring(j, "error", p->error);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void print_stats(struct json *j, const struct pw_stats *s)
+{
+	json_key(j, "stats");
+	json_object_begin(j);
+	json_kuint(j, "tasks_seen", s->tasks_seen);
+	json_kuint(j, "candidates", s->candidates);
+	json_kuint(j, "flagged", s->flagged);
+	json_kuint(j, "idle_hidden", s->idle_hidden);
+	json_kuint(j, "timed_hidden", s->timed_hidden);
+	json_kuint(j, "ignored", s->ignored);
+	json_kuint(j, "tracked_threads", s->tracked_threads);
+	json_kuint(j, "creator_records", s->creator_records);
+	json_kuint(j, "threads_map_full", s->threads_map_full);
+	json_kuint(j, "wait_slot_shared", s->wait_slot_shared);
+	json_kuint(j, "clone_events_lost", s->clone_events_lost);
+	json_object_end(j);
+}
+
+/* Every ignore rule with its match count over the run so far (0: stale). */
+static void print_ignore_rules(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "ignore_rules");
+	json_array_begin(j);
+	for (int i = 0; i < r->nrules; i++) {
+		json_object_begin(j);
+		json_kstring(j, "rule", r->rules[i].rule);
+		json_kstring(j, "origin", r->rules[i].origin);
+		json_kuint(j, "matched", r->rules[i].matched);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+void report__print_json(const struct pw_report *r, FILE *f)
+{
+	struct json j;
+	char when[40];
+
+	format_iso_time(r->time_ns, when, sizeof(when));
+	json_init(&j, f);
+	json_object_begin(&j);
+	json_kstring(&j, "schema", "parkwatch/1");
+	json_kstring(&j, "mode", r->mode);
+	json_kstring(&j, "tracking", r->futex_hooks ? "futex-hooks" : "sweep");
+	json_kbool(&j, "final", r->final);
+	json_kstring(&j, "time", when);
+	json_kuint(&j, "threshold_ns", r->threshold_ns);
+	json_key(&j, "threads");
+	json_array_begin(&j);
+	for (int i = 0; i < r->nthreads; i++)
+		print_thread(&j, r, &r->threads[i]);
+	json_array_end(&j);
+	json_key(&j, "groups");
+	json_array_begin(&j);
+	for (int g = 0; g < r->ngroups; g++) {
+		const struct pw_group *gr = &r->groups[g];
+		const struct pw_flagged *t = &r->threads[gr->first];
+
+		json_object_begin(&j);
+		json_kint(&j, "id", gr->id);
+		json_kuint(&j, "pid", t->pid);
+		json_kint(&j, "count", gr->count);
+		json_key(&j, "tids");
+		json_array_begin(&j);
+		for (int i = 0; i < gr->count; i++)
+			json_uint(&j, r->threads[gr->first + i].tid);
+		json_array_end(&j);
+		json_kstring(&j, "class", wait_class_name(t->wait.class));
+		json_kstring(&j, "top_function", t->stack.nframes ? t->stack.frames[0].function : NULL);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	print_waitgraph(&j, r);
+	print_goroutines(&j, r);
+	json_key(&j, "exited");
+	json_array_begin(&j);
+	for (int i = 0; i < r->nexited; i++) {
+		json_object_begin(&j);
+		json_kuint(&j, "pid", r->exited[i]);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	if (r->has_end) {
+		json_key(&j, "end_of_run");
+		json_object_begin(&j);
+		json_kbool(&j, "snapshot", r->end_snapshot);
+		json_kint(&j, "exit_status", r->exit_status);
+		json_kstring(&j, "reason", r->end_reason);
+		json_object_end(&j);
+	}
+	print_ignore_rules(&j, r);
+	print_stats(&j, &r->stats);
+	json_object_end(&j);
+	fflush(f);
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "report/report.h"
+
+struct pw_flagged *report__add(struct pw_report *r)
+{
+	if (r->nthreads == r->cap) {
+		int ncap = r->cap ? r->cap * 2 : 64;
+		struct pw_flagged *v = realloc(r->threads, ncap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->threads = v;
+		r->cap = ncap;
+	}
+	memset(&r->threads[r->nthreads], 0, sizeof(r->threads[0]));
+	return &r->threads[r->nthreads++];
+}
+
+int report__add_exited(struct pw_report *r, uint32_t pid)
+{
+	uint32_t *v;
+
+	for (int i = 0; i < r->nexited; i++)
+		if (r->exited[i] == pid)
+			return 0;
+	v = realloc(r->exited, (r->nexited + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->exited = v;
+	r->exited[r->nexited++] = pid;
+	return 0;
+}
+
+static int cmp_stacks(const struct pw_stack *a, const struct pw_stack *b)
+{
+	if (a->nframes != b->nframes)
+		return a->nframes < b->nframes ? -1 : 1;
+	for (int i = 0; i < a->nframes; i++)
+		if (a->frames[i].pc != b->frames[i].pc)
+			return a->frames[i].pc < b->frames[i].pc ? -1 : 1;
+	return 0;
+}
+
+/* Same group: same process, same kind of wait, same stack. */
+static int cmp_group_key(const struct pw_flagged *a, const struct pw_flagged *b)
+{
+	int c;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	if ((c = strcmp(a->wait.syscall, b->wait.syscall)))
+		return c;
+	if ((c = strcmp(a->wait.op, b->wait.op)))
+		return c;
+	if (a->wait.timed != b->wait.timed)
+		return a->wait.timed ? 1 : -1;
+	if ((a->idle_match != NULL) != (b->idle_match != NULL))
+		return a->idle_match ? 1 : -1;
+	return cmp_stacks(&a->stack, &b->stack);
+}
+
+static int cmp_flagged(const void *x, const void *y)
+{
+	const struct pw_flagged *a = x, *b = y;
+	int c = cmp_group_key(a, b);
+
+	if (c)
+		return c;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+int report__group(struct pw_report *r)
+{
+	if (r->nthreads)
+		qsort(r->threads, r->nthreads, sizeof(*r->threads), cmp_flagged);
+	free(r->groups);
+	r->groups = NULL;
+	r->ngroups = 0;
+	for (int i = 0; i < r->nthreads; i++) {
+		if (i == 0 || cmp_group_key(&r->threads[i - 1], &r->threads[i])) {
+			struct pw_group *g = realloc(r->groups, (r->ngroups + 1) * sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			r->groups = g;
+			g[r->ngroups] = (struct pw_group){ .id = r->ngroups, .first = i };
+			r->ngroups++;
+		}
+		r->groups[r->ngroups - 1].count++;
+		r->threads[i].group = r->ngroups - 1;
+	}
+	return 0;
+}
+
+/* What one entry owns; shared by report__remove and report__free. */
+static void flagged_free(struct pw_flagged *t)
+{
+	free(t->exe);
+	pw_stack__free(&t->stack);
+	pw_stack__free(&t->kstack);
+	if (t->creator) {
+		pw_stack__free(&t->creator->stack);
+		free(t->creator);
+	}
+}
+
+void report__remove(struct pw_report *r, int i)
+{
+	flagged_free(&r->threads[i]);
+	/* O(1): the last entry fills the hole. Order does not matter before
+	 * report__group, which sorts. */
+	r->threads[i] = r->threads[--r->nthreads];
+}
+
+struct pw_gflagged *report__add_goroutine(struct pw_report *r)
+{
+	if (r->ngoroutines == r->gcap) {
+		int ncap = r->gcap ? r->gcap * 2 : 64;
+		struct pw_gflagged *v = realloc(r->goroutines, ncap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->goroutines = v;
+		r->gcap = ncap;
+	}
+	memset(&r->goroutines[r->ngoroutines], 0, sizeof(r->goroutines[0]));
+	return &r->goroutines[r->ngoroutines++];
+}
+
+struct pw_goproc *report__add_goproc(struct pw_report *r)
+{
+	struct pw_goproc *v = realloc(r->goprocs, (r->ngoprocs + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	r->goprocs = v;
+	memset(&v[r->ngoprocs], 0, sizeof(*v));
+	return &v[r->ngoprocs++];
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+static int cmp_gwait(const struct pw_gwait *a, const struct pw_gwait *b)
+{
+	uint64_t x = a ? a->object : 0, y = b ? b->object : 0;
+	int c;
+
+	if ((a != NULL) != (b != NULL))
+		return a ? 1 : -1;
+	if (a && (c = strcmp_null(a->kind, b->kind)))
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* Same group: same process, class, wait reason, stack, creation site and
+ * object waited on. */
+static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged *b)
+{
+	int c;
+
+	if (a->g.pid != b->g.pid)
+		return a->g.pid < b->g.pid ? -1 : 1;
+	if ((c = strcmp_null(a->class, b->class)) || (c = strcmp_null(a->g.wait_reason, b->g.wait_reason)))
+		return c;
+	if (a->g.created_by.pc != b->g.created_by.pc)
+		return a->g.created_by.pc < b->g.created_by.pc ? -1 : 1;
+	if ((c = cmp_stacks(&a->g.stack, &b->g.stack)))
+		return c;
+	/* and the same object waited on (go/wait.c): a channel, a lock */
+	return cmp_gwait(a->g.wait, b->g.wait);
+}
+
+static int cmp_gflagged(const void *x, const void *y)
+{
+	const struct pw_gflagged *a = x, *b = y;
+	int c = cmp_ggroup_key(a, b);
+
+	return c ? c : a->g.goid < b->g.goid ? -1 : a->g.goid > b->g.goid;
+}
+
+int report__group_goroutines(struct pw_report *r)
+{
+	if (r->ngoroutines)
+		qsort(r->goroutines, r->ngoroutines, sizeof(*r->goroutines), cmp_gflagged);
+	free(r->ggroups);
+	r->ggroups = NULL;
+	r->nggroups = 0;
+	for (int i = 0; i < r->ngoroutines; i++) {
+		if (i == 0 || cmp_ggroup_key(&r->goroutines[i - 1], &r->goroutines[i])) {
+			struct pw_group *g = realloc(r->ggroups, (r->nggroups + 1) * sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			r->ggroups = g;
+			g[r->nggroups] = (struct pw_group){ .id = r->nggroups, .first = i };
+			r->nggroups++;
+		}
+		r->ggroups[r->nggroups - 1].count++;
+		r->goroutines[i].group = r->nggroups - 1;
+	}
+	return 0;
+}
+
+void report__free(struct pw_report *r)
+{
+	for (int i = 0; i < r->nthreads; i++)
+		flagged_free(&r->threads[i]);
+	for (int i = 0; i < r->ngoroutines; i++)
+		pw_goroutine__release(&r->goroutines[i].g);
+	for (int i = 0; i < r->ngoprocs; i++)
+		free(r->goprocs[i].error);
+	free(r->goroutines);
+	free(r->ggroups);
+	free(r->goprocs);
+	free(r->threads);
+	free(r->groups);
+	free(r->exited);
+	for (int i = 0; i < r->ndeadlocks; i++) {
+		free(r->deadlocks[i].members);
+		free(r->deadlocks[i].objects);
+		free(r->deadlocks[i].kinds);
+	}
+	free(r->deadlocks);
+	for (int i = 0; i < r->nchains; i++) {
+		free(r->chains[i].members);
+		free(r->chains[i].objects);
+		free(r->chains[i].kinds);
+	}
+	free(r->chains);
+	memset(r, 0, sizeof(*r));
+}
+
+void format_iso_time(uint64_t realtime_ns, char *buf, size_t len)
+{
+	time_t secs = realtime_ns / 1000000000ULL;
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&secs, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03lluZ", base,
+		 (unsigned long long)(realtime_ns / 1000000ULL % 1000));
+}

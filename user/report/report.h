@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The report model: what one sweep found, fed to every printer. Built by
+ * threads/sweep.c and go/sweep.c, grouped here, printed by text.c, json.c,
+ * folded.c and pprof.c.
+ */
+#ifndef PW_REPORT_H
+#define PW_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "parkwatch.h"
+#include "report/stack.h"
+#include "threads/syscalls.h"
+#include "go/goroutines.h"
+#include "threads/waitgraph.h"
+
+struct pw_creator {
+	uint32_t tid, pid;
+	char comm[PW_COMM_LEN];
+	uint64_t born_ns;
+	bool is_process;      /* a fork: the creator is the parent process */
+	struct pw_stack stack; /* creation call site */
+};
+
+struct pw_flagged {
+	uint32_t pid, tid;
+	char comm[PW_COMM_LEN];
+	char *exe;
+	char state;           /* 'S', 'D' */
+	struct pw_wait_desc wait;
+	uint64_t futex_word;  /* valid when has_futex_word */
+	bool has_futex_word;
+	uint64_t parked_ns;
+	bool exact;           /* start seen at futex entry, not estimated */
+	bool since_attach;    /* wait began before parkwatch attached */
+	const char *idle_match; /* idle function it matched, NULL if not idle */
+	uint64_t born_ns, nvcsw;
+	struct pw_stack stack;
+	struct pw_stack kstack;
+	bool has_kstack;
+	struct pw_creator *creator; /* NULL: created before parkwatch started */
+	int group;
+	struct pw_wait_edge waits_for; /* who it waits for (waitgraph.c) */
+};
+
+/* A flagged goroutine: what the snapshot read, and the verdict. */
+struct pw_gflagged {
+	struct pw_goroutine g;       /* owns its stack and created_by strings */
+	const char *class;           /* "parked", "spinning", "growing" */
+	uint64_t parked_ns;          /* lower bound, 0 when unknown */
+	const char *duration_source; /* "observed", "gc_waitsince", "unknown", NULL */
+	int site_count;              /* growing: live goroutines of its site */
+	int group;
+};
+
+/* A Go process whose goroutines were read (flagged or not). */
+struct pw_goproc {
+	uint32_t pid;
+	char version[32];
+	const char *layout_source;
+	int goroutines;              /* live goroutines read */
+	int runtime_hidden;          /* runtime-owned, not judged */
+	char *error;                 /* why they could not be read, or NULL */
+};
+
+struct pw_group {
+	int id;
+	int first;  /* index of the first member in report.threads */
+	int count;
+};
+
+/* An ignore rule and how often it matched (text owned by the ignore set). */
+struct pw_rule_use {
+	const char *rule;   /* e.g. "top worker_wait", "baseline old.json" */
+	const char *origin; /* "--ignore-top", "rules.txt:3" */
+	uint64_t matched;   /* over the whole run so far */
+};
+
+struct pw_stats {
+	uint64_t tasks_seen, candidates, flagged, idle_hidden, timed_hidden, ignored;
+	uint64_t tracked_threads, creator_records;
+	uint64_t threads_map_full, wait_slot_shared, clone_events_lost;
+};
+
+struct pw_report {
+	const char *mode;    /* "once", "watch" or "command" */
+	bool futex_hooks;
+	bool final;
+	bool kernel_stacks;
+	uint64_t threshold_ns;
+	uint64_t time_ns;    /* CLOCK_REALTIME at the sweep */
+	struct pw_flagged *threads;
+	int nthreads, cap;
+	struct pw_group *groups;
+	int ngroups;
+	uint32_t *exited;    /* pids that exited during the sweep */
+	int nexited;
+	struct pw_gflagged *goroutines;
+	int ngoroutines, gcap;
+	struct pw_group *ggroups;
+	int nggroups;
+	struct pw_goproc *goprocs;
+	int ngoprocs;
+	const struct pw_rule_use *rules; /* ignore rules, owned by the ignore set */
+	int nrules;
+	/* Command mode's final report: what the end-of-run snapshot saw. */
+	bool has_end;
+	bool end_snapshot;   /* the command called exit() and was swept */
+	int exit_status;     /* the command's exit code (128+sig if killed) */
+	char end_reason[160];
+	struct pw_stats stats;
+	/* Wait-for graph (waitgraph.c): cycles and chains over the threads. */
+	struct pw_deadlock *deadlocks;
+	int ndeadlocks;
+	struct pw_wait_chain *chains;
+	int nchains;
+};
+
+/* Append a zeroed entry; NULL on ENOMEM. */
+struct pw_flagged *report__add(struct pw_report *r);
+int report__add_exited(struct pw_report *r, uint32_t pid);
+/* Drop thread i and what it owns; the last thread takes its place (call
+ * before report__group: groups index threads). */
+void report__remove(struct pw_report *r, int i);
+/* Sort by pid and stack, then group threads of a process with the same wait
+ * and identical stacks. */
+int report__group(struct pw_report *r);
+/* Group the goroutines (call after adding them all). */
+int report__group_goroutines(struct pw_report *r);
+/* Append a flagged goroutine (zeroed); NULL on ENOMEM. */
+struct pw_gflagged *report__add_goroutine(struct pw_report *r);
+struct pw_goproc *report__add_goproc(struct pw_report *r);
+void report__free(struct pw_report *r);
+/* ISO 8601 UTC with milliseconds, e.g. "2026-11-28T06:30:00.123Z". */
+void format_iso_time(uint64_t realtime_ns, char *buf, size_t len);
+
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_FOLDED, FORMAT_PPROF };
+
+/* What a folded line's weight counts. */
+enum folded_weight { WEIGHT_COUNT, WEIGHT_PARKED_NS };
+
+struct print_opts {
+	bool color;
+	enum folded_weight weight;
+};
+
+void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f);
+void report__print_json(const struct pw_report *r, FILE *f);
+/* One line per distinct stack, root first: "comm;frame;...;leaf weight".
+ * Returns 0 or -errno. */
+int report__print_folded(const struct pw_report *r, const struct print_opts *o, FILE *f);
+/* A gzipped pprof profile.proto, samples weighted by count and parked ns.
+ * Returns 0 or -errno. */
+int report__print_pprof(const struct pw_report *r, FILE *f);
+
+#endif

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "threads/sweep.h"
+#include "threads/unwind.h"
+#include "threads/wait_time.h"
+
+#define TASK_INTERRUPTIBLE 0x1
+#define TASK_UNINTERRUPTIBLE 0x2
+
+/* Unwinders opened during one sweep, one per process. */
+struct unwinders {
+	struct {
+		pid_t pid;
+		struct unwinder *u; /* NULL: could not open (errno in err) */
+		int err;
+	} *v;
+	int n;
+};
+
+static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
+{
+	void *nv;
+
+	for (int i = 0; i < us->n; i++)
+		if (us->v[i].pid == pid) {
+			*err = us->v[i].err;
+			return us->v[i].u;
+		}
+	nv = realloc(us->v, (us->n + 1) * sizeof(*us->v));
+	if (!nv) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	us->v = nv;
+	us->v[us->n].pid = pid;
+	us->v[us->n].u = unwinder__new(pid);
+	us->v[us->n].err = us->v[us->n].u ? 0 : errno;
+	*err = us->v[us->n].err;
+	return us->v[us->n++].u;
+}
+
+static void unwinders_free(struct unwinders *us)
+{
+	for (int i = 0; i < us->n; i++)
+		unwinder__free(us->v[i].u);
+	free(us->v);
+}
+
+static bool process_alive(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
+
+static char *read_exe(pid_t pid)
+{
+	char path[32], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return strdup(buf);
+}
+
+/*
+ * Test hook (documented in tests/): stop between the kernel sweep and the
+ * unwinding, so a test can make a target exit at exactly that moment.
+ */
+static void test_gate(void)
+{
+	const char *gate = getenv("PARKWATCH_TEST_GATE");
+
+	if (!gate)
+		return;
+	fprintf(stderr, "parkwatch: test gate\n");
+	while (access(gate, F_OK) != 0)
+		usleep(10000);
+}
+
+/*
+ * End of run: the command is stopped now, which woke its parked threads into
+ * the stopped state. Put back what the exit probe saw just before the stop.
+ * Returns false for the thread that called exit and for threads the probe
+ * did not see.
+ */
+static bool restore_exit_state(struct tracer *t, struct pw_task *rec, uint32_t end_tid)
+{
+	struct pw_exit_snap snap;
+
+	if (rec->tid == end_tid || !tracer__exit_snap(t, rec->tid, &snap))
+		return false;
+	rec->state = snap.state;
+	rec->last_arrival_ns = snap.last_arrival_ns;
+	rec->last_slice_ns = snap.last_slice_ns;
+	rec->pcount = snap.pcount;
+	rec->nvcsw = snap.nvcsw;
+	return true;
+}
+
+/* At the end of the run every other thread is left behind: running ones
+ * (a loop nobody stops) and waits of any kind, timed or not. */
+static bool is_left_behind(const struct pw_task *rec, struct pw_wait_desc *wd, uint64_t *parked,
+			   bool *exact)
+{
+	*exact = rec->flags & PW_TASK_WAIT_RECORDED;
+	if (!(rec->state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))) {
+		memset(wd, 0, sizeof(*wd));
+		wd->class = PW_CLASS_RUNNING;
+		wd->syscall = "none";
+		*parked = 0;
+		*exact = false;
+		return true;
+	}
+	describe_wait((long)rec->regs.orig_ax, &rec->regs, wd);
+	if (wd->class == PW_CLASS_NONE)
+		wd->class = PW_CLASS_SYSCALL;
+	*parked = rec->now_ns - (*exact && wait_start_exact(rec) ? wait_start_exact(rec)
+							   : wait_start_estimate(rec));
+	return true;
+}
+
+/* Is this thread parked in an indefinite wait past the threshold? */
+static bool is_candidate(const struct pw_task *rec, const struct sweep_opts *o,
+			 struct pw_report *r, struct pw_wait_desc *wd, uint64_t *parked, bool *exact)
+{
+	uint64_t start;
+
+	if (!(rec->state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) ||
+	    !(rec->flags & PW_TASK_IN_SYSCALL))
+		return false;
+	describe_wait((long)rec->regs.orig_ax, &rec->regs, wd);
+	if (wd->class == PW_CLASS_NONE)
+		return false;
+	start = rec->flags & PW_TASK_WAIT_RECORDED ? wait_start_exact(rec) : 0;
+	*exact = start != 0;
+	if (!start)
+		start = wait_start_estimate(rec);
+	*parked = rec->now_ns > start ? rec->now_ns - start : 0;
+	if (*parked < o->threshold_ns)
+		return false;
+	if (wd->timed && !o->show_timed) {
+		r->stats.timed_hidden++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * glibc's clone and clone3 stubs end their CFI just before the syscall
+ * instruction (the child would otherwise unwind through the parent's frames),
+ * so the creator's first frame has none. They push nothing, so the return
+ * address is at [sp]: continue from there.
+ */
+static int unwind_creator(struct unwinder *u, const struct pw_clone_event *ev, int max_frames,
+			  struct pw_stack *out)
+{
+	struct pw_stack rest = {};
+	struct pw_regs regs = ev->regs;
+	int err;
+
+	err = unwinder__unwind(u, ev->creator_tid, &ev->regs, ev->stack, ev->stack_len,
+			       max_frames, out);
+	if (err < 0 || out->nframes != 1 || !out->error || ev->stack_len < 16)
+		return err;
+	memcpy(&regs.ip, ev->stack, sizeof(regs.ip));
+	regs.sp += 8;
+	if (unwinder__unwind(u, ev->creator_tid, &regs, ev->stack + 8, ev->stack_len - 8,
+			     max_frames - 1, &rest) < 0 || !rest.nframes) {
+		pw_stack__free(&rest);
+		return err;
+	}
+	free(out->error);
+	out->error = rest.error;
+	out->truncated = rest.truncated;
+	rest.error = NULL;
+	for (int i = 0; i < rest.nframes; i++) {
+		if (pw_stack__push(out, &rest.frames[i]))
+			break;
+		memset(&rest.frames[i], 0, sizeof(rest.frames[i])); /* now owned by out */
+	}
+	pw_stack__free(&rest);
+	return 0;
+}
+
+static struct pw_creator *creator_of(const struct pw_task *rec, struct creators *c,
+				     struct unwinders *us, const struct sweep_opts *o)
+{
+	const struct pw_clone_event *ev = creators__find(c, rec->tid, rec->start_ns);
+	struct pw_creator *cr;
+	struct unwinder *u;
+	int err;
+
+	if (!ev && !(rec->flags & PW_TASK_THREAD_KNOWN))
+		return NULL;
+	cr = calloc(1, sizeof(*cr));
+	if (!cr)
+		return NULL;
+	if (!ev) {
+		/* The threads map knows, but its clone event was lost. */
+		cr->tid = rec->thread.creator_tid;
+		cr->pid = rec->thread.creator_tgid;
+		cr->born_ns = rec->thread.born_ns;
+		cr->is_process = rec->thread.flags & PW_THREAD_IS_PROCESS;
+		memcpy(cr->comm, rec->thread.creator_comm, sizeof(cr->comm));
+		cr->stack.error = strdup("the clone event was lost (ring buffer full)");
+		return cr;
+	}
+	cr->tid = ev->creator_tid;
+	cr->pid = ev->creator_tgid;
+	cr->born_ns = ev->born_ns;
+	cr->is_process = ev->flags & PW_THREAD_IS_PROCESS;
+	memcpy(cr->comm, ev->creator_comm, sizeof(cr->comm));
+	/* The creator's code is mapped in its own process; unwinding with the
+	 * stack copy does not need that process to still run, only its maps. */
+	u = unwinder_for(us, ev->creator_tgid, &err);
+	if (!u)
+		cr->stack.error = strdup(err == ESRCH ? "the creating process has exited"
+					 : unwinder__strerror(err));
+	else if (unwind_creator(u, ev, o->max_frames, &cr->stack) < 0 && !cr->stack.error)
+		cr->stack.error = strdup("unwinding failed");
+	return cr;
+}
+
+static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw_wait_desc *wd,
+		       uint64_t parked, bool exact, struct unwinders *us, struct creators *c,
+		       const struct ksyms *k, const struct sweep_opts *o)
+{
+	struct pw_stack stack = {};
+	struct pw_flagged *f;
+	struct unwinder *u;
+	const char *idle;
+	int err;
+
+	u = unwinder_for(us, rec->tgid, &err);
+	if (!u) {
+		if (err == ESRCH || !process_alive(rec->tgid))
+			return report__add_exited(r, rec->tgid);
+		stack.error = strdup(unwinder__strerror(err));
+	} else {
+		err = unwinder__unwind(u, rec->tid, &rec->regs, NULL, 0, o->max_frames, &stack);
+		if (err < 0 && !process_alive(rec->tgid)) {
+			pw_stack__free(&stack);
+			return report__add_exited(r, rec->tgid);
+		}
+	}
+	idle = idle_list__match(o->idle, &stack);
+	if (idle && !o->show_idle) {
+		r->stats.idle_hidden++;
+		pw_stack__free(&stack);
+		return 0;
+	}
+	f = report__add(r);
+	if (!f) {
+		pw_stack__free(&stack);
+		return -ENOMEM;
+	}
+	f->pid = rec->tgid;
+	f->tid = rec->tid;
+	memcpy(f->comm, rec->comm, sizeof(f->comm));
+	f->exe = read_exe(rec->tgid);
+	f->state = wd->class == PW_CLASS_RUNNING ? 'R' : rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
+	f->wait = *wd;
+	f->has_futex_word = rec->flags & PW_TASK_FUTEX_WORD;
+	f->futex_word = rec->futex_word;
+	f->parked_ns = parked;
+	f->exact = exact;
+	f->since_attach = rec->now_ns - parked < o->attach_ns;
+	f->idle_match = idle;
+	f->born_ns = rec->start_ns;
+	f->nvcsw = rec->nvcsw;
+	f->stack = stack;
+	if (o->kernel_stacks) {
+		f->has_kstack = true;
+		ksyms__stack(k, (const uint64_t *)rec->kstack, rec->kstack_len, &f->kstack);
+	}
+	f->creator = creator_of(rec, c, us, o);
+	r->stats.flagged++;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The processes of this sweep, once each, for the goroutine reader. */
+static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
+			    const struct sweep_opts *o, struct pw_report *r)
+{
+	struct go_sweep_opts go = {
+		.threshold_ns = o->threshold_ns, .show_idle = o->show_idle, .idle = o->idle,
+		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid,
+	};
+	uint32_t *pids = malloc((n ? n : 1) * sizeof(*pids));
+	int np = 0, err;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((pid_t)recs[i].tgid != self && recs[i].tid == recs[i].tgid)
+			pids[np++] = recs[i].tgid;
+	err = go_watch__sweep(o->go, pids, np, &go, r);
+	free(pids);
+	return err;
+}
+
+/* Forget creator records of threads that no longer exist. */
+static void prune_creators(struct creators *c, const struct pw_task *recs, size_t n)
+{
+	uint32_t *live = malloc((n ? n : 1) * sizeof(*live));
+	uint64_t start = UINT64_MAX;
+
+	if (!live)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		live[i] = recs[i].tid;
+		if (recs[i].now_ns < start)
+			start = recs[i].now_ns;
+	}
+	qsort(live, n, sizeof(*live), cmp_u32);
+	if (n)
+		creators__prune(c, live, n, start);
+	free(live);
+}
+
+int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
+	       const struct sweep_opts *o, struct pw_report *r)
+{
+	bool pid_seen[o->npids ? o->npids : 1];
+	struct unwinders us = {};
+	struct pw_task *recs = NULL;
+	uint64_t counters[PW_CNT_MAX];
+	size_t n = 0;
+	struct {
+		size_t idx;
+		uint64_t parked;
+		bool exact;
+		struct pw_wait_desc wd;
+	} *cands = NULL;
+	size_t ncands = 0;
+	pid_t self = getpid();
+	int err;
+
+	tracer__poll(t, 0); /* clone events up to now, before the sweep */
+	err = tracer__sweep(t, &recs, &n, pid_seen);
+	if (err)
+		goto out;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
+	prune_creators(c, recs, n);
+	/* No thread of a -p target: it exited — or, if it is still there, the
+	 * kernel's iterator did not list it (seen for this sandbox's pid 1),
+	 * which must not be reported as an exit. */
+	for (int i = 0; i < o->npids; i++)
+		if (!pid_seen[i] && process_alive(o->pids[i]))
+			fprintf(stderr, "parkwatch: process %d is alive but the kernel's task iterator "
+				"listed none of its threads: nothing can be said about it\n", o->pids[i]);
+		else if (!pid_seen[i])
+			report__add_exited(r, o->pids[i]);
+	cands = calloc(n ? n : 1, sizeof(*cands));
+	if (!cands) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((pid_t)recs[i].tgid == self)
+			continue;
+		r->stats.tasks_seen++;
+		if (o->end_tgid && (pid_t)recs[i].tgid == o->end_tgid) {
+			if (!restore_exit_state(t, &recs[i], o->end_tid) ||
+			    !is_left_behind(&recs[i], &cands[ncands].wd, &cands[ncands].parked,
+					    &cands[ncands].exact))
+				continue;
+		} else if (!is_candidate(&recs[i], o, r, &cands[ncands].wd, &cands[ncands].parked,
+					 &cands[ncands].exact)) {
+			continue;
+		}
+		if (recs[i].flags & PW_TASK_WAIT_COLLISION)
+			r->stats.wait_slot_shared++;
+		cands[ncands++].idx = i;
+	}
+	r->stats.candidates = ncands;
+	test_gate();
+	for (size_t i = 0; i < ncands; i++) {
+		err = flag_thread(r, &recs[cands[i].idx], &cands[i].wd, cands[i].parked,
+				  cands[i].exact, &us, c, k, o);
+		if (err)
+			goto out;
+	}
+	if (o->go && (err = sweep_goroutines(recs, n, self, o, r)))
+		goto out;
+	if (o->ignore)
+		ignore_set__apply(o->ignore, r);
+	err = report__group(r);
+	if (!err)
+		err = waitgraph__annotate(r); /* who each thread waits for; cycles */
+	if (!err)
+		err = report__group_goroutines(r);
+	tracer__counters(t, counters);
+	r->stats.threads_map_full = counters[PW_CNT_THREADS_FULL];
+	r->stats.clone_events_lost = counters[PW_CNT_RINGBUF_FULL];
+	r->stats.tracked_threads = tracer__threads_tracked(t);
+	r->stats.creator_records = creators__count(c);
+out:
+	unwinders_free(&us);
+	free(cands);
+	free(recs);
+	return err;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Internals shared by unwind.c (the walk), unwind_symbols.c (module files,
+ * names and lines) and unwind_nocfi.c (stepping where there is no CFI). */
+#ifndef PW_UNWIND_PRIV_H
+#define PW_UNWIND_PRIV_H
+
+#include <elfutils/libdwfl.h>
+#include "parkwatch.h"
+#include "threads/unwind.h"
+
+/* x86_64 DWARF register numbers that the frame callback looks at. */
+#define DW_X86_64_RBP 6
+#define DW_X86_64_RSP 7
+#define DW_X86_64_NREGS 17 /* rax..r15 and the return address column (rip) */
+
+struct unwinder {
+	pid_t pid;
+	int mem_fd;
+	Dwfl *dwfl;
+	int nmodules;
+
+	/* The thread being unwound now, read by the callbacks. */
+	pid_t tid;
+	const struct pw_regs *regs;
+	const unsigned char *copy;
+	size_t copy_len;
+	uint64_t copy_sp; /* target address of copy[0] */
+
+	/* Identifies the architecture when no mapped file can (see __new). */
+	Elf *arch_elf;
+
+	/* Last failed read since the last good frame (libdw cannot say). */
+	uint64_t bad_addr;
+	int bad_err; /* errno of the read, or EFAULT outside the stack copy */
+};
+
+/* State of one walk, shared by the frame callback and unwinder__unwind(). */
+struct walk {
+	struct unwinder *u;
+	struct pw_stack *out;
+	int max_frames;
+	int err;             /* -errno that aborted the walk */
+	char *error;         /* why the walk was cut short, when it was */
+	bool pc_failed;      /* libdw could not give a frame's pc */
+	uint64_t last_pc, last_sp;
+	bool last_rbp_zero;  /* the outermost frame had rbp == 0 */
+	int last_kind;       /* enum unwinder__cfi of the outermost frame */
+	/*
+	 * The walk starts at the caller of a frameless leaf (see
+	 * unwinder__frameless_leaf): its first frame is a return address,
+	 * not the interrupted instruction libdw takes it for. We symbolize it
+	 * as one; libdw still looks up its CFI at pc rather than pc - 1, which
+	 * only matters after a call that ends its function (noreturn).
+	 */
+	bool first_is_return;
+	int dwfl_frames;     /* frames libdw has handed us in this walk */
+};
+
+/* What the unwinder has to step out of a frame, from what is known of its pc. */
+enum unwinder__cfi {
+	PW_CFI_YES,     /* CFI covers the pc */
+	PW_CFI_NONE,    /* an ELF file, but no CFI for the pc */
+	PW_CFI_NO_ELF,  /* a mapped file that is no ELF we could open */
+	PW_CFI_NO_FILE, /* in no mapped file: JIT or anonymous code */
+};
+
+/* unwind.c: one word of the target at addr (the stack copy first, then
+ * /proc/PID/mem); arg is the unwinder. libdw's memory_read callback. */
+bool unwinder__memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg);
+
+/* unwind_symbols.c */
+/* find_elf opens deleted and memfd files through /proc/PID/map_files. */
+extern const Dwfl_Callbacks unwinder__proc_callbacks;
+/* Function, module, file:line of pc into *f (activation: pc is the
+ * interrupted instruction, else a return address). 0 or -ENOMEM. */
+int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation, struct pw_frame *f);
+
+/* unwind_nocfi.c */
+/* A Go function that switches or starts a stack: the walk ends there. */
+bool unwinder__go_outermost(const char *fn);
+enum unwinder__cfi unwinder__cfi_kind(Dwfl *dwfl, Dwarf_Addr addr);
+/* ret follows a call instruction; *target is its destination when direct. */
+bool unwinder__after_call(struct unwinder *u, uint64_t ret, uint64_t *target);
+/* r stopped in a frameless leaf without CFI: *caller is the frame to start from. */
+bool unwinder__frameless_leaf(struct unwinder *u, const struct pw_regs *r, struct pw_regs *caller);
+
+#endif
