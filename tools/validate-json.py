@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 """Validate parkwatch JSON reports against tools/parkwatch.schema.json.
 
-usage: validate-json.py [--schema FILE] [-v] [REPORT ...]
+usage: validate-json.py [--schema FILE] [--allow-partial] [-v] [REPORT ...]
 
 REPORT is a file written by `parkwatch --json` (or `-` for standard input,
 the default). A file may hold several reports one after another, as watch
 and command mode write them (one per line): each one is validated. An empty
-file, text that is not JSON, or a report cut short is a failure too.
+file, text that is not JSON, or a report cut short is a failure too
+(--allow-partial: a last report without its closing newline, one still
+being written when the file was read, is left out).
 
 Exit status: 0 every report is valid; 1 a report is invalid (each problem
 is printed on stderr as FILE: report N (line L): PATH: what is wrong);
@@ -106,6 +108,8 @@ def main():
     ap = argparse.ArgumentParser(
         description="Validate parkwatch JSON reports (one or more per file) against the schema.")
     ap.add_argument("--schema", default=SCHEMA, help="schema file (default: %(default)s)")
+    ap.add_argument("--allow-partial", action="store_true",
+                    help="leave out a last report cut short (no final newline: still being written)")
     ap.add_argument("-v", "--verbose", action="store_true", help="say so when a file is valid")
     ap.add_argument("reports", nargs="*", default=["-"], metavar="REPORT",
                     help="report file, - for standard input (default)")
@@ -132,6 +136,8 @@ def main():
         except (OSError, UnicodeDecodeError) as e:
             sys.stderr.write("validate-json: %s: %s\n" % (name, e))
             return 2
+        if args.allow_partial and not text.endswith("\n"):
+            text = text[:text.rfind("\n") + 1]
         ok = validate_text(name, text, validator, os.path.basename(args.schema), args.verbose) and ok
     return 0 if ok else 1
 
