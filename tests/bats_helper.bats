@@ -20,6 +20,13 @@ setup() {
 teardown() {
 	parkwatch_stop
 	kill_started
+	# Every report the library had parkwatch write (watch, run, assertion)
+	# follows the schema (the library names them parkwatch-*.json).
+	local f files=()
+	for f in "$BATS_TEST_TMPDIR"/parkwatch-*.json; do
+		[ -s "$f" ] && files+=("$f")
+	done
+	[ ${#files[@]} -eq 0 ] || assert_valid_json --allow-partial "${files[@]}"
 }
 
 # run_example leak|fixed [BATS_ARGS...]: the example suite in a bats of its own.

@@ -85,6 +85,7 @@ setup() {
 	tid=$(ls "/proc/$FIXTURE_PID/task" | grep -v "^$FIXTURE_PID\$" | head -1)
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$tid" -p "$FIXTURE_PID" --json
 	assert_success
+	assert_valid_json <<<"$output"
 	[[ "$stderr" == *"thread of process $FIXTURE_PID"* ]]
 	# the two workers, each listed once
 	[ "$(jq '.threads | length' <<<"$output")" -eq 2 ]

@@ -11,10 +11,11 @@ setup() {
 }
 
 # run_command ARGS... -- CMD...: parkwatch in command mode with a JSON report
-# in $REPORT; $status is parkwatch's exit code.
+# in $REPORT (checked against the schema); $status is parkwatch's exit code.
 run_command() {
 	REPORT=$BATS_TEST_TMPDIR/report.json
 	run --separate-stderr timeout 60 "$PARKWATCH" --json -o "$REPORT" -t 1h "$@"
+	assert_valid_json "$REPORT"
 }
 
 @test "a leaky program's threads are listed at its exit with their creator" {
@@ -98,6 +99,7 @@ run_command() {
 	kill -TERM "$BG_PID"
 	wait_exit "$BG_PID" 20
 	[ "$EXIT_STATUS" -eq 143 ]
+	assert_valid_json "$out"
 	[ "$(jq .end_of_run.snapshot "$out")" = false ]
 	[[ "$(jq -r .end_of_run.reason "$out")" == *"signal 15"* ]]
 	# the command is gone, not left stopped or orphaned

@@ -202,6 +202,7 @@ inline_frames_like_runtime() {
 	run "$TEST_GOELF" /bin/true
 	assert_failure
 	assert_output --partial "not a Go binary"
+	# any file that is not ELF will do (its text is not read)
 	run "$TEST_GOELF" "$PW_REPO/README.md"
 	assert_failure
 	assert_output --partial "not an ELF file"

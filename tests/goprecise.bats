@@ -81,6 +81,7 @@ late_parks() {
 		run --separate-stderr timeout 30 "$PARKWATCH" -p "$leak" -p "$fixed" --go-precise -v \
 			-t 0 -i 300ms -d 1500ms --json
 		assert_success
+		assert_valid_json <<<"$output"
 		REPORT=$(tail -n 1 <<<"$output")
 		FIXTURE_PID=$leak
 		loops='.pid == $pid and any(.stack[]; .function == "main.refreshLoop") and .wait_reason == "chan receive"'

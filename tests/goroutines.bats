@@ -19,6 +19,7 @@ once_json() {
 	start_fixture "go/$name" "$@"
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$FIXTURE_PID" --json
 	assert_success
+	assert_valid_json <<<"$output"
 	REPORT=$output
 }
 
@@ -29,6 +30,7 @@ watch_json() {
 	start_fixture "go/$name" "$@"
 	run --separate-stderr timeout 30 "$PARKWATCH" -p "$FIXTURE_PID" -t 0 -i 200ms -d 1600ms --json
 	assert_success
+	assert_valid_json <<<"$output"
 	REPORT=$(tail -n 1 <<<"$output")
 	[ "$(jq .final <<<"$REPORT")" = true ]
 }
@@ -118,6 +120,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	start_fixture go/chansend-go126 leak 3
 	run --separate-stderr timeout 30 "$PARKWATCH" -p "$FIXTURE_PID" -t 500ms -i 400ms -d 1300ms --json
 	assert_success
+	assert_valid_json <<<"$output"
 	# first report: seen once, duration unknown, flagged (a single look)
 	local first last
 	first=$(head -n 1 <<<"$output")
@@ -156,6 +159,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 		wait_for_line "$BATS_TEST_TMPDIR/s.out" "^READY $BG_PID\$" 20
 		run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID" --json
 		assert_success
+		assert_valid_json <<<"$output"
 		REPORT=$output
 		[ "$(count '.wait_reason == "chan send" and any(.stack[]; .function == "main.sendResult" and (.file | endswith("main.go")))')" -eq 3 ]
 		kill "$BG_PID"
@@ -167,10 +171,12 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	start_fixture condvar_leak 1
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$FIXTURE_PID" --json
 	assert_success
+	assert_valid_json <<<"$output"
 	[ "$(jq '.go_processes | length' <<<"$output")" -eq 0 ]
 	once_json chansend-go126 leak 2
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$FIXTURE_PID" --json --no-goroutines
 	assert_success
+	assert_valid_json <<<"$output"
 	[ "$(jq '.goroutines | length' <<<"$output")" -eq 0 ]
 	[ "$(jq '.go_processes | length' <<<"$output")" -eq 0 ]
 }
@@ -180,6 +186,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 		local report=$BATS_TEST_TMPDIR/end-$v.json
 		run --separate-stderr timeout 60 "$PARKWATCH" --json -o "$report" -t 1h -- "$FIXTURES/go/exitcode-$v"
 		assert_success
+		assert_valid_json "$report"
 		[ "$(jq '[.goroutines[] | select(.class == "parked" and .wait_reason == "chan receive" and any(.stack[]; .function == "main.leak"))] | length' "$report")" -eq 3 ]
 		[ "$(jq '[.goroutines[] | select(.goid == 1)] | length' "$report")" -eq 0 ]
 	done
@@ -197,6 +204,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	wait_for_line "$BATS_TEST_TMPDIR/u.out" "^READY $BG_PID\$" 20
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID" --json
 	assert_success
+	assert_valid_json <<<"$output"
 	[ "$(jq '.goroutines | length' <<<"$output")" -eq 0 ]
 	[[ "$(jq -r '.go_processes[0].error' <<<"$output")" == *"go1.98.8"*"no built-in runtime.g layout"* ]]
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID"
@@ -216,6 +224,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	touch "$gate"
 	wait_exit "$pw" 30
 	[ "$EXIT_STATUS" -eq 0 ]
+	assert_valid_json "$BATS_TEST_TMPDIR/pw.out"
 	local out
 	out=$(cat "$BATS_TEST_TMPDIR/pw.out")
 	[ "$(jq "[.exited[] | select(.pid == $FIXTURE_PID)] | length" <<<"$out")" -eq 1 ]
@@ -226,6 +235,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	start_fixture go/ticker-go126 leak 20 5 1
 	run --separate-stderr timeout 30 "$PARKWATCH" -p "$FIXTURE_PID" -t 0 -i 50ms -d 2s --json
 	assert_success
+	assert_valid_json <<<"$output"
 	local n
 	n=$(wc -l <<<"$output")
 	[ "$n" -ge 10 ]

@@ -21,6 +21,7 @@ once_json() {
 	start_fixture "go/$name" "$@"
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$FIXTURE_PID" --json
 	assert_success
+	assert_valid_json <<<"$output"
 	REPORT=$output
 }
 
@@ -105,6 +106,7 @@ symbol_addr() {
 			wait_for_line "$BATS_TEST_TMPDIR/s.out" "^READY $BG_PID\$" 20
 			run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID" --json
 			assert_success
+			assert_valid_json <<<"$output"
 			REPORT=$output
 			# the holder's channel: found without DWARF nor symbols
 			[ "$(count '.waits_for.kind == "chan receive" and .waits_for.chan.receivers == 1 and .waits_for.chan.elem_type == "struct {}"')" -eq 1 ]

@@ -16,6 +16,14 @@ FIXTURES=$PARKWATCH_BUILD/fixtures
 
 # Processes started by this test, killed by teardown.
 PW_STARTED_PIDS=()
+# JSON report files of parkwatch runs started by start_parkwatch, validated
+# by teardown (assert_started_reports_valid).
+PW_JSON_OUTS=()
+
+# Every JSON report a test makes parkwatch write is checked against the
+# schema file by this validator (python3-jsonschema).
+PW_SCHEMA=$PW_REPO/tools/parkwatch.schema.json
+PW_VALIDATE=$PW_REPO/tools/validate-json.py
 
 # skip_or_fail REASON: skip locally, but in CI a skipped test hides a broken
 # environment, so fail there.
@@ -113,21 +121,64 @@ start_fixture() {
 }
 
 # start_parkwatch ARGS...: parkwatch in the background, stdout/stderr to
-# PW_OUT/PW_ERR. Sets PW_PID.
+# PW_OUT/PW_ERR. Sets PW_PID. With --json, teardown validates PW_OUT's reports.
 start_parkwatch() {
 	PW_OUT=$BATS_TEST_TMPDIR/parkwatch.$RANDOM.out
 	PW_ERR=${PW_OUT%.out}.err
 	start_bg "$PW_OUT" "$PW_ERR" "$PARKWATCH" "$@"
 	PW_PID=$BG_PID
+	! json_args "$@" || PW_JSON_OUTS+=("$PW_OUT")
 }
 
 # run_parkwatch ARGS...: run parkwatch to completion (60 s at most) with
 # bats' run: $status, $output (stdout only) and $stderr. stdout is also kept
-# in $REPORT for jq.
+# in $REPORT for jq. With --json, a run that exits 0 or 1 (a report was
+# written) must have written reports that follow the schema.
 run_parkwatch() {
 	REPORT=$BATS_TEST_TMPDIR/report.$RANDOM.json
 	run --separate-stderr timeout 60 "$PARKWATCH" "$@"
 	printf '%s\n' "$output" >"$REPORT"
+	if json_args "$@" && [ "$status" -le 1 ]; then
+		assert_valid_json "$REPORT"
+	fi
+}
+
+# json_args PARKWATCH_ARGS...: true when they ask for JSON (--json,
+# --format json, --format=json) before any "--".
+json_args() {
+	local prev=
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		case $1 in
+		--json | --format=json) return 0 ;;
+		json) [ "$prev" = --format ] && return 0 ;;
+		esac
+		prev=$1
+		shift
+	done
+	return 1
+}
+
+# assert_valid_json [--allow-partial] [FILE...]: every JSON report in each
+# FILE (default or "-": stdin, e.g. <<<"$output") follows
+# tools/parkwatch.schema.json. A file may hold several reports, one per line
+# (watch and command mode): each is checked. --allow-partial leaves out a last
+# report still being written. Fails the test with the validator's findings.
+assert_valid_json() {
+	local out
+	out=$("$PW_VALIDATE" "$@" 2>&1) && return 0
+	fail "$(printf 'JSON report does not follow %s:\n%s' "${PW_SCHEMA#"$PW_REPO"/}" "$out")"
+}
+
+# assert_started_reports_valid: the JSON reports of every start_parkwatch
+# --json run of this test (those that wrote any) follow the schema; a report
+# cut short by a kill is left out. Called by teardown, after kill_started.
+assert_started_reports_valid() {
+	local f files=()
+	for f in "${PW_JSON_OUTS[@]}"; do
+		[ -s "$f" ] && files+=("$f")
+	done
+	PW_JSON_OUTS=()
+	[ ${#files[@]} -eq 0 ] || assert_valid_json --allow-partial "${files[@]}"
 }
 
 # Definitions available to every jq_check/jq_value filter; $pid is the
@@ -199,4 +250,5 @@ kill_started() {
 
 teardown() {
 	kill_started
+	assert_started_reports_valid
 }

@@ -131,3 +131,20 @@ undocumented() {
 		grep -qE "^\.B $var\$" "$MANPAGE" || fail "$var is not documented"
 	done
 }
+
+@test "the README's exit code table lists the page's exit statuses" {
+	local readme=$PW_REPO/README.md codes
+	# | code | meaning | rows under "## Exit codes", up to the next heading
+	codes=$(awk '/^## Exit codes/ { on = 1; next } on && /^#/ { exit }
+		on && /^\| [0-9N]+ \|/ { print $2 }' "$readme" | sort | tr '\n' ' ')
+	assert_equal "$codes" "0 1 2 3 N "
+	# the page has the same rows: .B 0 ... .B 3 and .I N under EXIT STATUS
+	for code in 0 1 2 3; do
+		grep -qE "^\.B $code\$" "$MANPAGE" || fail "exit status $code is not in the page"
+	done
+	sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$MANPAGE" | grep -qE '^\.I N$' ||
+		fail "the command's own status (N) is not in the page's EXIT STATUS"
+	# and the same usage errors: an unreadable ignore file or baseline is exit 2 in both
+	grep -q '^| 2 |.*unreadable ignore file or baseline' "$readme" ||
+		fail "README's exit status 2 does not mention unreadable ignore files and baselines"
+}
