@@ -2,7 +2,7 @@
 /*
  * Folded stacks for flame graph tools (flamegraph.pl, inferno, speedscope):
  * one line per distinct stack, frames root first, separated by ';', then a
- * space and the weight. The layout (README "Folded and pprof output"):
+ * space and the weight. The layout (tools/doc/output.md, "Folded and pprof output"):
  *
  *   exe;[incomplete];outermost;...;innermost;[wait];kframe_[k];... weight
  *

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* JSON printer: schema "parkwatch/1", documented in README.md. */
+/* JSON printer: schema "parkwatch/1" (tools/parkwatch.schema.json, explained
+ * in tools/doc/output.md). */
 #include <string.h>
 #include <time.h>
 #include "report/json_writer.h"

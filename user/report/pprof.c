@@ -2,7 +2,7 @@
 /*
  * pprof output: the report as a gzipped perftools.profiles.Profile
  * (user/profile.proto, encoded by protobuf-c), for go tool pprof, pprof,
- * speedscope and the like. Layout (README "Folded and pprof output"):
+ * speedscope and the like. Layout (tools/doc/output.md, "Folded and pprof output"):
  *
  *   sample types   threads/count (default), parked/nanoseconds
  *   samples        one per flagged thread, then one per flagged goroutine,
