@@ -36,6 +36,44 @@ int report__add_exited(struct pw_report *r, uint32_t pid)
 	return 0;
 }
 
+int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason)
+{
+	struct pw_idle_count *v;
+	int at = r->nidle;
+
+	/* Few entries (processes x reasons): a linear scan keeps them grouped
+	 * by pid in the order reasons were first seen. */
+	for (int i = 0; i < r->nidle; i++) {
+		if (r->idle[i].pid == pid && !strcmp(r->idle[i].reason, reason)) {
+			r->idle[i].count++;
+			return 0;
+		}
+		if (r->idle[i].pid == pid)
+			at = i + 1;
+		else if (r->idle[i].pid > pid && at == r->nidle)
+			at = i;
+	}
+	v = realloc(r->idle, (r->nidle + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->idle = v;
+	memmove(v + at + 1, v + at, (r->nidle - at) * sizeof(*v));
+	v[at] = (struct pw_idle_count){ .pid = pid, .reason = reason, .count = 1 };
+	r->nidle++;
+	return 0;
+}
+
+const char *report__thread_verdict(const struct pw_report *r, const struct pw_flagged *t)
+{
+	for (int i = 0; i < r->ndeadlocks; i++)
+		for (int k = 0; r->deadlocks[i].pid == t->pid && k < r->deadlocks[i].n; k++)
+			if (r->deadlocks[i].members[k] == t->tid)
+				return "deadlocked";
+	if (t->idle_match)
+		return "idle";
+	return t->wait.class == PW_CLASS_RUNNING ? "spinning" : "parked";
+}
+
 static int cmp_stacks(const struct pw_stack *a, const struct pw_stack *b)
 {
 	if (a->nframes != b->nframes)
@@ -223,6 +261,7 @@ void report__free(struct pw_report *r)
 	free(r->threads);
 	free(r->groups);
 	free(r->exited);
+	free(r->idle);
 	for (int i = 0; i < r->ndeadlocks; i++) {
 		free(r->deadlocks[i].members);
 		free(r->deadlocks[i].objects);

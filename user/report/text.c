@@ -257,7 +257,7 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		"start estimated from the last time on a CPU",
 		any_before ? ", began before parkwatch attached" : "");
 	if (first->idle_match)
-		fprintf(f, "    idle: a known runtime wait (%s)\n", first->idle_match);
+		fprintf(f, "    idle: %s\n", first->idle_match);
 	if (first->has_futex_word)
 		fprintf(f, "    futex word now %llu\n", (unsigned long long)first->futex_word);
 	print_group_edges(f, r, g, o);
@@ -267,6 +267,29 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		print_stack(f, &first->kstack, "      ", o);
 	}
 	print_creator(f, first, g->count, o);
+}
+
+/* Idle threads are not listed (without --show-idle) but not hidden either:
+ * one line per process says how many and why, so a healthy server reads
+ * "28 idle: JVM service thread 17, JVM pool worker 8, ..." instead of 28
+ * stacks, and the one real leak stands out. */
+static void print_idle_summary(FILE *f, const struct pw_report *r, const struct print_opts *o)
+{
+	if (r->nidle)
+		fprintf(f, "\nidle, not counted as leaks (--show-idle lists them):\n");
+	for (int i = 0; i < r->nidle;) {
+		uint32_t pid = r->idle[i].pid;
+		uint64_t total = 0;
+		int k;
+
+		for (k = i; k < r->nidle && r->idle[k].pid == pid; k++)
+			total += r->idle[k].count;
+		fprintf(f, "  PID %u: %llu idle:", pid, (unsigned long long)total);
+		for (int first = i; i < k; i++)
+			fprintf(f, "%s %s %llu", i == first ? "" : ",", r->idle[i].reason,
+				(unsigned long long)r->idle[i].count);
+		fputc('\n', f);
+	}
 }
 
 /* Ignore rules: how many threads they hid in this report, and the rules that
@@ -448,6 +471,7 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 				t->exe ? t->exe : "(executable unknown)");
 		print_group(f, r, &r->groups[g], o);
 	}
+	print_idle_summary(f, r, o);
 	print_goroutines(f, r, o);
 	print_ignore_rules(f, r, o);
 	fflush(f);
