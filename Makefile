@@ -60,7 +60,14 @@ BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BE
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
 
-fixtures: $(FIXTURES) $(GO_FIXTURES)
+# Real servers for the idle tests (tests/servers.bats): the JVM one compiled
+# with the JDK; the Node and Python ones run from the source tree.
+SERVER_FIXTURES = $(OUT)/fixtures/servers/HttpPool.class
+fixtures: $(FIXTURES) $(GO_FIXTURES) $(SERVER_FIXTURES)
+
+$(OUT)/fixtures/servers/%.class: tests/fixtures/servers/%.java
+	$(call msg,JAVAC,$@)
+	$(Q)mkdir -p $(@D) && javac -d $(@D) $<
 
 deps:
 	$(Q)tools/install-deps.sh

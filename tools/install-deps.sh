@@ -16,7 +16,8 @@ packages=(
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
-	redis-server                         # healthy-server tests: a real redis
+	redis-server curl                    # healthy-server tests: a real redis, HTTP requests
+	openjdk-17-jdk-headless nodejs python3 # healthy-server tests: a JVM, Node, CPython
 )
 
 missing=()
