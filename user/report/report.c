@@ -198,8 +198,9 @@ static int cmp_gwait(const struct pw_gwait *a, const struct pw_gwait *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Same group: same process, class, wait reason, stack, creation site and
- * object waited on. */
+/* Same group: same process, class, wait reason, stack and creation site —
+ * one leaking site is one entry however many objects its goroutines wait
+ * on (the printers list the objects). */
 static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged *b)
 {
 	int c;
@@ -210,10 +211,7 @@ static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged 
 		return c;
 	if (a->g.created_by.pc != b->g.created_by.pc)
 		return a->g.created_by.pc < b->g.created_by.pc ? -1 : 1;
-	if ((c = cmp_stacks(&a->g.stack, &b->g.stack)))
-		return c;
-	/* and the same object waited on (go/wait.c): a channel, a lock */
-	return cmp_gwait(a->g.wait, b->g.wait);
+	return cmp_stacks(&a->g.stack, &b->g.stack);
 }
 
 static int cmp_gflagged(const void *x, const void *y)
@@ -221,7 +219,10 @@ static int cmp_gflagged(const void *x, const void *y)
 	const struct pw_gflagged *a = x, *b = y;
 	int c = cmp_ggroup_key(a, b);
 
-	return c ? c : a->g.goid < b->g.goid ? -1 : a->g.goid > b->g.goid;
+	/* within a group, goroutines on one object side by side */
+	if (c || (c = cmp_gwait(a->g.wait, b->g.wait)))
+		return c;
+	return a->g.goid < b->g.goid ? -1 : a->g.goid > b->g.goid;
 }
 
 int report__group_goroutines(struct pw_report *r)

@@ -363,16 +363,43 @@ static void print_gwait(FILE *f, const struct pw_gwait *w)
 		w->queued == 2 ? "" : "s");
 }
 
+/* How many distinct objects (by address) the group's goroutines wait on;
+ * they are sorted by object within the group. */
+static int distinct_objects(const struct pw_report *r, const struct pw_group *g)
+{
+	int n = 0;
+	uint64_t last = 0;
+
+	for (int i = 0; i < g->count; i++) {
+		const struct pw_gwait *w = r->goroutines[g->first + i].g.wait;
+		uint64_t obj = w ? w->object : 0;
+
+		if (obj && (n == 0 || obj != last))
+			n++;
+		last = obj;
+	}
+	return n;
+}
+
 static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_group *g,
 			 const struct print_opts *o)
 {
 	const struct pw_gflagged *first = &r->goroutines[g->first];
 	const struct pw_goroutine *gr = &first->g;
-	char dur[32] = "";
+	char dur[64] = "", a[32], b[32];
+	uint64_t lo = UINT64_MAX, hi = 0;
+	int nobj;
 
 	if (first->duration_source && strcmp(first->duration_source, "unknown")) {
-		strcpy(dur, " for ");
-		format_duration(first->parked_ns, dur + 5, sizeof(dur) - 5);
+		for (int i = 0; i < g->count; i++) {
+			uint64_t p = r->goroutines[g->first + i].parked_ns;
+
+			lo = p < lo ? p : lo;
+			hi = p > hi ? p : hi;
+		}
+		format_duration(lo, a, sizeof(a));
+		format_duration(hi, b, sizeof(b));
+		snprintf(dur, sizeof(dur), strcmp(a, b) ? " for %s to %s" : " for %s", a, b);
 	}
 	fprintf(f, "  %s%d goroutine%s%s [%s]%s%s%s, %s", BOLD(o), g->count,
 		g->count == 1 ? "" : "s", RESET(o), gr->wait_reason ? gr->wait_reason : gr->status_name,
@@ -391,6 +418,9 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	for (int i = 0; i < g->count && i < 12; i++)
 		fprintf(f, " %llu", (unsigned long long)r->goroutines[g->first + i].g.goid);
 	fprintf(f, "%s\n", g->count > 12 ? " ..." : "");
+	nobj = distinct_objects(r, g);
+	if (nobj > 1)
+		fprintf(f, "    waiting on %d different objects; the first:\n", nobj);
 	print_gwait(f, gr->wait);
 	print_stack(f, &gr->stack, "    ", o);
 	if (gr->created_by.function) {
