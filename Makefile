@@ -26,7 +26,8 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser
-LIBS = -lbpf -lelf -ldw -lz -ljson-c
+# libiberty (static only in Debian) demangles C++ and Rust names.
+LIBS = -lbpf -lelf -ldw -lz -ljson-c -liberty
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
 
 # user/ is grouped by concern (see tools/doc/architecture.md): the top holds
@@ -59,7 +60,14 @@ BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BE
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
 
-fixtures: $(FIXTURES) $(GO_FIXTURES)
+# Real servers for the idle tests (tests/servers.bats): the JVM one compiled
+# with the JDK; the Node and Python ones run from the source tree.
+SERVER_FIXTURES = $(OUT)/fixtures/servers/HttpPool.class
+fixtures: $(FIXTURES) $(GO_FIXTURES) $(SERVER_FIXTURES)
+
+$(OUT)/fixtures/servers/%.class: tests/fixtures/servers/%.java
+	$(call msg,JAVAC,$@)
+	$(Q)mkdir -p $(@D) && javac -d $(@D) $<
 
 deps:
 	$(Q)tools/install-deps.sh

@@ -149,3 +149,27 @@ CONDVAR_STACK='mine | length == 3
 		and all(.stack[1].function == "runtime.futexsleep"
 			and .stack[2].function == "runtime.notesleep")'
 }
+
+@test "JIT code named from the runtime's perf map, the stack continuing through its frame" {
+	require_fixture jit_park
+	start_fixture jit_park perfmap
+	local map=/tmp/perf-$FIXTURE_PID.map
+	[ -f "$map" ]
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
+	rm -f "$map"
+	assert_success
+	jq_check '(mine | length == 1) and mine[0].stack_error == null'
+	jq_check 'mine[0].stack[0] | .function == "jit_wait_stub" and .module == "[jit]"'
+	jq_check 'mine[0] | fns == ["jit_wait_stub", "jit_wait", "worker_main", "start_thread", "__clone3"]'
+}
+
+@test "a perf map owned by another user is not believed" {
+	require_fixture jit_park
+	start_fixture jit_park perfmap
+	local map=/tmp/perf-$FIXTURE_PID.map
+	chown nobody "$map"
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
+	rm -f "$map"
+	assert_success
+	jq_check '(mine | length == 1) and mine[0].stack[0].function == null and mine[0].stack[0].module == null'
+}

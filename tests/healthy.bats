@@ -26,24 +26,37 @@ setup() {
 	refute_output --partial pool_worker_main
 }
 
-@test "read, epoll_wait, accept and pause with no timeout are flagged as syscall waits" {
+@test "read on a pipe, epoll_wait on an empty set and pause with no timeout are flagged as syscall waits" {
 	start_fixture syscall_waits
 	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
 	assert_success
 	local entry
-	for entry in read:reader_main epoll_wait:epoll_main 'accept4?:accept_main' pause:pause_main; do
+	for entry in read:reader_main epoll_wait:epoll_main pause:pause_main; do
 		local sc=${entry%%:*} fn=${entry#*:}
 		jq_check "[mine[] | select(.wait.syscall // \"\" | test(\"^($sc)\$\"))] | length == 1"
 		jq_check "[mine[] | select(.wait.syscall // \"\" | test(\"^($sc)\$\"))][0]
-			| .class == \"syscall\" and .wait.timed == false and has_fn(\"^$fn\$\")"
+			| .class == \"syscall\" and .verdict == \"parked\" and .wait.timed == false and has_fn(\"^$fn\$\")"
 	done
+}
+
+@test "accept on a listening socket is an idle accept loop: counted, listed only with --show-idle" {
+	start_fixture syscall_waits
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
+	assert_success
+	jq_check 'mine | all(has_fn("^accept_main$") | not)'
+	jq_check '.idle_summary[] | select(.pid == $pid) | .reasons == [{"reason": "accept loop", "count": 1}]'
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --show-idle
+	assert_success
+	jq_check '[mine[] | select(has_fn("^accept_main$"))] | length == 1'
+	jq_check '[mine[] | select(has_fn("^accept_main$"))][0]
+		| .verdict == "idle" and .idle_reason == "accept loop" and (.wait.syscall | test("^accept4?$"))'
 }
 
 @test "poll with a timeout is not flagged by default" {
 	start_fixture syscall_waits
 	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json
 	assert_success
-	jq_check 'mine | length == 4'
+	jq_check 'mine | length == 3'
 	jq_check 'mine | all(.wait.syscall != "poll" and (has_fn("^poll_main$") | not))'
 	jq_check 'mine | all(.wait.timed == false)'
 }
@@ -61,5 +74,5 @@ setup() {
 	start_fixture syscall_waits
 	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --json --fail
 	assert_failure 1
-	jq_check 'mine | length == 4'
+	jq_check 'mine | length == 3'
 }

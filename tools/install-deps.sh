@@ -8,6 +8,7 @@ packages=(
 	bpftool libbpf-dev                   # skeletons, libbpf 1.1
 	libelf-dev libdw-dev zlib1g-dev      # ELF, DWARF/CFI unwinding
 	libjson-c-dev                        # reading --baseline reports
+	libiberty-dev                        # C++ and Rust names demangled
 	libc6-dbg                            # glibc internals by name and file:line
 	libprotobuf-c-dev protobuf-c-compiler # --format pprof (profile.proto)
 	bats bats-assert bats-support jq     # test suite
@@ -16,6 +17,8 @@ packages=(
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
+	redis-server curl                    # healthy-server tests: a real redis, HTTP requests
+	openjdk-17-jdk-headless nodejs python3 # healthy-server tests: a JVM, Node, CPython
 )
 
 missing=()

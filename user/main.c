@@ -39,8 +39,9 @@ static const char doc[] =
 	"  3  environment error (not root / no CAP_BPF+CAP_PERFMON, no kernel BTF,\n"
 	"     BPF load or attach refused, e.g. by lockdown)\n"
 	"\v"
-	"Durations: 500ms, 10s, 2m, 1h, or plain seconds. Idle waits hidden by default\n"
-	"(override with --show-idle or --idle-file): Go runtime idle Ms and poller.\n";
+	"Durations: 500ms, 10s, 2m, 1h, or plain seconds. Idle threads (runtime service\n"
+	"threads, pool workers, event loops at rest) are counted, not listed: see\n"
+	"--show-idle, --idle-file and IDLE RULES in parkwatch(8).\n";
 
 enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
@@ -57,9 +58,9 @@ static const struct argp_option options[] = {
 	{ "futex-hooks", OPT_FUTEX_HOOKS, NULL, 0,
 	  "Hook futex syscall entry for exact wait start times (costs every futex call)", 1 },
 	{ "timed", OPT_TIMED, NULL, 0, "Also flag waits that have a timeout", 1 },
-	{ "show-idle", OPT_SHOW_IDLE, NULL, 0, "Also flag well-known runtime idle waits", 1 },
+	{ "show-idle", OPT_SHOW_IDLE, NULL, 0, "Also list idle threads (verdict idle, with the reason)", 1 },
 	{ "idle-file", OPT_IDLE_FILE, "FILE", 0,
-	  "Replace the idle-wait list: one function name per line, # comments", 1 },
+	  "Replace the idle rules: FUNC [comm=NAME] [syscall=NAME] [REASON]", 1 },
 	{ "kernel-stack", 'k', NULL, 0, "Add each flagged thread's kernel stack", 1 },
 	{ "no-goroutines", OPT_NO_GOROUTINES, NULL, 0,
 	  "Threads only: do not read the goroutines of Go processes", 1 },

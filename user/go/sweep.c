@@ -128,7 +128,8 @@ static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opt
 	struct pw_frame f = { .function = (char *)g->start_function };
 	struct pw_stack s = { .frames = &f, .nframes = 1 };
 
-	return g->start_function && o->idle && idle_list__match(o->idle, &s);
+	return g->start_function && o->idle &&
+	       idle_list__match(o->idle, &(struct idle_subject){ .stack = &s });
 }
 
 /* End of run: every user goroutine still alive is left behind. */

@@ -177,7 +177,9 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 	json_kstring(j, "exe", t->exe);
 	json_kstring(j, "state", state);
 	json_kstring(j, "class", wait_class_name(t->wait.class));
+	json_kstring(j, "verdict", report__thread_verdict(r, t));
 	json_kbool(j, "idle", t->idle_match != NULL);
+	json_kstring(j, "idle_reason", t->idle_match);
 	json_kint(j, "group", t->group);
 	print_wait(j, t);
 	json_kuint(j, "parked_ns", t->parked_ns);
@@ -260,6 +262,9 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 		json_null(j);
 	json_kstring(j, "duration_source", f->duration_source);
 	json_kstring(j, "class", f->class);
+	/* Goroutines judged so far are parked, spinning or growing: the
+	 * class is the verdict in the shared vocabulary. */
+	json_kstring(j, "verdict", f->class);
 	json_kint(j, "group", f->group);
 	if (f->site_count)
 		json_kint(j, "site_count", f->site_count);
@@ -290,6 +295,36 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 	json_kstring(j, "stack_error", g->stack.error);
 	print_gwaits_for(j, g->wait);
 	json_object_end(j);
+}
+
+/* Idle threads that were not listed, per process: [{pid, count, reasons:
+ * [{reason, count}]}]. */
+static void print_idle_summary(struct json *j, const struct pw_report *r)
+{
+	json_key(j, "idle_summary");
+	json_array_begin(j);
+	for (int i = 0; i < r->nidle;) {
+		uint32_t pid = r->idle[i].pid;
+		uint64_t total = 0;
+		int k;
+
+		for (k = i; k < r->nidle && r->idle[k].pid == pid; k++)
+			total += r->idle[k].count;
+		json_object_begin(j);
+		json_kuint(j, "pid", pid);
+		json_kuint(j, "count", total);
+		json_key(j, "reasons");
+		json_array_begin(j);
+		for (; i < k; i++) {
+			json_object_begin(j);
+			json_kstring(j, "reason", r->idle[i].reason);
+			json_kuint(j, "count", r->idle[i].count);
+			json_object_end(j);
+		}
+		json_array_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
 }
 
 static void print_goroutines(struct json *j, const struct pw_report *r)
@@ -389,6 +424,7 @@ void report__print_json(const struct pw_report *r, FILE *f)
 	}
 	json_array_end(&j);
 	print_waitgraph(&j, r);
+	print_idle_summary(&j, r);
 	print_goroutines(&j, r);
 	json_key(&j, "exited");
 	json_array_begin(&j);

@@ -36,6 +36,44 @@ int report__add_exited(struct pw_report *r, uint32_t pid)
 	return 0;
 }
 
+int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason)
+{
+	struct pw_idle_count *v;
+	int at = r->nidle;
+
+	/* Few entries (processes x reasons): a linear scan keeps them grouped
+	 * by pid in the order reasons were first seen. */
+	for (int i = 0; i < r->nidle; i++) {
+		if (r->idle[i].pid == pid && !strcmp(r->idle[i].reason, reason)) {
+			r->idle[i].count++;
+			return 0;
+		}
+		if (r->idle[i].pid == pid)
+			at = i + 1;
+		else if (r->idle[i].pid > pid && at == r->nidle)
+			at = i;
+	}
+	v = realloc(r->idle, (r->nidle + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->idle = v;
+	memmove(v + at + 1, v + at, (r->nidle - at) * sizeof(*v));
+	v[at] = (struct pw_idle_count){ .pid = pid, .reason = reason, .count = 1 };
+	r->nidle++;
+	return 0;
+}
+
+const char *report__thread_verdict(const struct pw_report *r, const struct pw_flagged *t)
+{
+	for (int i = 0; i < r->ndeadlocks; i++)
+		for (int k = 0; r->deadlocks[i].pid == t->pid && k < r->deadlocks[i].n; k++)
+			if (r->deadlocks[i].members[k] == t->tid)
+				return "deadlocked";
+	if (t->idle_match)
+		return "idle";
+	return t->wait.class == PW_CLASS_RUNNING ? "spinning" : "parked";
+}
+
 static int cmp_stacks(const struct pw_stack *a, const struct pw_stack *b)
 {
 	if (a->nframes != b->nframes)
@@ -160,8 +198,9 @@ static int cmp_gwait(const struct pw_gwait *a, const struct pw_gwait *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Same group: same process, class, wait reason, stack, creation site and
- * object waited on. */
+/* Same group: same process, class, wait reason, stack and creation site —
+ * one leaking site is one entry however many objects its goroutines wait
+ * on (the printers list the objects). */
 static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged *b)
 {
 	int c;
@@ -172,10 +211,7 @@ static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged 
 		return c;
 	if (a->g.created_by.pc != b->g.created_by.pc)
 		return a->g.created_by.pc < b->g.created_by.pc ? -1 : 1;
-	if ((c = cmp_stacks(&a->g.stack, &b->g.stack)))
-		return c;
-	/* and the same object waited on (go/wait.c): a channel, a lock */
-	return cmp_gwait(a->g.wait, b->g.wait);
+	return cmp_stacks(&a->g.stack, &b->g.stack);
 }
 
 static int cmp_gflagged(const void *x, const void *y)
@@ -183,7 +219,10 @@ static int cmp_gflagged(const void *x, const void *y)
 	const struct pw_gflagged *a = x, *b = y;
 	int c = cmp_ggroup_key(a, b);
 
-	return c ? c : a->g.goid < b->g.goid ? -1 : a->g.goid > b->g.goid;
+	/* within a group, goroutines on one object side by side */
+	if (c || (c = cmp_gwait(a->g.wait, b->g.wait)))
+		return c;
+	return a->g.goid < b->g.goid ? -1 : a->g.goid > b->g.goid;
 }
 
 int report__group_goroutines(struct pw_report *r)
@@ -223,6 +262,7 @@ void report__free(struct pw_report *r)
 	free(r->threads);
 	free(r->groups);
 	free(r->exited);
+	free(r->idle);
 	for (int i = 0; i < r->ndeadlocks; i++) {
 		free(r->deadlocks[i].members);
 		free(r->deadlocks[i].objects);

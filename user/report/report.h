@@ -36,7 +36,7 @@ struct pw_flagged {
 	uint64_t parked_ns;
 	bool exact;           /* start seen at futex entry, not estimated */
 	bool since_attach;    /* wait began before parkwatch attached */
-	const char *idle_match; /* idle function it matched, NULL if not idle */
+	const char *idle_match; /* the idle rule's reason, NULL if not idle */
 	uint64_t born_ns, nvcsw;
 	struct pw_stack stack;
 	struct pw_stack kstack;
@@ -72,6 +72,14 @@ struct pw_group {
 	int count;
 };
 
+/* Idle threads not listed (no --show-idle), counted per process and
+ * reason: the text report folds them into one line per process. */
+struct pw_idle_count {
+	uint32_t pid;
+	const char *reason;  /* owned by the idle list, which outlives reports */
+	uint64_t count;
+};
+
 /* An ignore rule and how often it matched (text owned by the ignore set). */
 struct pw_rule_use {
 	const char *rule;   /* e.g. "top worker_wait", "baseline old.json" */
@@ -104,6 +112,8 @@ struct pw_report {
 	int nggroups;
 	struct pw_goproc *goprocs;
 	int ngoprocs;
+	struct pw_idle_count *idle; /* sorted by pid, then first seen */
+	int nidle;
 	const struct pw_rule_use *rules; /* ignore rules, owned by the ignore set */
 	int nrules;
 	/* Command mode's final report: what the end-of-run snapshot saw. */
@@ -122,6 +132,12 @@ struct pw_report {
 /* Append a zeroed entry; NULL on ENOMEM. */
 struct pw_flagged *report__add(struct pw_report *r);
 int report__add_exited(struct pw_report *r, uint32_t pid);
+/* One more idle thread of pid with this reason. 0 or -ENOMEM. */
+int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason);
+/* A thread's verdict, one vocabulary with the goroutines': "deadlocked"
+ * (in a cycle of the wait-for graph), "idle", "spinning" (still running at
+ * the end of a command's run), else "parked". */
+const char *report__thread_verdict(const struct pw_report *r, const struct pw_flagged *t);
 /* Drop thread i and what it owns; the last thread takes its place (call
  * before report__group: groups index threads). */
 void report__remove(struct pw_report *r, int i);

@@ -257,7 +257,7 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		"start estimated from the last time on a CPU",
 		any_before ? ", began before parkwatch attached" : "");
 	if (first->idle_match)
-		fprintf(f, "    idle: a known runtime wait (%s)\n", first->idle_match);
+		fprintf(f, "    idle: %s\n", first->idle_match);
 	if (first->has_futex_word)
 		fprintf(f, "    futex word now %llu\n", (unsigned long long)first->futex_word);
 	print_group_edges(f, r, g, o);
@@ -267,6 +267,29 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		print_stack(f, &first->kstack, "      ", o);
 	}
 	print_creator(f, first, g->count, o);
+}
+
+/* Idle threads are not listed (without --show-idle) but not hidden either:
+ * one line per process says how many and why, so a healthy server reads
+ * "28 idle: JVM service thread 17, JVM pool worker 8, ..." instead of 28
+ * stacks, and the one real leak stands out. */
+static void print_idle_summary(FILE *f, const struct pw_report *r, const struct print_opts *o)
+{
+	if (r->nidle)
+		fprintf(f, "\nidle, not counted as leaks (--show-idle lists them):\n");
+	for (int i = 0; i < r->nidle;) {
+		uint32_t pid = r->idle[i].pid;
+		uint64_t total = 0;
+		int k;
+
+		for (k = i; k < r->nidle && r->idle[k].pid == pid; k++)
+			total += r->idle[k].count;
+		fprintf(f, "  PID %u: %llu idle:", pid, (unsigned long long)total);
+		for (int first = i; i < k; i++)
+			fprintf(f, "%s %s %llu", i == first ? "" : ",", r->idle[i].reason,
+				(unsigned long long)r->idle[i].count);
+		fputc('\n', f);
+	}
 }
 
 /* Ignore rules: how many threads they hid in this report, and the rules that
@@ -340,16 +363,43 @@ static void print_gwait(FILE *f, const struct pw_gwait *w)
 		w->queued == 2 ? "" : "s");
 }
 
+/* How many distinct objects (by address) the group's goroutines wait on;
+ * they are sorted by object within the group. */
+static int distinct_objects(const struct pw_report *r, const struct pw_group *g)
+{
+	int n = 0;
+	uint64_t last = 0;
+
+	for (int i = 0; i < g->count; i++) {
+		const struct pw_gwait *w = r->goroutines[g->first + i].g.wait;
+		uint64_t obj = w ? w->object : 0;
+
+		if (obj && (n == 0 || obj != last))
+			n++;
+		last = obj;
+	}
+	return n;
+}
+
 static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_group *g,
 			 const struct print_opts *o)
 {
 	const struct pw_gflagged *first = &r->goroutines[g->first];
 	const struct pw_goroutine *gr = &first->g;
-	char dur[32] = "";
+	char dur[64] = "", a[32], b[32];
+	uint64_t lo = UINT64_MAX, hi = 0;
+	int nobj;
 
 	if (first->duration_source && strcmp(first->duration_source, "unknown")) {
-		strcpy(dur, " for ");
-		format_duration(first->parked_ns, dur + 5, sizeof(dur) - 5);
+		for (int i = 0; i < g->count; i++) {
+			uint64_t p = r->goroutines[g->first + i].parked_ns;
+
+			lo = p < lo ? p : lo;
+			hi = p > hi ? p : hi;
+		}
+		format_duration(lo, a, sizeof(a));
+		format_duration(hi, b, sizeof(b));
+		snprintf(dur, sizeof(dur), strcmp(a, b) ? " for %s to %s" : " for %s", a, b);
 	}
 	fprintf(f, "  %s%d goroutine%s%s [%s]%s%s%s, %s", BOLD(o), g->count,
 		g->count == 1 ? "" : "s", RESET(o), gr->wait_reason ? gr->wait_reason : gr->status_name,
@@ -368,6 +418,9 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	for (int i = 0; i < g->count && i < 12; i++)
 		fprintf(f, " %llu", (unsigned long long)r->goroutines[g->first + i].g.goid);
 	fprintf(f, "%s\n", g->count > 12 ? " ..." : "");
+	nobj = distinct_objects(r, g);
+	if (nobj > 1)
+		fprintf(f, "    waiting on %d different objects; the first:\n", nobj);
 	print_gwait(f, gr->wait);
 	print_stack(f, &gr->stack, "    ", o);
 	if (gr->created_by.function) {
@@ -448,6 +501,7 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 				t->exe ? t->exe : "(executable unknown)");
 		print_group(f, r, &r->groups[g], o);
 	}
+	print_idle_summary(f, r, o);
 	print_goroutines(f, r, o);
 	print_ignore_rules(f, r, o);
 	fflush(f);

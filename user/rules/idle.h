@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Well-known waits that are not leaks: a runtime's own idle threads (the Go
- * runtime's spare Ms parked in notesleep, its network poller, ...). A thread
- * whose stack contains one of these functions is "idle" and not flagged
- * unless --show-idle. The list is replaceable with --idle-file.
+ * Waits that are not leaks, from evidence: a runtime's own service threads
+ * (the Go runtime's spare Ms, the JVM's GC/compiler/VM threads, libuv's
+ * pool, CPython's executor workers, redis's background jobs, ...) by a
+ * function on their stack and sometimes their thread name, and event loops
+ * by the syscall they rest in (when the sweep found the evidence: a socket,
+ * a non-empty epoll set). Each rule carries the reason printed for it.
+ *
+ * Rule syntax, one per line (the built-in list uses it too):
+ *   FUNC [comm=NAME] [syscall=NAME] [REASON...]
+ * FUNC is a function name on the stack, "*" for any stack; FUNC and NAME
+ * take a trailing '*' as a prefix match. REASON defaults to FUNC. The list
+ * is replaceable with --idle-file; --show-idle lists idle entries too.
  */
 #ifndef PW_IDLE_H
 #define PW_IDLE_H
@@ -13,15 +21,22 @@
 
 struct idle_list;
 
+/* What a rule looks at. comm and syscall may be NULL. */
+struct idle_subject {
+	const struct pw_stack *stack;
+	const char *comm;
+	const char *syscall; /* an event-loop wait the sweep has evidence for */
+};
+
 /* The built-in list. */
 struct idle_list *idle_list__default(void);
-/* One function name per line; blank lines and '#' comments ignored. NULL +
- * errno on error; *bad_line is set to the line of a malformed entry. */
+/* A rules file replacing the built-in list; blank lines and '#' comments
+ * ignored. NULL + errno on error; *bad_line is the malformed line, if any. */
 struct idle_list *idle_list__load(const char *path, int *bad_line);
-/* The matching function name, or NULL when the stack is not idle. */
-const char *idle_list__match(const struct idle_list *l, const struct pw_stack *s);
+/* The reason of the first rule that matches, or NULL when not idle. */
+const char *idle_list__match(const struct idle_list *l, const struct idle_subject *s);
 void idle_list__free(struct idle_list *l);
-/* For --help and the README: the built-in names, NULL-terminated. */
-extern const char *const idle_default_functions[];
+/* For --help and the documents: the built-in rules, NULL-terminated. */
+extern const char *const idle_default_rules[];
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "threads/event_loop.h"
 #include "threads/sweep.h"
 #include "threads/unwind.h"
 #include "threads/wait_time.h"
@@ -254,11 +255,13 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 			return report__add_exited(r, rec->tgid);
 		}
 	}
-	idle = idle_list__match(o->idle, &stack);
+	idle = idle_list__match(o->idle, &(struct idle_subject){
+		.stack = &stack, .comm = rec->comm,
+		.syscall = event_loop_wait(rec->tgid, wd, &rec->regs) });
 	if (idle && !o->show_idle) {
 		r->stats.idle_hidden++;
 		pw_stack__free(&stack);
-		return 0;
+		return report__count_idle(r, rec->tgid, idle);
 	}
 	f = report__add(r);
 	if (!f) {

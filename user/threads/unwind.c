@@ -160,6 +160,32 @@ static int unwinder__no_cfi_reason(struct walk *w, char **msg)
  * Add the frame at pc. DWARF_CB_ABORT when the stack ends there (a Go
  * stack switch) or on error (w->err).
  */
+/* Code in no mapped file: named from the runtime's perf map, if it keeps
+ * one (module "[jit]"). 0 or -ENOMEM. */
+static int unwinder__jit_name(struct unwinder *u, uint64_t pc, bool activation,
+			      struct pw_frame *f)
+{
+	uint64_t addr = activation ? pc : pc - 1, start;
+	const char *name;
+
+	if (!u->perfmap_tried) {
+		u->perfmap_tried = true;
+		u->perfmap = perfmap__load(u->pid);
+	}
+	name = perfmap__lookup(u->perfmap, addr, &start);
+	if (!name)
+		return 0;
+	f->function = strdup(name);
+	f->module = strdup("[jit]");
+	f->offset = pc - start;
+	if (f->function && f->module)
+		return 0;
+	free(f->function);
+	free(f->module);
+	f->function = f->module = NULL;
+	return -ENOMEM;
+}
+
 static int unwinder__add(struct walk *w, uint64_t pc, bool activation)
 {
 	struct pw_frame f;
@@ -167,6 +193,8 @@ static int unwinder__add(struct walk *w, uint64_t pc, bool activation)
 
 	w->last_kind = unwinder__cfi_kind(w->u->dwfl, activation ? pc : pc - 1);
 	err = unwinder__symbolize(w->u->dwfl, pc, activation, &f);
+	if (!err && !f.module)
+		err = unwinder__jit_name(w->u, pc, activation, &f);
 	if (!err && (err = pw_stack__push(w->out, &f))) {
 		free(f.function);
 		free(f.module);
@@ -474,5 +502,6 @@ void unwinder__free(struct unwinder *u)
 		elf_end(u->arch_elf);
 	if (u->mem_fd >= 0)
 		close(u->mem_fd);
+	perfmap__free(u->perfmap);
 	free(u);
 }

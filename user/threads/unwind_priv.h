@@ -6,6 +6,7 @@
 
 #include <elfutils/libdwfl.h>
 #include "parkwatch.h"
+#include "threads/perfmap.h"
 #include "threads/unwind.h"
 
 /* x86_64 DWARF register numbers that the frame callback looks at. */
@@ -32,6 +33,11 @@ struct unwinder {
 	/* Last failed read since the last good frame (libdw cannot say). */
 	uint64_t bad_addr;
 	int bad_err; /* errno of the read, or EFAULT outside the stack copy */
+
+	/* JIT code's names (threads/perfmap.h), read at the first pc in no
+	 * mapped file. */
+	struct perfmap *perfmap;
+	bool perfmap_tried;
 };
 
 /* State of one walk, shared by the frame callback and unwinder__unwind(). */

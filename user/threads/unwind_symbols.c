@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "report/demangle.h"
 #include "threads/unwind_priv.h"
 
 #define PW_DELETED " (deleted)"
@@ -221,7 +222,7 @@ int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation, struct pw_fram
 	name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 	if (name) {
 		/* "pthread_cond_wait@@GLIBC_2.3.2": the version is noise here. */
-		f->function = strndup(name, strcspn(name + 1, "@") + 1);
+		f->function = pw_demangle(name, strcspn(name + 1, "@") + 1);
 		if (!f->function)
 			goto err;
 		f->offset = off + (pc - addr);

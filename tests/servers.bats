@@ -1,0 +1,158 @@
+#!/usr/bin/env bats
+# Healthy real servers report nothing: a JVM (the JDK's HttpServer on a
+# fixed pool), Node (http + the libuv pool), CPython (ThreadingHTTPServer +
+# a ThreadPoolExecutor) and redis-server, exercised then swept, flag no
+# thread: their service threads, pool workers and event loops are idle, and
+# said so per process. The same servers with a handler that strands one
+# thread per request are flagged, exactly the stranded threads.
+
+load helpers
+
+SERVERS=$PW_REPO/tests/fixtures/servers
+
+setup() {
+	require_root
+	require_parkwatch
+}
+
+# start_server KIND [leak]: start one server, wait (60 s: a JVM is slow to
+# start on a loaded machine) for "READY <pid> <port>", set SERVER_PID/PORT.
+start_server() {
+	local kind=$1 mode=${2:-} cmd
+	case $kind in
+	java) cmd=(java -Xss512k -cp "$FIXTURES/servers" HttpPool $mode) ;;
+	node) cmd=(node "$SERVERS/http_pool.js" $mode) ;;
+	python) cmd=(python3 "$SERVERS/http_pool.py" $mode) ;;
+	redis)
+		command -v redis-server >/dev/null || skip_or_fail "redis-server is not installed"
+		cmd=(bash -c 'echo "READY $$ 0"; exec redis-server --port 0 --save "" --appendonly no \
+			--unixsocket "$1" --daemonize no' _ "$BATS_TEST_TMPDIR/redis.sock") ;;
+	esac
+	[ "$kind" != java ] || [ -f "$FIXTURES/servers/HttpPool.class" ] ||
+		skip_or_fail "the JVM fixture is not built (make fixtures)"
+	command -v "${cmd[0]}" >/dev/null || skip_or_fail "${cmd[0]} is not installed"
+	SERVER_OUT=$BATS_TEST_TMPDIR/$kind.out
+	start_bg "$SERVER_OUT" "$BATS_TEST_TMPDIR/$kind.err" "${cmd[@]}"
+	wait_for_line "$SERVER_OUT" "^READY $BG_PID " 60 || fail "$kind did not become READY"
+	SERVER_PID=$BG_PID
+	SERVER_PORT=$(awk '{ print $3 }' "$SERVER_OUT")
+	export FIXTURE_PID=$SERVER_PID
+}
+
+# exercise KIND N [PATH]: N requests, as a light real load would.
+exercise() {
+	local kind=$1 n=$2 path=${3:-/} i
+	for ((i = 0; i < n; i++)); do
+		if [ "$kind" = redis ]; then
+			wait_for_socket
+			redis-cli -s "$BATS_TEST_TMPDIR/redis.sock" set "k$i" "v$i" >/dev/null
+			redis-cli -s "$BATS_TEST_TMPDIR/redis.sock" get "k$i" >/dev/null
+		else
+			curl -fsS --max-time 20 "http://127.0.0.1:$SERVER_PORT$path" >/dev/null
+		fi
+	done
+}
+
+wait_for_socket() {
+	local deadline=$(($(now_ms) + 20000))
+	until redis-cli -s "$BATS_TEST_TMPDIR/redis.sock" ping >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "redis did not answer on its socket"
+		sleep 0.1
+	done
+}
+
+# sweep_until FILTER: sweep the server (--once -t 0) until FILTER holds, 30 s
+# at most: a thread started by the last request may still be on its way to
+# its wait.
+sweep_until() {
+	local filter=$1 deadline=$(($(now_ms) + 30000))
+	while :; do
+		run_parkwatch --once -t 0 -p "$SERVER_PID" --json "${@:2}"
+		[ "$status" -le 1 ] || fail "parkwatch failed: $stderr"
+		jq -e --argjson pid "$SERVER_PID" "$JQ_DEFS $filter" "$REPORT" >/dev/null && return 0
+		[ "$(now_ms)" -lt "$deadline" ] || { jq_check "$filter"; return 1; }
+		sleep 0.2
+	done
+}
+
+# healthy KIND MIN_IDLE REASON...: exercised, swept: nothing flagged, at
+# least MIN_IDLE idle threads in the process, each REASON among them.
+healthy() {
+	local kind=$1 min=$2 reason
+	shift 2
+	start_server "$kind"
+	exercise "$kind" 5
+	sweep_until "(.idle_summary | map(select(.pid == \$pid)) | .[0].count // 0) >= $min"
+	run_parkwatch --once -t 0 -p "$SERVER_PID" --json --fail
+	assert_success
+	jq_check 'mine == []'
+	jq_check '.stats.flagged == 0'
+	for reason in "$@"; do
+		jq_check "any(.idle_summary[] | select(.pid == \$pid) | .reasons[]; .reason == \"$reason\")"
+	done
+	# the text report says it in one line per process
+	run --separate-stderr timeout 60 "$PARKWATCH" --once -t 0 -p "$SERVER_PID" --fail
+	assert_success
+	assert_output --regexp "PID $SERVER_PID: [0-9]+ idle: "
+}
+
+# leaky KIND: three requests to /leak strand three threads: exactly those
+# are flagged (verdict parked), the server's own threads still idle.
+leaky() {
+	local kind=$1
+	start_server "$kind" leak
+	exercise "$kind" 2
+	exercise "$kind" 3 /leak
+	sweep_until 'mine | length >= 3'
+	jq_check 'mine | length == 3'
+	jq_check 'mine | all(.verdict == "parked" and .idle == false)'
+	jq_check '.idle_summary | any(.pid == $pid and .count > 0)'
+	run --separate-stderr timeout 60 "$PARKWATCH" --once -t 0 -p "$SERVER_PID" --fail
+	assert_failure 1
+}
+
+@test "JVM HttpServer on a fixed pool: nothing flagged, GC/compiler/pool threads idle" {
+	healthy java 15 "JVM service thread" "JVM pool worker"
+}
+
+@test "Node http with the libuv pool: nothing flagged, pool and platform workers idle" {
+	healthy node 5 "libuv/V8 worker"
+}
+
+@test "CPython ThreadingHTTPServer with a ThreadPoolExecutor: nothing flagged, pool idle" {
+	healthy python 4 "CPython pool worker"
+}
+
+@test "redis-server: nothing flagged, background threads idle" {
+	healthy redis 3 "redis background thread"
+}
+
+@test "JVM with a handler that strands a thread per request: exactly those flagged" {
+	leaky java
+	jq_check 'mine | all(.comm == "stranded" and has_fn("^JVM_MonitorWait$"))'
+}
+
+@test "Node with a handler that strands a worker thread per request: exactly those flagged" {
+	leaky node
+	jq_check 'mine | all(has_fn("FutexEmulation"))'
+}
+
+@test "CPython with a handler that strands a thread per request: exactly those flagged" {
+	leaky python
+	jq_check 'mine | all(has_fn("^lock_PyThread_acquire_lock$"))'
+}
+
+@test "--show-idle lists the idle threads with their reason" {
+	start_server python
+	exercise python 3
+	sweep_until 'mine | length >= 4' --show-idle
+	jq_check 'mine | all(.verdict == "idle" and .idle == true and (.idle_reason | type == "string"))'
+	jq_check '.idle_summary == []'
+}
+
+@test "C++ names are demangled (the JVM's Parker::park, not _ZN6Parker4parkEbl)" {
+	start_server java
+	exercise java 3
+	sweep_until 'any(.threads[]; has_fn("^Parker::park$"))' --show-idle
+	jq_check 'all(.threads[]; all(fns[]; startswith("_Z") | not))'
+}
