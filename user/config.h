@@ -27,6 +27,7 @@ struct config {
 	const char *output;  /* -o FILE, NULL for stdout */
 	struct ignore_set *ignore;
 	uint64_t threshold_ns, interval_ns, duration_ns;
+	uint64_t sample_ns;  /* --sample: looks between reports (0: the default) */
 	const char *idle_file, *btf;
 	uint32_t max_threads;
 };

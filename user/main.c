@@ -47,6 +47,7 @@ enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
 	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF, OPT_FORMAT, OPT_WEIGHT,
 	OPT_NO_GOROUTINES, OPT_GO_PRECISE, OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
+	OPT_SAMPLE,
 };
 
 static const struct argp_option options[] = {
@@ -55,6 +56,9 @@ static const struct argp_option options[] = {
 	{ "threshold", 't', "DUR", 0, "Flag threads parked at least DUR (default 10s)", 0 },
 	{ "interval", 'i', "DUR", 0, "Watch mode: report every DUR (default 10s)", 0 },
 	{ "duration", 'd', "DUR", 0, "Watch mode: stop after DUR (default: until Ctrl-C)", 0 },
+	{ "sample", OPT_SAMPLE, "DUR", 0,
+	  "Watch mode: look every DUR between reports, for spinning and growing (default 1s "
+	  "with -p or a command, else the interval)", 0 },
 	{ "futex-hooks", OPT_FUTEX_HOOKS, NULL, 0,
 	  "Hook futex syscall entry for exact wait start times (costs every futex call)", 1 },
 	{ "timed", OPT_TIMED, NULL, 0, "Also flag waits that have a timeout", 1 },
@@ -157,6 +161,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (key == 'i' && v < 10000000ULL)
 			argp_error(state, "interval must be at least 10ms");
 		*(key == 't' ? &c->threshold_ns : key == 'i' ? &c->interval_ns : &c->duration_ns) = v;
+		break;
+	case OPT_SAMPLE:
+		if (parse_duration_ns(arg, &v) || v < 10000000ULL)
+			argp_error(state, "invalid --sample '%s' (at least 10ms, e.g. 500ms, 1s)", arg);
+		c->sample_ns = v;
 		break;
 	case OPT_FUTEX_HOOKS: c->futex_hooks = true; break;
 	case OPT_TIMED: c->timed = true; break;

@@ -18,6 +18,7 @@
 #include "go/precise.h"
 #include "rules/idle.h"
 #include "threads/ksyms.h"
+#include "threads/growth.h"
 #include "threads/sweep.h"
 #include "tracer.h"
 
@@ -38,6 +39,7 @@ struct session {
 	struct pw_end_event end; /* set by the end-of-run probe's event */
 	bool end_seen, end_done;
 	bool flagged;
+	struct growth *growth;   /* threads' sites across looks (growing) */
 };
 
 static volatile sig_atomic_t stop;
@@ -135,6 +137,8 @@ static int report(struct session *s, const struct sweep_opts *so, bool final,
 	};
 	int err = sweep__run(s->t, s->cr, s->k, so, &r);
 
+	if (!err)
+		err = growth__observe(s->growth, &r);
 	if (err) {
 		fprintf(stderr, "parkwatch: sweep failed: %s\n", strerror(-err));
 	} else {
@@ -204,11 +208,45 @@ static int poll_timeout(uint64_t now, uint64_t until)
 	return ms > 500 ? 500 : (int)ms;
 }
 
+/*
+ * A look between reports: the same sweep, kept only for the history that
+ * spinning and growing need (goroutine classes, thread sites), so that
+ * `-d 5s` decides them whatever the report interval is.
+ */
+static int sample(struct session *s)
+{
+	struct pw_report r = { .mode = s->mode, .threshold_ns = s->so.threshold_ns };
+	int err = sweep__run(s->t, s->cr, s->k, &s->so, &r);
+
+	if (!err)
+		err = growth__observe(s->growth, &r);
+	report__free(&r);
+	return err;
+}
+
+/* How often to look between reports: --sample, else each second when the
+ * targets are known (-p, a command: cheap), else only at each report. */
+static uint64_t sample_every(const struct config *c)
+{
+	uint64_t v = c->sample_ns ? c->sample_ns :
+		     c->npids || c->command ? 1000000000ULL : c->interval_ns;
+
+	return v < c->interval_ns ? v : c->interval_ns;
+}
+
+static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
 /* Watch (and command) mode's loop. */
 static int watch(struct session *s)
 {
 	uint64_t next = s->so.attach_ns + s->c->interval_ns;
 	uint64_t end = s->c->duration_ns ? s->so.attach_ns + s->c->duration_ns : UINT64_MAX;
+	uint64_t every = sample_every(s->c), next_look = s->so.attach_ns + every;
 	int err;
 
 	for (;;) {
@@ -222,9 +260,16 @@ static int watch(struct session *s)
 			if ((err = report(s, &s->so, false, NULL)))
 				return err;
 			next += s->c->interval_ns;
+			next_look = now + every;
 			continue;
 		}
-		err = tracer__poll(s->t, poll_timeout(now, next < end ? next : end));
+		if (now >= next_look) {
+			if ((err = sample(s)))
+				return err;
+			next_look += every;
+			continue;
+		}
+		err = tracer__poll(s->t, poll_timeout(now, min3(next, next_look, end)));
 		if (err == -ENOMEM) {
 			fprintf(stderr, "parkwatch: out of memory keeping clone events\n");
 			return err;
@@ -295,6 +340,9 @@ static int prepare(struct session *s)
 		fprintf(stderr, "parkwatch: kernel symbols unavailable (%s); kernel stacks show "
 			"addresses only\n", strerror(errno));
 	s->cr = creators__new();
+	s->growth = c->once ? NULL : growth__new();
+	if (!c->once && !s->growth)
+		return EXIT_ENV;
 	s->go = c->no_goroutines ? NULL : go_watch__new();
 	if (!s->cr || (!c->no_goroutines && !s->go))
 		return EXIT_ENV;
@@ -391,6 +439,7 @@ out:
 	tracer__close(s.t);
 	creators__free(s.cr);
 	go_watch__free(s.go);
+	growth__free(s.growth);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);
 	if (s.out && s.out != stdout)

@@ -181,6 +181,8 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 	json_kbool(j, "idle", t->idle_match != NULL);
 	json_kstring(j, "idle_reason", t->idle_match);
 	json_kint(j, "group", t->group);
+	if (t->site_count)
+		json_kint(j, "site_count", t->site_count);
 	print_wait(j, t);
 	json_kuint(j, "parked_ns", t->parked_ns);
 	format_iso_time(r->time_ns - t->parked_ns, since, sizeof(since));

@@ -71,6 +71,8 @@ const char *report__thread_verdict(const struct pw_report *r, const struct pw_fl
 				return "deadlocked";
 	if (t->idle_match)
 		return "idle";
+	if (t->site_count)
+		return "growing";
 	return t->wait.class == PW_CLASS_RUNNING ? "spinning" : "parked";
 }
 

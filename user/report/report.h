@@ -43,6 +43,7 @@ struct pw_flagged {
 	bool has_kstack;
 	struct pw_creator *creator; /* NULL: created before parkwatch started */
 	int group;
+	int site_count;       /* growing: its site's parked count, rising (growth.c) */
 	struct pw_wait_edge waits_for; /* who it waits for (waitgraph.c) */
 };
 
@@ -135,8 +136,9 @@ int report__add_exited(struct pw_report *r, uint32_t pid);
 /* One more idle thread of pid with this reason. 0 or -ENOMEM. */
 int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason);
 /* A thread's verdict, one vocabulary with the goroutines': "deadlocked"
- * (in a cycle of the wait-for graph), "idle", "spinning" (still running at
- * the end of a command's run), else "parked". */
+ * (in a cycle of the wait-for graph), "idle", "growing" (its site's count
+ * rose at each of the last looks), "spinning" (still running at the end of
+ * a command's run), else "parked". */
 const char *report__thread_verdict(const struct pw_report *r, const struct pw_flagged *t);
 /* Drop thread i and what it owns; the last thread takes its place (call
  * before report__group: groups index threads). */

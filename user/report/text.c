@@ -247,6 +247,9 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 		fprintf(f, " to %s%s%s", WARN(o), b, RESET(o));
 	fputc(' ', f);
 	print_wait(f, first);
+	if (first->site_count)
+		fprintf(f, " %sgrowing%s (%d from this site, rising)", WARN(o), RESET(o),
+			first->site_count);
 	fputc('\n', f);
 	fprintf(f, "    tid%s", g->count == 1 ? "" : "s");
 	for (int i = 0; i < g->count; i++)
