@@ -118,12 +118,13 @@ $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixtur
 
 # Each unit test links the modules it tests (plus the frame model).
 UNIT_MODULES_test_durations = user/report/durations.c
+UNIT_MODULES_test_escape = user/report/escape.c
 UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/report/report.c
-UNIT_MODULES_test_json = user/report/json_writer.c
-UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c
+UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
+UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c user/report/escape.c
 UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c

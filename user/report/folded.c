@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "report/escape.h"
 #include "report/report.h"
 
 struct folded_line {
@@ -43,23 +44,15 @@ struct folded_line {
 	uint64_t weight;
 };
 
-/* Append s with the characters that would break the format replaced: ';'
- * separates frames, whitespace separates the weight, newlines end lines. */
+/* Append s by the text escaping rule (escape.h), with the format's own
+ * separators kept out: ';' separates frames, a space the weight. */
 static void put_clean(FILE *m, const char *s)
 {
 	if (!s || !*s) {
 		fputc('?', m);
 		return;
 	}
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == ';')
-			c = ':';
-		else if (c <= ' ' || c == 0x7f)
-			c = '_';
-		fputc(c, m);
-	}
+	escape_fputs(m, s, ESCAPE_FOLDED);
 }
 
 static const char *basename_of(const char *p)
