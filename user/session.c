@@ -19,6 +19,7 @@
 #include "rules/idle.h"
 #include "threads/ksyms.h"
 #include "threads/sweep.h"
+#include "output.h"
 #include "tracer.h"
 
 struct session {
@@ -30,7 +31,8 @@ struct session {
 	struct go_watch *go;
 	struct go_precise *gp;   /* --go-precise */
 	struct sweep_opts so;
-	FILE *out;
+	struct output out;
+	bool final_written;      /* the run's last report reached the output */
 	const char *mode;
 	struct command cmd;
 	bool has_command;
@@ -101,27 +103,35 @@ static int on_event(void *ctx, uint32_t kind, const void *data)
 static int print_report(struct session *s, const struct pw_report *r)
 {
 	struct print_opts po = { .color = s->c->color && !s->c->output, .weight = s->c->weight };
+	FILE *f = s->out.f;
 	int err = 0;
 
+	errno = 0;
 	switch (s->c->format) {
 	case FORMAT_TEXT:
-		report__print_text(r, &po, s->out);
+		report__print_text(r, &po, f);
 		break;
 	case FORMAT_JSON:
-		report__print_json(r, s->out);
+		report__print_json(r, f);
 		break;
 	case FORMAT_FOLDED: /* one profile per run: the final report */
 		if (r->final)
-			err = report__print_folded(r, &po, s->out);
+			err = report__print_folded(r, &po, f);
 		break;
 	case FORMAT_PPROF:
 		if (r->final)
-			err = report__print_pprof(r, s->out);
+			err = report__print_pprof(r, f);
 		break;
 	}
-	fflush(s->out);
+	/* Every write is checked here: the printers' stdio calls leave the
+	 * stream's error flag when one fails (a full disk, /dev/full). */
+	if (!err)
+		err = output__flush(&s->out);
 	if (err)
-		fprintf(stderr, "parkwatch: cannot write the report: %s\n", strerror(-err));
+		fprintf(stderr, "parkwatch: cannot write the report to %s: %s\n", s->out.name,
+			strerror(-err));
+	else if (r->final)
+		s->final_written = true;
 	return err;
 }
 
@@ -243,8 +253,9 @@ static int watch(struct session *s)
 		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		/* Nothing is left to sweep once the command is gone. */
 		fill_no_end(s, &r);
-		print_report(s, &r);
+		err = print_report(s, &r);
 		report__free(&r);
+		return err;
 	}
 	return 0;
 }
@@ -280,9 +291,8 @@ static int prepare(struct session *s)
 			"or redirect stdout\n");
 		return EXIT_USAGE;
 	}
-	s->out = c->output ? fopen(c->output, "w") : stdout;
-	if (!s->out) {
-		fprintf(stderr, "parkwatch: cannot write %s: %s\n", c->output, strerror(errno));
+	if (output__open(&s->out, c->output, err, sizeof(err))) {
+		fprintf(stderr, "parkwatch: %s\n", err);
 		return EXIT_USAGE;
 	}
 	if (c->once && c->futex_hooks)
@@ -393,7 +403,11 @@ out:
 	go_watch__free(s.go);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);
-	if (s.out && s.out != stdout)
-		fclose(s.out);
+	/* The report replaces -o FILE only if the run got to write it all. */
+	if (output__close(&s.out, s.final_written, errbuf, sizeof(errbuf)) && rc != EXIT_ENV) {
+		fprintf(stderr, "parkwatch: %s\n", errbuf);
+		if (rc == 0 || rc == EXIT_FLAGGED)
+			rc = EXIT_ENV;
+	}
 	return rc;
 }
