@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "report/durations.h"
+#include "report/escape.h"
 
 
 const char *argp_program_version = "parkwatch 0.1.0";
@@ -89,6 +90,18 @@ static const struct argp_option options[] = {
 	{},
 };
 
+/*
+ * An argument as an error message quotes it: escaped (it may come from a
+ * script fed hostile data) and cut to its first bytes (a 10 MB function
+ * name is not echoed whole).
+ */
+static const char *echo_arg(const char *arg)
+{
+	static struct escape_buf esc;
+
+	return escape_head(&esc, arg, 48);
+}
+
 /* The process a pid belongs to: a thread id given to -p means its process. */
 static long tgid_of(long pid)
 {
@@ -141,7 +154,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (err == -ESRCH)
 			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", arg);
 		else if (err)
-			argp_error(state, "invalid PID: '%s'", arg);
+			argp_error(state, "invalid PID: '%s'", echo_arg(arg));
 		for (int i = 0; i < c->npids; i++)
 			if (c->pids[i] == c->pids[c->npids])
 				return 0; /* given twice (or two threads of one process) */
@@ -152,7 +165,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'i':
 	case 'd':
 		if (parse_duration_ns(arg, &v))
-			argp_error(state, "invalid duration '%s' (use e.g. 500ms, 10s, 2m, 1h)", arg);
+			argp_error(state, "invalid duration '%s' (use e.g. 500ms, 10s, 2m, 1h)",
+				   echo_arg(arg));
 		if (key == 'i' && v < 10000000ULL)
 			argp_error(state, "interval must be at least 10ms");
 		*(key == 't' ? &c->threshold_ns : key == 'i' ? &c->interval_ns : &c->duration_ns) = v;
@@ -175,7 +189,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "pprof"))
 			c->format = FORMAT_PPROF;
 		else
-			argp_error(state, "unknown format '%s' (text, json, folded, pprof)", arg);
+			argp_error(state, "unknown format '%s' (text, json, folded, pprof)",
+				   echo_arg(arg));
 		break;
 	case OPT_WEIGHT:
 		if (!strcmp(arg, "count"))
@@ -183,25 +198,34 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "parked"))
 			c->weight = WEIGHT_PARKED_NS;
 		else
-			argp_error(state, "unknown weight '%s' (count, parked)", arg);
+			argp_error(state, "unknown weight '%s' (count, parked)", echo_arg(arg));
 		break;
 	case 'o': c->output = arg; break;
 	case OPT_IGNORE_TOP:
 	case OPT_IGNORE_ANY:
 	case OPT_IGNORE_CREATED_BY:
-		if (ignore_set__add(c->ignore, key == OPT_IGNORE_TOP ? IGNORE_TOP :
-				    key == OPT_IGNORE_ANY ? IGNORE_ANY : IGNORE_CREATED_BY, arg,
-				    key == OPT_IGNORE_TOP ? "--ignore-top" :
-				    key == OPT_IGNORE_ANY ? "--ignore-any" : "--ignore-created-by"))
-			argp_error(state, "invalid ignore rule '%s'", arg);
+		err = ignore_set__add(c->ignore, key == OPT_IGNORE_TOP ? IGNORE_TOP :
+				      key == OPT_IGNORE_ANY ? IGNORE_ANY : IGNORE_CREATED_BY, arg,
+				      key == OPT_IGNORE_TOP ? "--ignore-top" :
+				      key == OPT_IGNORE_ANY ? "--ignore-any" : "--ignore-created-by");
+		if (err == -ENOMEM)
+			argp_failure(state, EXIT_ENV, 0, "out of memory");
+		else if (err == -ENAMETOOLONG)
+			argp_error(state, "function name of %zu bytes, at most %d: '%s'", strlen(arg),
+				   RULE_MAX_FUNCTION, echo_arg(arg));
+		else if (err)
+			argp_error(state, "invalid ignore rule '%s'", echo_arg(arg));
 		break;
 	case OPT_IGNORE_FILE:
 	case OPT_BASELINE: {
-		char err[512];
+		char msg[512];
 
-		if ((key == OPT_IGNORE_FILE ? ignore_set__load_file : ignore_set__load_baseline)(
-			    c->ignore, arg, err, sizeof(err)))
-			argp_failure(state, EXIT_USAGE, 0, "%s", err);
+		err = (key == OPT_IGNORE_FILE ? ignore_set__load_file : ignore_set__load_baseline)(
+			c->ignore, arg, msg, sizeof(msg));
+		/* A limit or a malformed file is the caller's to fix (2); out
+		 * of memory within the limits is the machine's (3). */
+		if (err)
+			argp_failure(state, err == -ENOMEM ? EXIT_ENV : EXIT_USAGE, 0, "%s", msg);
 		break;
 	}
 	case OPT_FAIL: c->fail = true; break;
@@ -216,7 +240,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		c->max_threads = v;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s' (a command to run goes after --)", arg);
+		argp_error(state, "unexpected argument '%s' (a command to run goes after --)",
+			   echo_arg(arg));
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -263,19 +263,24 @@ static int watch(struct session *s)
 static int load_idle(struct session *s)
 {
 	const char *path = s->c->idle_file;
-	int bad_line;
+	int bad_line, e;
 
 	if (!path) {
 		s->idle = idle_list__default();
 		return s->idle ? 0 : -ENOMEM;
 	}
 	s->idle = idle_list__load(path, &bad_line);
+	e = errno;
 	if (!s->idle && bad_line)
 		fprintf(stderr, "parkwatch: %s:%d: expected one function name per line\n",
 			path, bad_line);
+	else if (!s->idle && e == EFBIG)
+		fprintf(stderr, "parkwatch: %s: larger than %u KiB (the limit for an idle file)\n",
+			path, IDLE_MAX_BYTES >> 10);
 	else if (!s->idle)
-		fprintf(stderr, "parkwatch: cannot read %s: %s\n", path, strerror(errno));
-	return s->idle ? 0 : -EINVAL;
+		fprintf(stderr, "parkwatch: cannot read %s: %s\n", path,
+			e == ENOMEM ? "out of memory" : strerror(e));
+	return s->idle ? 0 : e == ENOMEM ? -ENOMEM : -EINVAL;
 }
 
 /* Everything before the programs attach; returns an exit code or 0. */
@@ -284,8 +289,11 @@ static int prepare(struct session *s)
 	struct config *c = s->c;
 	char err[512];
 
-	if (load_idle(s))
-		return EXIT_USAGE;
+	switch (load_idle(s)) {
+	case 0: break;
+	case -ENOMEM: return EXIT_ENV;
+	default: return EXIT_USAGE;
+	}
 	if (c->format == FORMAT_PPROF && !c->output && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "parkwatch: --format pprof writes a binary profile: give -o FILE "
 			"or redirect stdout\n");

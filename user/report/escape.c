@@ -178,3 +178,32 @@ void escape_buf_free(struct escape_buf *b)
 	b->text = NULL;
 	b->cap = 0;
 }
+
+const char *escape_head(struct escape_buf *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1), keep = n > max ? max : n;
+	char *head = malloc(keep + 4);
+	const char *e;
+
+	if (!head)
+		return "(unprintable)";
+	memcpy(head, s, keep);
+	strcpy(head + keep, n > max ? "..." : "");
+	e = escape_str(b, head, 0);
+	if (e == head) { /* nothing to escape: b gets the copy */
+		if (b->cap < keep + 4) {
+			char *t = realloc(b->text, keep + 4);
+
+			if (!t) {
+				free(head);
+				return "(unprintable)";
+			}
+			b->text = t;
+			b->cap = keep + 4;
+		}
+		strcpy(b->text, head);
+		e = b->text;
+	}
+	free(head);
+	return e;
+}

@@ -53,5 +53,8 @@ struct escape_buf {
  * on allocation failure a fixed "(unprintable)" so output never breaks. */
 const char *escape_str(struct escape_buf *b, const char *s, unsigned flags);
 void escape_buf_free(struct escape_buf *b);
+/* For messages that quote input: the first max bytes of s escaped, with
+ * "..." when s was longer (a 10 MB function name is not echoed whole). */
+const char *escape_head(struct escape_buf *b, const char *s, size_t max);
 
 #endif

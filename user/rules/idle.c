@@ -57,6 +57,7 @@ struct idle_list *idle_list__load(const char *path, int *bad_line)
 	struct idle_list *l = calloc(1, sizeof(*l));
 	FILE *f = fopen(path, "r");
 	char line[1024];
+	size_t total = 0;
 	int lineno = 0, err = 0;
 
 	*bad_line = 0;
@@ -68,6 +69,12 @@ struct idle_list *idle_list__load(const char *path, int *bad_line)
 		char *s = line, *e;
 
 		lineno++;
+		/* A bound on the whole file too: a FIFO or a device never ends. */
+		total += strlen(line);
+		if (total > IDLE_MAX_BYTES) {
+			err = EFBIG;
+			goto out;
+		}
 		if (!strchr(line, '\n') && !feof(f)) {
 			err = EINVAL; /* a name longer than any symbol we expect */
 			*bad_line = lineno;

@@ -16,7 +16,9 @@ struct idle_list;
 /* The built-in list. */
 struct idle_list *idle_list__default(void);
 /* One function name per line; blank lines and '#' comments ignored. NULL +
- * errno on error; *bad_line is set to the line of a malformed entry. */
+ * errno on error (EFBIG: past IDLE_MAX_BYTES); *bad_line is set to the line
+ * of a malformed entry (a line of NUL bytes, /dev/zero, is one). */
+#define IDLE_MAX_BYTES (1u << 20)
 struct idle_list *idle_list__load(const char *path, int *bad_line);
 /* The matching function name, or NULL when the stack is not idle. */
 const char *idle_list__match(const struct idle_list *l, const struct pw_stack *s);
