@@ -210,6 +210,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				      key == OPT_IGNORE_ANY ? "--ignore-any" : "--ignore-created-by");
 		if (err == -ENOMEM)
 			argp_failure(state, EXIT_ENV, 0, "out of memory");
+		else if (err == -EFBIG)
+			argp_error(state, "more than %d ignore rules", IGNORE_MAX_RULES);
 		else if (err == -ENAMETOOLONG)
 			argp_error(state, "function name of %zu bytes, at most %d: '%s'", strlen(arg),
 				   RULE_MAX_FUNCTION, echo_arg(arg));

@@ -213,6 +213,10 @@ int ignore_set__push(struct ignore_set *s, const struct rule *rl, const char *ar
 	struct pw_rule_use *uses;
 	char *text = NULL, *orig;
 
+	/* Every rule is tried on every frame of every candidate: a bound
+	 * keeps a sweep's cost bounded too. */
+	if (s->n >= IGNORE_MAX_RULES)
+		return -EFBIG;
 	rules = realloc(s->rules, (s->n + 1) * sizeof(*rules));
 	if (!rules)
 		return -ENOMEM;
@@ -359,8 +363,12 @@ int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, siz
 		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
 		ret = ignore_set__add(s, kind, fn, origin);
 		if (ret) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno,
-				 ret == -ENOMEM ? "out of memory" : strerror(-ret));
+			if (ret == -EFBIG)
+				snprintf(err, errlen, "%s:%d: more than %d rules (the limit)", path,
+					 lineno, IGNORE_MAX_RULES);
+			else
+				snprintf(err, errlen, "%s:%d: %s", path, lineno,
+					 ret == -ENOMEM ? "out of memory" : strerror(-ret));
 			break;
 		}
 	}

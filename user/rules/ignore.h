@@ -25,6 +25,7 @@
 #define RULES_MAX_BYTES (16u << 20)          /* --ignore-file: 16 MiB */
 #define RULES_MAX_LINE 8192                  /* bytes of one line */
 #define RULE_MAX_FUNCTION 4096               /* bytes of one function name */
+#define IGNORE_MAX_RULES 100000              /* rules, from all options and files */
 
 enum ignore_kind {
 	IGNORE_TOP,        /* the innermost frame with a name is FUNC (goroutines:

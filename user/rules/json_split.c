@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "rules/json_split.h"
 
 #define MAX_DEPTH 64
@@ -47,6 +48,14 @@ static int fail(struct scan *s, int ret, const char *fmt, const char *what)
 	snprintf(msg, sizeof(msg), fmt, what);
 	snprintf(s->err, s->errlen, "%s: %s", s->path, msg);
 	return ret;
+}
+
+static int too_large(struct scan *s)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "%llu MiB", (unsigned long long)(s->ops->max_bytes >> 20));
+	return fail(s, -EFBIG, "larger than %s (the limit for this file)", what);
 }
 
 static int not_json(struct scan *s, const char *why)
@@ -269,12 +278,17 @@ int json_split_file(FILE *f, const char *path, const struct json_split_ops *ops,
 {
 	struct scan s = { .ops = ops, .path = path, .err = err, .errlen = errlen };
 	unsigned char buf[65536];
+	struct stat st;
 	size_t got;
 	int ret = 0;
 
+	/* A regular file says its size up front: no need to read 1 GiB to
+	 * find out. Anything else (a pipe, /dev/zero) is counted as read. */
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > ops->max_bytes)
+		return too_large(&s);
 	while (!ret && (got = fread(buf, 1, sizeof(buf), f)) > 0) {
 		if (s.offset + got > ops->max_bytes) {
-			ret = fail(&s, -EFBIG, "larger than the limit for this file%s", "");
+			ret = too_large(&s);
 			break;
 		}
 		for (size_t i = 0; !ret && i < got; i++, s.offset++)
