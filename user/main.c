@@ -9,6 +9,7 @@
 #include "config.h"
 #include "report/durations.h"
 #include "report/escape.h"
+#include "threads/procstat.h"
 
 
 const char *argp_program_version = "parkwatch 0.1.0";
@@ -122,6 +123,7 @@ static long tgid_of(long pid)
 
 static int parse_pid(const char *s, pid_t *out)
 {
+	struct proc_stat st;
 	long v, tgid;
 	char *end;
 
@@ -132,6 +134,10 @@ static int parse_pid(const char *s, pid_t *out)
 	tgid = tgid_of(v);
 	if (tgid <= 0)
 		return -ESRCH;
+	/* Kernel threads have no user stack and no futex waits of their
+	 * own: nothing parkwatch reports applies to them. */
+	if (!proc_stat_read(tgid, &st) && proc_stat_is_kthread(&st))
+		return -EPERM;
 	if (tgid != v)
 		fprintf(stderr, "parkwatch: %ld is a thread of process %ld: watching process %ld\n",
 			v, tgid, tgid);
@@ -152,7 +158,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "at most %d -p options", MAX_PIDS);
 		err = parse_pid(arg, &c->pids[c->npids]);
 		if (err == -ESRCH)
-			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", arg);
+			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", echo_arg(arg));
+		else if (err == -EPERM)
+			argp_failure(state, EXIT_USAGE, 0, "%s is a kernel thread: parkwatch watches "
+				     "user processes (their threads and goroutines)", echo_arg(arg));
 		else if (err)
 			argp_error(state, "invalid PID: '%s'", echo_arg(arg));
 		for (int i = 0; i < c->npids; i++)
@@ -169,6 +178,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				   echo_arg(arg));
 		if (key == 'i' && v < 10000000ULL)
 			argp_error(state, "interval must be at least 10ms");
+		/* 0 would read as "no time at all" or as "no limit": neither
+		 * is what everyone means, so it is refused. */
+		if (key == 'd' && !v)
+			argp_error(state, "--duration must be more than 0 (leave it out to watch "
+				   "until Ctrl-C)");
 		*(key == 't' ? &c->threshold_ns : key == 'i' ? &c->interval_ns : &c->duration_ns) = v;
 		break;
 	case OPT_FUTEX_HOOKS: c->futex_hooks = true; break;
