@@ -121,7 +121,7 @@ static long tgid_of(long pid)
 	return tgid;
 }
 
-static int parse_pid(const char *s, pid_t *out)
+static int parse_pid(const char *s, pid_t *out, uint64_t *start)
 {
 	struct proc_stat st;
 	long v, tgid;
@@ -136,8 +136,12 @@ static int parse_pid(const char *s, pid_t *out)
 		return -ESRCH;
 	/* Kernel threads have no user stack and no futex waits of their
 	 * own: nothing parkwatch reports applies to them. */
-	if (!proc_stat_read(tgid, &st) && proc_stat_is_kthread(&st))
-		return -EPERM;
+	*start = 0;
+	if (!proc_stat_read(tgid, &st)) {
+		if (proc_stat_is_kthread(&st))
+			return -EPERM;
+		*start = st.start_ticks;
+	}
 	if (tgid != v)
 		fprintf(stderr, "parkwatch: %ld is a thread of process %ld: watching process %ld\n",
 			v, tgid, tgid);
@@ -156,7 +160,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'p':
 		if (c->npids == MAX_PIDS)
 			argp_error(state, "at most %d -p options", MAX_PIDS);
-		err = parse_pid(arg, &c->pids[c->npids]);
+		err = parse_pid(arg, &c->pids[c->npids], &c->pid_start[c->npids]);
 		if (err == -ESRCH)
 			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", echo_arg(arg));
 		else if (err == -EPERM)

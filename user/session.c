@@ -19,6 +19,7 @@
 #include "rules/idle.h"
 #include "threads/ksyms.h"
 #include "threads/sweep.h"
+#include "threads/targets.h"
 #include "output.h"
 #include "tracer.h"
 
@@ -31,6 +32,7 @@ struct session {
 	struct go_watch *go;
 	struct go_precise *gp;   /* --go-precise */
 	struct sweep_opts so;
+	struct targets targets;  /* -p: PID + start time */
 	struct output out;
 	bool final_written;      /* the run's last report reached the output */
 	const char *mode;
@@ -228,10 +230,17 @@ static int watch(struct session *s)
 			return err;
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
-		if (now >= next) {
+		/* A -p target gone: said in a report at once, not at the next
+		 * interval; with none left, the run is over. */
+		if (now >= next || targets__any_changed(s->so.targets)) {
 			if ((err = report(s, &s->so, false, NULL)))
 				return err;
-			next += s->c->interval_ns;
+			if (now >= next)
+				next += s->c->interval_ns;
+			if (targets__all_gone(s->so.targets)) {
+				fprintf(stderr, "parkwatch: every watched process has exited\n");
+				break;
+			}
 			continue;
 		}
 		err = tracer__poll(s->t, poll_timeout(now, next < end ? next : end));
@@ -373,6 +382,11 @@ int session__run(struct config *c)
 		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
 		.npids = c->npids,
 	};
+	if (c->npids && !s.has_command) {
+		s.targets = (struct targets){ .pids = c->pids, .start = c->pid_start,
+					      .n = c->npids };
+		s.so.targets = &s.targets;
+	}
 	if (c->once) {
 		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
 		goto out;

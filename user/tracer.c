@@ -364,6 +364,11 @@ int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *
 	for (int i = 0; i < t->niters; i++) {
 		size_t before = *nrecs;
 
+		if (!t->iters[i]) { /* an unwatched target */
+			if (pid_seen)
+				pid_seen[i] = false;
+			continue;
+		}
 		err = read_iter(t->iters[i], recs, nrecs, &cap);
 		if (err)
 			return err;
@@ -371,6 +376,15 @@ int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *
 			pid_seen[i] = *nrecs > before;
 	}
 	return 0;
+}
+
+void tracer__unwatch(struct tracer *t, int i, uint32_t tgid)
+{
+	if (!t || i < 0 || i >= t->niters)
+		return;
+	bpf_link__destroy(t->iters[i]);
+	t->iters[i] = NULL;
+	bpf_map__delete_elem(t->skel->maps.filter_tgids, &tgid, sizeof(tgid), 0);
 }
 
 void tracer__counters(struct tracer *t, uint64_t out[PW_CNT_MAX])

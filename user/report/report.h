@@ -66,6 +66,18 @@ struct pw_goproc {
 	char *error;                 /* why they could not be read, or NULL */
 };
 
+/* Why a process is listed in exited. */
+enum pw_exit_reason {
+	PW_EXIT_DURING_SWEEP, /* between the kernel's listing and the reading */
+	PW_EXIT_TARGET,       /* a -p target ended: no longer watched */
+	PW_EXIT_PID_REUSED,   /* a -p target's PID now names another process */
+};
+
+struct pw_exited {
+	uint32_t pid;
+	enum pw_exit_reason reason;
+};
+
 struct pw_group {
 	int id;
 	int first;  /* index of the first member in report.threads */
@@ -96,7 +108,7 @@ struct pw_report {
 	int nthreads, cap;
 	struct pw_group *groups;
 	int ngroups;
-	uint32_t *exited;    /* pids that exited during the sweep */
+	struct pw_exited *exited; /* processes that left this report, once each */
 	int nexited;
 	struct pw_gflagged *goroutines;
 	int ngoroutines, gcap;
@@ -122,6 +134,9 @@ struct pw_report {
 /* Append a zeroed entry; NULL on ENOMEM. */
 struct pw_flagged *report__add(struct pw_report *r);
 int report__add_exited(struct pw_report *r, uint32_t pid);
+/* The same with a reason (report__add_exited: PW_EXIT_DURING_SWEEP). */
+int report__add_exited_why(struct pw_report *r, uint32_t pid, enum pw_exit_reason why);
+const char *report__exit_reason_name(enum pw_exit_reason why);
 /* Drop thread i and what it owns; the last thread takes its place (call
  * before report__group: groups index threads). */
 void report__remove(struct pw_report *r, int i);

@@ -452,8 +452,17 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 			(unsigned long long)r->stats.wait_slot_shared, RESET(o));
 	if (r->has_end)
 		fprintf(f, "%s\n", shown(r->end_reason));
-	for (int i = 0; i < r->nexited; i++)
-		fprintf(f, "process %u exited during the sweep\n", r->exited[i]);
+	for (int i = 0; i < r->nexited; i++) {
+		const struct pw_exited *x = &r->exited[i];
+
+		if (x->reason == PW_EXIT_TARGET)
+			fprintf(f, "process %u has exited: no longer watched\n", x->pid);
+		else if (x->reason == PW_EXIT_PID_REUSED)
+			fprintf(f, "process %u has exited, and PID %u now names another process: "
+				"not watched\n", x->pid, x->pid);
+		else
+			fprintf(f, "process %u exited during the sweep\n", x->pid);
+	}
 	print_deadlocks(f, r, o);
 	for (int g = 0; g < r->ngroups; g++) {
 		const struct pw_flagged *t = &r->threads[r->groups[g].first];

@@ -17,6 +17,7 @@ struct proc_stat {
 	char state;
 	pid_t ppid;
 	unsigned int flags;
+	int num_threads;
 	uint64_t start_ticks; /* field 22: clock ticks after boot */
 };
 
@@ -27,6 +28,12 @@ int proc_stat_parse(const char *text, struct proc_stat *out);
 /* Read and parse /proc/PID/stat: 0, -ESRCH when there is no such process,
  * -errno. */
 int proc_stat_read(pid_t pid, struct proc_stat *out);
+/* Gone for good: a zombie with no thread left (a leader that called
+ * pthread_exit is a zombie while its other threads run). */
+static inline bool proc_stat_is_dead(const struct proc_stat *s)
+{
+	return (s->state == 'Z' || s->state == 'X') && s->num_threads <= 1;
+}
 static inline bool proc_stat_is_kthread(const struct proc_stat *s)
 {
 	return s->flags & PROC_PF_KTHREAD;
