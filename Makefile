@@ -179,7 +179,7 @@ test: deps
 # fatal; ASan's leak check stays on.
 SAN_OUT ?= build-san
 SAN_FLAGS = -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-SAN_BATS = hostile_names output_errors input_limits pid_identity go_unreadable cli condvar \
+SAN_BATS = hostile_names output_errors input_limits pid_identity go_unreadable bad_input cli condvar \
 	join_deadlock goroutines command outputs json ignore
 sanitize: all
 	$(Q)$(MAKE) --no-print-directory OUT=$(SAN_OUT) SANITIZE_FLAGS="$(SAN_FLAGS)" \

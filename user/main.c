@@ -37,9 +37,11 @@ static const char doc[] =
 	"     command mode: a failing command's own exit status (128+N if killed\n"
 	"     by signal N; 127 if it could not be run) passes through first\n"
 	"  1  something flagged, with --fail\n"
-	"  2  usage error (bad option or value, a -p PID that does not exist)\n"
+	"  2  usage error (bad option or value, a -p PID that does not exist or is\n"
+	"     a kernel thread, an input file that is malformed or past its limit)\n"
 	"  3  environment error (not root / no CAP_BPF+CAP_PERFMON, no kernel BTF,\n"
-	"     BPF load or attach refused, e.g. by lockdown)\n"
+	"     BPF load or attach refused, e.g. by lockdown; out of memory; a report\n"
+	"     that could not be written)\n"
 	"\v"
 	"Durations: 500ms, 10s, 2m, 1h, or plain seconds. Idle waits hidden by default\n"
 	"(override with --show-idle or --idle-file): Go runtime idle Ms and poller.\n";

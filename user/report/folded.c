@@ -27,6 +27,11 @@
  *   [go:WAIT]     the wait reason ([go:chan_send], [go:select], ...) or the
  *                 status when there is none ([go:running], [go:runnable])
  *
+ * Every name is escaped by the text rule (report/escape.h: control bytes,
+ * invalid UTF-8 and bidi controls shown as \x1b, \u202e; '\' as "\\"),
+ * with ';' shown as ':' and a space as '_', so a line always has the shape
+ * "frame;...;frame weight".
+ *
  * Identical lines (same exe basename, same functions, same wait) are merged
  * across threads and processes; weights add up. Function offsets are left
  * out on purpose so that call sites in the same functions merge.
