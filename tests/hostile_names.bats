@@ -31,7 +31,7 @@ assert_clean() {
 		fail "control bytes in $1 (lines above)"
 	fi
 	iconv -f UTF-8 -t UTF-8 "$1" >/dev/null || fail "$1 is not valid UTF-8"
-	if grep -nP '[\x{80}-\x{9f}\x{61c}\x{200e}\x{200f}\x{2028}-\x{202e}\x{2066}-\x{2069}]' "$1"; then
+	if LC_ALL=C.UTF-8 grep -nP '[\x{80}-\x{9f}\x{61c}\x{200e}\x{200f}\x{2028}-\x{202e}\x{2066}-\x{2069}]' "$1"; then
 		fail "bidi or C1 controls in $1 (lines above)"
 	fi
 }

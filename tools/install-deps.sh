@@ -11,6 +11,7 @@ packages=(
 	libc6-dbg                            # glibc internals by name and file:line
 	libprotobuf-c-dev protobuf-c-compiler # --format pprof (profile.proto)
 	bats bats-assert bats-support jq     # test suite
+	python3                              # hostile-input tests: damaged copies, ns_last_pid
 	man-db groff-base bsdextrautils      # manual page tests (man, groff, col)
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv

@@ -23,16 +23,20 @@ const char *const idle_default_functions[] = {
 
 struct idle_list {
 	char **names;
-	int n;
+	int n, cap;
 };
 
 static int add(struct idle_list *l, const char *name, size_t len)
 {
-	char **v = realloc(l->names, (l->n + 1) * sizeof(*v));
+	char **v = l->names;
 
-	if (!v)
-		return -ENOMEM;
-	l->names = v;
+	if (l->n == l->cap) { /* doubling: a file may hold ~500,000 names */
+		v = realloc(l->names, (l->cap ? l->cap * 2 : 16) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->names = v;
+		l->cap = l->cap ? l->cap * 2 : 16;
+	}
 	v[l->n] = strndup(name, len);
 	if (!v[l->n])
 		return -ENOMEM;
@@ -99,6 +103,10 @@ struct idle_list *idle_list__load(const char *path, int *bad_line)
 			goto out;
 		}
 	}
+	/* fgets also ends on a read error (EINTR, EIO): not the end of
+	 * the file, and a list cut short must not pass for the whole. */
+	if (!err && f && ferror(f))
+		err = errno ? errno : EIO;
 out:
 	if (f)
 		fclose(f);

@@ -217,14 +217,19 @@ int ignore_set__push(struct ignore_set *s, const struct rule *rl, const char *ar
 	 * keeps a sweep's cost bounded too. */
 	if (s->n >= IGNORE_MAX_RULES)
 		return -EFBIG;
-	rules = realloc(s->rules, (s->n + 1) * sizeof(*rules));
-	if (!rules)
-		return -ENOMEM;
-	s->rules = rules;
-	uses = realloc(s->uses, (s->n + 1) * sizeof(*uses));
-	if (!uses)
-		return -ENOMEM;
-	s->uses = uses;
+	if (s->n == s->cap) { /* doubling: a rules file may hold 100,000 */
+		int ncap = s->cap ? s->cap * 2 : 16;
+
+		rules = realloc(s->rules, ncap * sizeof(*rules));
+		if (!rules)
+			return -ENOMEM;
+		s->rules = rules;
+		uses = realloc(s->uses, ncap * sizeof(*uses));
+		if (!uses)
+			return -ENOMEM;
+		s->uses = uses;
+		s->cap = ncap;
+	}
 	if (asprintf(&text, "%s %s", kind_name(rl->kind), arg) < 0)
 		return -ENOMEM;
 	orig = strdup(origin ? origin : "");
