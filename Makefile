@@ -25,7 +25,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser $(SANITIZE_FLAGS)
 # libiberty (static only in Debian) demangles C++ and Rust names.
 LIBS = -lbpf -lelf -ldw -lz -ljson-c -liberty
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
@@ -55,7 +55,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures
+.PHONY: all deps run test unit bats bench bench-go install clean fixtures sanitize
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -126,12 +126,14 @@ $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixtur
 
 # Each unit test links the modules it tests (plus the frame model).
 UNIT_MODULES_test_durations = user/report/durations.c
+UNIT_MODULES_test_escape = user/report/escape.c
 UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c
 UNIT_MODULES_test_idle = user/rules/idle.c
-UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/report/report.c
-UNIT_MODULES_test_json = user/report/json_writer.c
-UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c
+UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c
+UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
+UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c user/report/escape.c
+UNIT_MODULES_test_procstat = user/threads/procstat.c
 UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
@@ -176,6 +178,27 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory bats
+
+# --- make sanitize: parkwatch and the unit tests under ASan + UBSan ------------
+# A second build dir with the sanitizers (fixtures are shared with $(OUT):
+# they are the targets, built like release code), then the unit tests and
+# a subset of the bats suite that runs every fixture kind (C threads, Go,
+# command mode, every output format, hostile input). Any UBSan report is
+# fatal; ASan's leak check stays on.
+SAN_OUT ?= build-san
+SAN_FLAGS = -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_BATS = hostile_names output_errors input_limits pid_identity go_unreadable bad_input cli condvar \
+	join_deadlock goroutines command outputs json ignore
+sanitize: all
+	$(Q)$(MAKE) --no-print-directory OUT=$(SAN_OUT) SANITIZE_FLAGS="$(SAN_FLAGS)" \
+		$(SAN_OUT)/parkwatch $(patsubst $(OUT)/%,$(SAN_OUT)/%,$(UNITS))
+	$(Q)ln -sfn $(CURDIR)/$(OUT)/fixtures $(SAN_OUT)/fixtures
+	$(Q)set -e; export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+		for t in $(patsubst $(OUT)/%,$(SAN_OUT)/%,$(UNITS)); do $$t; done
+	$(Q)UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PARKWATCH_SANITIZED=1 \
+		PARKWATCH_BUILD=$(CURDIR)/$(SAN_OUT) tools/run-bats.sh \
+		$(foreach b,$(SAN_BATS),$(wildcard tests/$(b).bats))
+# --- end sanitize ----------------------------------------------------------------
 
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 	tools/bench-futex.sh $(OUT)

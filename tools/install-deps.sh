@@ -13,12 +13,13 @@ packages=(
 	libprotobuf-c-dev protobuf-c-compiler # --format pprof (profile.proto)
 	bats bats-assert bats-support jq     # test suite
 	python3-jsonschema                   # tools/validate-json.py: reports against the schema
+	python3                              # hostile-input tests: damaged copies, ns_last_pid
 	man-db groff-base bsdextrautils      # manual page tests (man, groff, col)
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
 	redis-server curl                    # healthy-server tests: a real redis, HTTP requests
-	openjdk-17-jdk-headless nodejs python3 # healthy-server tests: a JVM, Node, CPython
+	openjdk-17-jdk-headless nodejs        # healthy-server tests: a JVM, Node (CPython above)
 )
 
 missing=()

@@ -17,6 +17,7 @@
 
 struct config {
 	pid_t pids[MAX_PIDS];
+	uint64_t pid_start[MAX_PIDS]; /* identity: start ticks when -p was parsed */
 	int npids;
 	char **command;      /* command mode: argv after "--", NULL otherwise */
 	bool once, futex_hooks, timed, show_idle, kstack, fail, color, verbose;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include "config.h"
 #include "report/durations.h"
+#include "report/escape.h"
+#include "threads/procstat.h"
 
 
 const char *argp_program_version = "parkwatch 0.1.0";
@@ -35,9 +37,11 @@ static const char doc[] =
 	"     command mode: a failing command's own exit status (128+N if killed\n"
 	"     by signal N; 127 if it could not be run) passes through first\n"
 	"  1  something flagged, with --fail\n"
-	"  2  usage error (bad option or value, a -p PID that does not exist)\n"
+	"  2  usage error (bad option or value, a -p PID that does not exist or is\n"
+	"     a kernel thread, an input file that is malformed or past its limit)\n"
 	"  3  environment error (not root / no CAP_BPF+CAP_PERFMON, no kernel BTF,\n"
-	"     BPF load or attach refused, e.g. by lockdown)\n"
+	"     BPF load or attach refused, e.g. by lockdown; out of memory; a report\n"
+	"     that could not be written)\n"
 	"\v"
 	"Durations: 500ms, 10s, 2m, 1h, or plain seconds. Idle threads (runtime service\n"
 	"threads, pool workers, event loops at rest) are counted, not listed: see\n"
@@ -94,6 +98,18 @@ static const struct argp_option options[] = {
 	{},
 };
 
+/*
+ * An argument as an error message quotes it: escaped (it may come from a
+ * script fed hostile data) and cut to its first bytes (a 10 MB function
+ * name is not echoed whole).
+ */
+static const char *echo_arg(const char *arg)
+{
+	static struct escape_buf esc;
+
+	return escape_head(&esc, arg, 48);
+}
+
 /* The process a pid belongs to: a thread id given to -p means its process. */
 static long tgid_of(long pid)
 {
@@ -112,8 +128,9 @@ static long tgid_of(long pid)
 	return tgid;
 }
 
-static int parse_pid(const char *s, pid_t *out)
+static int parse_pid(const char *s, pid_t *out, uint64_t *start)
 {
+	struct proc_stat st;
 	long v, tgid;
 	char *end;
 
@@ -124,6 +141,14 @@ static int parse_pid(const char *s, pid_t *out)
 	tgid = tgid_of(v);
 	if (tgid <= 0)
 		return -ESRCH;
+	/* Kernel threads have no user stack and no futex waits of their
+	 * own: nothing parkwatch reports applies to them. */
+	*start = 0;
+	if (!proc_stat_read(tgid, &st)) {
+		if (proc_stat_is_kthread(&st))
+			return -EPERM;
+		*start = st.start_ticks;
+	}
 	if (tgid != v)
 		fprintf(stderr, "parkwatch: %ld is a thread of process %ld: watching process %ld\n",
 			v, tgid, tgid);
@@ -142,11 +167,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'p':
 		if (c->npids == MAX_PIDS)
 			argp_error(state, "at most %d -p options", MAX_PIDS);
-		err = parse_pid(arg, &c->pids[c->npids]);
+		err = parse_pid(arg, &c->pids[c->npids], &c->pid_start[c->npids]);
 		if (err == -ESRCH)
-			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", arg);
+			argp_failure(state, EXIT_USAGE, 0, "no such process: %s", echo_arg(arg));
+		else if (err == -EPERM)
+			argp_failure(state, EXIT_USAGE, 0, "%s is a kernel thread: parkwatch watches "
+				     "user processes (their threads and goroutines)", echo_arg(arg));
 		else if (err)
-			argp_error(state, "invalid PID: '%s'", arg);
+			argp_error(state, "invalid PID: '%s'", echo_arg(arg));
 		for (int i = 0; i < c->npids; i++)
 			if (c->pids[i] == c->pids[c->npids])
 				return 0; /* given twice (or two threads of one process) */
@@ -157,9 +185,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'i':
 	case 'd':
 		if (parse_duration_ns(arg, &v))
-			argp_error(state, "invalid duration '%s' (use e.g. 500ms, 10s, 2m, 1h)", arg);
+			argp_error(state, "invalid duration '%s' (use e.g. 500ms, 10s, 2m, 1h)",
+				   echo_arg(arg));
 		if (key == 'i' && v < 10000000ULL)
 			argp_error(state, "interval must be at least 10ms");
+		/* 0 would read as "no time at all" or as "no limit": neither
+		 * is what everyone means, so it is refused. */
+		if (key == 'd' && !v)
+			argp_error(state, "--duration must be more than 0 (leave it out to watch "
+				   "until Ctrl-C)");
 		*(key == 't' ? &c->threshold_ns : key == 'i' ? &c->interval_ns : &c->duration_ns) = v;
 		break;
 	case OPT_SAMPLE:
@@ -185,7 +219,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "pprof"))
 			c->format = FORMAT_PPROF;
 		else
-			argp_error(state, "unknown format '%s' (text, json, folded, pprof)", arg);
+			argp_error(state, "unknown format '%s' (text, json, folded, pprof)",
+				   echo_arg(arg));
 		break;
 	case OPT_WEIGHT:
 		if (!strcmp(arg, "count"))
@@ -193,25 +228,36 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "parked"))
 			c->weight = WEIGHT_PARKED_NS;
 		else
-			argp_error(state, "unknown weight '%s' (count, parked)", arg);
+			argp_error(state, "unknown weight '%s' (count, parked)", echo_arg(arg));
 		break;
 	case 'o': c->output = arg; break;
 	case OPT_IGNORE_TOP:
 	case OPT_IGNORE_ANY:
 	case OPT_IGNORE_CREATED_BY:
-		if (ignore_set__add(c->ignore, key == OPT_IGNORE_TOP ? IGNORE_TOP :
-				    key == OPT_IGNORE_ANY ? IGNORE_ANY : IGNORE_CREATED_BY, arg,
-				    key == OPT_IGNORE_TOP ? "--ignore-top" :
-				    key == OPT_IGNORE_ANY ? "--ignore-any" : "--ignore-created-by"))
-			argp_error(state, "invalid ignore rule '%s'", arg);
+		err = ignore_set__add(c->ignore, key == OPT_IGNORE_TOP ? IGNORE_TOP :
+				      key == OPT_IGNORE_ANY ? IGNORE_ANY : IGNORE_CREATED_BY, arg,
+				      key == OPT_IGNORE_TOP ? "--ignore-top" :
+				      key == OPT_IGNORE_ANY ? "--ignore-any" : "--ignore-created-by");
+		if (err == -ENOMEM)
+			argp_failure(state, EXIT_ENV, 0, "out of memory");
+		else if (err == -EFBIG)
+			argp_error(state, "more than %d ignore rules", IGNORE_MAX_RULES);
+		else if (err == -ENAMETOOLONG)
+			argp_error(state, "function name of %zu bytes, at most %d: '%s'", strlen(arg),
+				   RULE_MAX_FUNCTION, echo_arg(arg));
+		else if (err)
+			argp_error(state, "invalid ignore rule '%s'", echo_arg(arg));
 		break;
 	case OPT_IGNORE_FILE:
 	case OPT_BASELINE: {
-		char err[512];
+		char msg[512];
 
-		if ((key == OPT_IGNORE_FILE ? ignore_set__load_file : ignore_set__load_baseline)(
-			    c->ignore, arg, err, sizeof(err)))
-			argp_failure(state, EXIT_USAGE, 0, "%s", err);
+		err = (key == OPT_IGNORE_FILE ? ignore_set__load_file : ignore_set__load_baseline)(
+			c->ignore, arg, msg, sizeof(msg));
+		/* A limit or a malformed file is the caller's to fix (2); out
+		 * of memory within the limits is the machine's (3). */
+		if (err)
+			argp_failure(state, err == -ENOMEM ? EXIT_ENV : EXIT_USAGE, 0, "%s", msg);
 		break;
 	}
 	case OPT_FAIL: c->fail = true; break;
@@ -226,7 +272,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		c->max_threads = v;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s' (a command to run goes after --)", arg);
+		argp_error(state, "unexpected argument '%s' (a command to run goes after --)",
+			   echo_arg(arg));
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

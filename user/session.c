@@ -20,6 +20,8 @@
 #include "threads/ksyms.h"
 #include "threads/growth.h"
 #include "threads/sweep.h"
+#include "threads/targets.h"
+#include "output.h"
 #include "tracer.h"
 
 struct session {
@@ -31,7 +33,9 @@ struct session {
 	struct go_watch *go;
 	struct go_precise *gp;   /* --go-precise */
 	struct sweep_opts so;
-	FILE *out;
+	struct targets targets;  /* -p: PID + start time */
+	struct output out;
+	bool final_written;      /* the run's last report reached the output */
 	const char *mode;
 	struct command cmd;
 	bool has_command;
@@ -103,27 +107,35 @@ static int on_event(void *ctx, uint32_t kind, const void *data)
 static int print_report(struct session *s, const struct pw_report *r)
 {
 	struct print_opts po = { .color = s->c->color && !s->c->output, .weight = s->c->weight };
+	FILE *f = s->out.f;
 	int err = 0;
 
+	errno = 0;
 	switch (s->c->format) {
 	case FORMAT_TEXT:
-		report__print_text(r, &po, s->out);
+		report__print_text(r, &po, f);
 		break;
 	case FORMAT_JSON:
-		report__print_json(r, s->out);
+		report__print_json(r, f);
 		break;
 	case FORMAT_FOLDED: /* one profile per run: the final report */
 		if (r->final)
-			err = report__print_folded(r, &po, s->out);
+			err = report__print_folded(r, &po, f);
 		break;
 	case FORMAT_PPROF:
 		if (r->final)
-			err = report__print_pprof(r, s->out);
+			err = report__print_pprof(r, f);
 		break;
 	}
-	fflush(s->out);
+	/* Every write is checked here: the printers' stdio calls leave the
+	 * stream's error flag when one fails (a full disk, /dev/full). */
+	if (!err)
+		err = output__flush(&s->out);
 	if (err)
-		fprintf(stderr, "parkwatch: cannot write the report: %s\n", strerror(-err));
+		fprintf(stderr, "parkwatch: cannot write the report to %s: %s\n", s->out.name,
+			strerror(-err));
+	else if (r->final)
+		s->final_written = true;
 	return err;
 }
 
@@ -211,15 +223,26 @@ static int poll_timeout(uint64_t now, uint64_t until)
 /*
  * A look between reports: the same sweep, kept only for the history that
  * spinning and growing need (goroutine classes, thread sites), so that
- * `-d 5s` decides them whatever the report interval is.
+ * `-d 5s` decides them whatever the report interval is. Printed only when
+ * it found a -p target gone: that is said at once, and only once.
  */
 static int sample(struct session *s)
 {
-	struct pw_report r = { .mode = s->mode, .threshold_ns = s->so.threshold_ns };
+	struct pw_report r = {
+		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .kernel_stacks = s->c->kstack,
+		.threshold_ns = s->so.threshold_ns,
+	};
 	int err = sweep__run(s->t, s->cr, s->k, &s->so, &r);
+	bool target_gone = false;
 
 	if (!err)
 		err = growth__observe(s->growth, &r);
+	for (int i = 0; !err && i < r.nexited; i++)
+		target_gone |= r.exited[i].reason != PW_EXIT_DURING_SWEEP;
+	if (!err && target_gone) {
+		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
+		err = print_report(s, &r);
+	}
 	report__free(&r);
 	return err;
 }
@@ -256,19 +279,30 @@ static int watch(struct session *s)
 			return err;
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
-		if (now >= next) {
+		/* A -p target gone: said in a report at once, not at the next
+		 * interval (a look that finds it gone prints too); with none
+		 * left, the run is over. */
+		bool swept = true;
+
+		if (now >= next || targets__any_changed(s->so.targets)) {
 			if ((err = report(s, &s->so, false, NULL)))
 				return err;
-			next += s->c->interval_ns;
+			if (now >= next)
+				next += s->c->interval_ns;
 			next_look = now + every;
-			continue;
-		}
-		if (now >= next_look) {
+		} else if (now >= next_look) {
 			if ((err = sample(s)))
 				return err;
 			next_look += every;
-			continue;
+		} else {
+			swept = false;
 		}
+		if (targets__all_gone(s->so.targets)) {
+			fprintf(stderr, "parkwatch: every watched process has exited\n");
+			break;
+		}
+		if (swept)
+			continue;
 		err = tracer__poll(s->t, poll_timeout(now, min3(next, next_look, end)));
 		if (err == -ENOMEM) {
 			fprintf(stderr, "parkwatch: out of memory keeping clone events\n");
@@ -288,8 +322,9 @@ static int watch(struct session *s)
 		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		/* Nothing is left to sweep once the command is gone. */
 		fill_no_end(s, &r);
-		print_report(s, &r);
+		err = print_report(s, &r);
 		report__free(&r);
+		return err;
 	}
 	return 0;
 }
@@ -297,19 +332,24 @@ static int watch(struct session *s)
 static int load_idle(struct session *s)
 {
 	const char *path = s->c->idle_file;
-	int bad_line;
+	int bad_line, e;
 
 	if (!path) {
 		s->idle = idle_list__default();
 		return s->idle ? 0 : -ENOMEM;
 	}
 	s->idle = idle_list__load(path, &bad_line);
+	e = errno;
 	if (!s->idle && bad_line)
 		fprintf(stderr, "parkwatch: %s:%d: expected one function name per line\n",
 			path, bad_line);
+	else if (!s->idle && e == EFBIG)
+		fprintf(stderr, "parkwatch: %s: larger than %u KiB (the limit for an idle file)\n",
+			path, IDLE_MAX_BYTES >> 10);
 	else if (!s->idle)
-		fprintf(stderr, "parkwatch: cannot read %s: %s\n", path, strerror(errno));
-	return s->idle ? 0 : -EINVAL;
+		fprintf(stderr, "parkwatch: cannot read %s: %s\n", path,
+			e == ENOMEM ? "out of memory" : strerror(e));
+	return s->idle ? 0 : e == ENOMEM ? -ENOMEM : -EINVAL;
 }
 
 /* Everything before the programs attach; returns an exit code or 0. */
@@ -318,16 +358,18 @@ static int prepare(struct session *s)
 	struct config *c = s->c;
 	char err[512];
 
-	if (load_idle(s))
-		return EXIT_USAGE;
+	switch (load_idle(s)) {
+	case 0: break;
+	case -ENOMEM: return EXIT_ENV;
+	default: return EXIT_USAGE;
+	}
 	if (c->format == FORMAT_PPROF && !c->output && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "parkwatch: --format pprof writes a binary profile: give -o FILE "
 			"or redirect stdout\n");
 		return EXIT_USAGE;
 	}
-	s->out = c->output ? fopen(c->output, "w") : stdout;
-	if (!s->out) {
-		fprintf(stderr, "parkwatch: cannot write %s: %s\n", c->output, strerror(errno));
+	if (output__open(&s->out, c->output, err, sizeof(err))) {
+		fprintf(stderr, "parkwatch: %s\n", err);
 		return EXIT_USAGE;
 	}
 	if (c->once && c->futex_hooks)
@@ -403,6 +445,11 @@ int session__run(struct config *c)
 		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
 		.npids = c->npids,
 	};
+	if (c->npids && !s.has_command) {
+		s.targets = (struct targets){ .pids = c->pids, .start = c->pid_start,
+					      .n = c->npids };
+		s.so.targets = &s.targets;
+	}
 	if (c->once) {
 		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
 		goto out;
@@ -442,7 +489,11 @@ out:
 	growth__free(s.growth);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);
-	if (s.out && s.out != stdout)
-		fclose(s.out);
+	/* The report replaces -o FILE only if the run got to write it all. */
+	if (output__close(&s.out, s.final_written, errbuf, sizeof(errbuf)) && rc != EXIT_ENV) {
+		fprintf(stderr, "parkwatch: %s\n", errbuf);
+		if (rc == 0 || rc == EXIT_FLAGGED)
+			rc = EXIT_ENV;
+	}
 	return rc;
 }

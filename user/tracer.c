@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "parkwatch.skel.h"
 #include "tracer.h"
@@ -64,12 +65,35 @@ static int check_privileges(char *errbuf, size_t len)
 static int check_btf(const char *path, char *errbuf, size_t len)
 {
 	const char *p = path ? path : "/sys/kernel/btf/vmlinux";
+	struct btf *btf;
+	long err;
 
-	if (access(p, R_OK) == 0)
+	if (access(p, R_OK)) {
+		snprintf(errbuf, len, "no kernel BTF at %s (%s): parkwatch needs a kernel built with "
+			 "CONFIG_DEBUG_INFO_BTF=y, or --btf FILE", p, strerror(errno));
+		return -ENOENT;
+	}
+	if (!path)
 		return 0;
-	snprintf(errbuf, len, "no kernel BTF at %s (%s): parkwatch needs a kernel built with "
-		 "CONFIG_DEBUG_INFO_BTF=y, or --btf FILE", p, strerror(errno));
-	return -ENOENT;
+	/* A file given by hand is parsed now, so that a wrong one gets a
+	 * sentence instead of libbpf's "Unknown error 4001" at load. */
+	btf = btf__parse(path, NULL);
+	err = libbpf_get_error(btf);
+	if (!err) {
+		btf__free(btf);
+		return 0;
+	}
+	snprintf(errbuf, len, "--btf %s: not a BTF file (neither raw BTF nor an ELF file with a "
+		 ".BTF section); give the kernel's, e.g. /sys/kernel/btf/vmlinux", path);
+	return -EINVAL;
+}
+
+/* libbpf's own error codes (4000+) have no strerror text. */
+static const char *bpf_error_text(int err, char *buf, size_t len)
+{
+	if (libbpf_strerror(err, buf, len))
+		snprintf(buf, len, "error %d", err);
+	return buf;
 }
 
 /*
@@ -229,8 +253,10 @@ int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 
 	err = parkwatch_bpf__load(t->skel);
 	if (err) {
+		char why[128];
+
 		snprintf(errbuf, errlen, "the kernel refused to load parkwatch's BPF programs: %s%s",
-			 strerror(-err), err == -EPERM ?
+			 bpf_error_text(err, why, sizeof(why)), err == -EPERM ?
 			 " (kernel lockdown or a security policy? see /sys/kernel/security/lockdown)" : "");
 		goto fail;
 	}
@@ -338,6 +364,11 @@ int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *
 	for (int i = 0; i < t->niters; i++) {
 		size_t before = *nrecs;
 
+		if (!t->iters[i]) { /* an unwatched target */
+			if (pid_seen)
+				pid_seen[i] = false;
+			continue;
+		}
 		err = read_iter(t->iters[i], recs, nrecs, &cap);
 		if (err)
 			return err;
@@ -345,6 +376,15 @@ int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *
 			pid_seen[i] = *nrecs > before;
 	}
 	return 0;
+}
+
+void tracer__unwatch(struct tracer *t, int i, uint32_t tgid)
+{
+	if (!t || i < 0 || i >= t->niters)
+		return;
+	bpf_link__destroy(t->iters[i]);
+	t->iters[i] = NULL;
+	bpf_map__delete_elem(t->skel->maps.filter_tgids, &tgid, sizeof(tgid), 0);
 }
 
 void tracer__counters(struct tracer *t, uint64_t out[PW_CNT_MAX])

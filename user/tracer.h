@@ -50,6 +50,11 @@ int tracer__poll(struct tracer *t, int timeout_ms);
  */
 int tracer__sweep(struct tracer *t, struct pw_task **recs, size_t *nrecs, bool *pid_seen);
 
+/* Stop watching -p target i (process tgid): its iterator is detached and
+ * its filter entry removed, so a new process with the same PID is never
+ * swept. */
+void tracer__unwatch(struct tracer *t, int i, uint32_t tgid);
+
 /* Sum of the per-CPU counters (enum pw_counter). */
 void tracer__counters(struct tracer *t, uint64_t out[PW_CNT_MAX]);
 /* Entries in the threads map now (walks the keys). */

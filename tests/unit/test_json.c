@@ -42,6 +42,9 @@ static void escapes(struct json *j)
 	json_string(j, "q\"b\\n\nt\tc\x01");
 	json_string(j, "caf\xc3\xa9");   /* valid UTF-8 kept */
 	json_string(j, "bad\xff\xc3("); /* invalid bytes replaced */
+	/* DEL, a bidi override (U+202E), a C1 control (U+0085): escaped,
+	 * so they round-trip; overlong '/' and a surrogate are invalid. */
+	json_string(j, "d\x7f" "b\xe2\x80\xae" "c\xc2\x85" "o\xc0\xaf" "s\xed\xa0\x80");
 	json_array_end(j);
 }
 
@@ -66,7 +69,8 @@ int main(void)
 			 "\"d\":\"0x7f00\",\"e\":null}\n"));
 	free(s);
 	s = render(escapes);
-	CHECK(!strcmp(s, "[\"q\\\"b\\\\n\\nt\\tc\\u0001\",\"caf\xc3\xa9\",\"bad\\ufffd\\ufffd(\"]\n"));
+	CHECK(!strcmp(s, "[\"q\\\"b\\\\n\\nt\\tc\\u0001\",\"caf\xc3\xa9\",\"bad\\ufffd\\ufffd(\","
+			 "\"d\\u007fb\\u202ec\\u0085o\\ufffd\\ufffds\\ufffd\\ufffd\\ufffd\"]\n"));
 	free(s);
 	s = render(empty_containers);
 	CHECK(!strcmp(s, "{\"t\":[],\"o\":{}}\n"));

@@ -144,7 +144,7 @@ int main(void)
 	t->wait.op[0] = 0;
 	out = folded(&r, WEIGHT_COUNT, &rc);
 	CHECK(rc == 0);
-	CHECK(out && !strcmp(out, "my_comm;[incomplete];app@0x2000;operator_new:_really_weird_name;0xbeef;"
+	CHECK(out && !strcmp(out, "my_comm;[incomplete];app@0x2000;operator_new:_really\\tweird\\nname;0xbeef;"
 				  "libjit.so@0x7f00dead0;[read] 1\n"));
 	free(out);
 	report__free(&r);

@@ -82,6 +82,14 @@ static int cmp_site(const void *a, const void *b)
 	return x->gopc < y->gopc ? -1 : x->gopc > y->gopc;
 }
 
+/* bsearch over the previous sweep's sorted array, which is NULL before the
+ * first sweep: calling bsearch on a NULL base is undefined (UBSan). */
+static void *find_sorted(const void *key, const void *base, size_t n, size_t size,
+			 int (*cmp)(const void *, const void *))
+{
+	return n && base ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 static bool counts_as_user(const struct pw_goroutine *g)
 {
 	return !g->runtime_owned && g->created_by.pc;
@@ -107,7 +115,7 @@ static int update_sites(struct go_history *h, const struct go_snapshot *s)
 			continue;
 		}
 		now[u] = (struct site){ .gopc = now[i].gopc };
-		old = bsearch(&now[u], h->sites, h->nsites, sizeof(*old), cmp_site);
+		old = find_sorted(&now[u], h->sites, h->nsites, sizeof(*old), cmp_site);
 		if (old)
 			memcpy(now[u].counts, old->counts + 1, sizeof(int) * GO_GROWTH_SWEEPS);
 		now[u++].counts[GO_GROWTH_SWEEPS] = 1;
@@ -120,8 +128,8 @@ static int update_sites(struct go_history *h, const struct go_snapshot *s)
 
 static bool site_growing(const struct go_history *h, uint64_t gopc, int *count)
 {
-	struct site key = { .gopc = gopc }, *st = bsearch(&key, h->sites, h->nsites, sizeof(key),
-							  cmp_site);
+	struct site key = { .gopc = gopc }, *st = find_sorted(&key, h->sites, h->nsites, sizeof(key),
+							     cmp_site);
 
 	if (!st)
 		return false;
@@ -178,7 +186,7 @@ int go_history__observe_precise(struct go_history *h, const struct go_snapshot *
 
 		*n = (struct seen){ .gaddr = g->gaddr, .goid = g->goid, .sched_pc = g->sched_pc,
 				    .sched_sp = g->sched_sp };
-		old = bsearch(n, h->seen, h->nseen, sizeof(*n), cmp_seen);
+		old = find_sorted(n, h->seen, h->nseen, sizeof(*n), cmp_seen);
 		if (g->status == G_WAITING)
 			n->parked_since_ns = old && old->parked_since_ns &&
 					     old->sched_pc == g->sched_pc &&

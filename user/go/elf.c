@@ -311,6 +311,49 @@ static void find_text_start(struct go_binary *b)
 	}
 }
 
+/*
+ * A file that is not readable as Go (no sections, damaged ones) but carries
+ * Go's marks in its bytes: the build info magic, the Go build ID note, a
+ * pclntab header. Such a process has
+ * goroutines that must be reported as unread, never silently skipped.
+ * Returns what was found, or NULL.
+ */
+static const char *go_marks(const struct go_binary *b, char *why, size_t len)
+{
+	static const uint8_t magics[][4] = {
+		{ 0xf1, 0xff, 0xff, 0xff }, { 0xf0, 0xff, 0xff, 0xff },
+		{ 0xfa, 0xff, 0xff, 0xff }, { 0xfb, 0xff, 0xff, 0xff },
+	};
+	const uint8_t *m = b->map, *end = b->map + b->size, *p;
+
+	/* Each mark is checked beyond its needle (the bytes around it), so
+	 * that a program holding the needle as a string, like parkwatch,
+	 * is not taken for Go. Build info: magic, pointer size, flags. */
+	for (p = m; p && (p = memmem(p, end - p, " Go buildinf:", 13)); p++)
+		if (p > m && p[-1] == 0xff && end - p >= 15 && (p[13] == 4 || p[13] == 8) &&
+		    !(p[14] & ~3)) {
+			snprintf(why, len, "a Go build info header");
+			return why;
+		}
+	/* Note: type 4 (NT_GO_BUILD_ID), name "Go\0\0" of size 4. */
+	for (p = m; p && (p = memmem(p, end - p, "\x04\0\0\0Go\0\0", 8)); p++)
+		if (p - m >= 8 && p[-8] == 4 && !p[-7] && !p[-6] && !p[-5] && p[-4] >= 16 &&
+		    !p[-3] && !p[-2] && !p[-1]) {
+			snprintf(why, len, "a Go build ID note");
+			return why;
+		}
+	/* pclntab header: magic, two zero bytes, PC quantum, pointer size. */
+	for (size_t k = 0; k < sizeof(magics) / sizeof(*magics); k++)
+		for (p = m; p && (p = memmem(p, end - p, magics[k], 4)); p++)
+			if (end - p >= 8 && !p[4] && !p[5] && (p[6] == 1 || p[6] == 2 || p[6] == 4) &&
+			    (p[7] == 4 || p[7] == 8)) {
+				snprintf(why, len, "a pclntab header at file offset 0x%zx",
+					 (size_t)(p - m));
+				return why;
+			}
+	return NULL;
+}
+
 static int go_binary__load(struct go_binary *b, char *err, size_t errlen)
 {
 	const struct go_section *pcs;
@@ -334,8 +377,15 @@ static int go_binary__load(struct go_binary *b, char *err, size_t errlen)
 		return -ENOEXEC;
 	}
 	b->machine = eh.e_machine;
-	if ((ret = load_sections(b, err, errlen)))
-		return ret;
+	if ((ret = load_sections(b, err, errlen))) {
+		char why[64], damage[160];
+
+		if (ret != -ENOEXEC || !go_marks(b, why, sizeof(why)))
+			return ret;
+		snprintf(damage, sizeof(damage), "%s", err);
+		go_errf(err, errlen, "looks like Go (%s) but cannot be read as Go: %s", why, damage);
+		return -ENOTSUP;
+	}
 
 	has_buildinfo = read_buildinfo(b);
 	if (!b->version) {
@@ -355,6 +405,13 @@ static int go_binary__load(struct go_binary *b, char *err, size_t errlen)
 		snprintf(note, sizeof(note), "no .gopclntab section");
 	b->is_go = has_buildinfo || b->pcln.ver;
 	if (!b->is_go) {
+		char why[64];
+
+		if (go_marks(b, why, sizeof(why))) {
+			go_errf(err, errlen, "%s: looks like Go (%s) but cannot be read as Go: %s "
+				"(%zu ELF sections)", b->name, why, note, b->nsecs);
+			return -ENOTSUP;
+		}
 		go_errf(err, errlen, "%s: not a Go binary (no Go build info, %s)", b->name, note);
 		return 0;
 	}

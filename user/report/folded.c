@@ -27,6 +27,11 @@
  *   [go:WAIT]     the wait reason ([go:chan_send], [go:select], ...) or the
  *                 status when there is none ([go:running], [go:runnable])
  *
+ * Every name is escaped by the text rule (report/escape.h: control bytes,
+ * invalid UTF-8 and bidi controls shown as \x1b, \u202e; '\' as "\\"),
+ * with ';' shown as ':' and a space as '_', so a line always has the shape
+ * "frame;...;frame weight".
+ *
  * Identical lines (same exe basename, same functions, same wait) are merged
  * across threads and processes; weights add up. Function offsets are left
  * out on purpose so that call sites in the same functions merge.
@@ -36,6 +41,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "report/escape.h"
 #include "report/report.h"
 
 struct folded_line {
@@ -43,23 +49,15 @@ struct folded_line {
 	uint64_t weight;
 };
 
-/* Append s with the characters that would break the format replaced: ';'
- * separates frames, whitespace separates the weight, newlines end lines. */
+/* Append s by the text escaping rule (escape.h), with the format's own
+ * separators kept out: ';' separates frames, a space the weight. */
 static void put_clean(FILE *m, const char *s)
 {
 	if (!s || !*s) {
 		fputc('?', m);
 		return;
 	}
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == ';')
-			c = ':';
-		else if (c <= ' ' || c == 0x7f)
-			c = '_';
-		fputc(c, m);
-	}
+	escape_fputs(m, s, ESCAPE_FOLDED);
 }
 
 static const char *basename_of(const char *p)

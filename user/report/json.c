@@ -432,7 +432,8 @@ void report__print_json(const struct pw_report *r, FILE *f)
 	json_array_begin(&j);
 	for (int i = 0; i < r->nexited; i++) {
 		json_object_begin(&j);
-		json_kuint(&j, "pid", r->exited[i]);
+		json_kuint(&j, "pid", r->exited[i].pid);
+		json_kstring(&j, "reason", report__exit_reason_name(r->exited[i].reason));
 		json_object_end(&j);
 	}
 	json_array_end(&j);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <string.h>
+#include "report/escape.h"
 #include "report/json_writer.h"
 
 void json_init(struct json *j, FILE *f)
@@ -44,31 +45,10 @@ void json_object_end(struct json *j) { container_close(j, '}'); }
 void json_array_begin(struct json *j) { container_open(j, '['); }
 void json_array_end(struct json *j) { container_close(j, ']'); }
 
-/* Length of a valid UTF-8 sequence at s, 0 when invalid. */
-static int utf8_len(const unsigned char *s)
-{
-	int n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
-		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
 static bool plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
 static void write_escaped(FILE *f, const char *str)
@@ -95,18 +75,23 @@ static void write_escaped(FILE *f, const char *str)
 		case '\t': fputs("\\t", f); s++; continue;
 		case '\r': fputs("\\r", f); s++; continue;
 		}
-		if (*s < 0x20) {
+		if (*s < 0x20 || *s == 0x7f) {
 			fprintf(f, "\\u%04x", *s);
 			s++;
 			continue;
 		}
-		n = utf8_len(s);
+		n = utf8_seq_len(s);
 		if (!n) {
 			fputs("\\ufffd", f); /* comm and paths are bytes, not UTF-8 */
 			s++;
 			continue;
 		}
-		fwrite(s, 1, n, f);
+		/* Valid, but invisible on a terminal (bidi overrides reorder
+		 * what follows): escaped, so that it still round-trips. */
+		if (escape_hidden_codepoint(utf8_decode(s, n)))
+			fprintf(f, "\\u%04x", (unsigned)utf8_decode(s, n));
+		else
+			fwrite(s, 1, n, f);
 		s += n;
 	}
 	fputc('"', f);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
+#include "report/escape.h"
 #include "report/report.h"
 
 typedef Perftools__Profiles__Profile PbProfile;
@@ -179,6 +180,7 @@ struct sample_rec {
 
 struct builder {
 	struct strtab strs;
+	struct escape_buf escaped;
 	struct pair_map map_ids, fn_ids, loc_ids;
 	PbMapping *maps;
 	size_t nmaps, capmaps;
@@ -209,9 +211,11 @@ static void *grow(struct builder *b, void **v, size_t *n, size_t *cap, size_t sz
 	return (char *)*v + (*n)++ * sz;
 }
 
+/* Every string goes in escaped (escape.h): pprof prints them on terminals
+ * (-traces, -top) and thread names, paths and symbols are the target's. */
 static int64_t str(struct builder *b, const char *s)
 {
-	int64_t i = strtab__idx(&b->strs, s);
+	int64_t i = strtab__idx(&b->strs, escape_str(&b->escaped, s, 0));
 
 	if (i < 0) {
 		b->err = -ENOMEM;
@@ -429,6 +433,7 @@ static void builder__free(struct builder *b)
 		free(b->strs.v[i]);
 	free(b->strs.v);
 	free(b->strs.slots);
+	escape_buf_free(&b->escaped);
 	free(b->map_ids.e);
 	free(b->fn_ids.e);
 	free(b->loc_ids.e);

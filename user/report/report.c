@@ -21,18 +21,18 @@ struct pw_flagged *report__add(struct pw_report *r)
 	return &r->threads[r->nthreads++];
 }
 
-int report__add_exited(struct pw_report *r, uint32_t pid)
+int report__add_exited_why(struct pw_report *r, uint32_t pid, enum pw_exit_reason why)
 {
-	uint32_t *v;
+	struct pw_exited *v;
 
 	for (int i = 0; i < r->nexited; i++)
-		if (r->exited[i] == pid)
+		if (r->exited[i].pid == pid)
 			return 0;
 	v = realloc(r->exited, (r->nexited + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	r->exited = v;
-	r->exited[r->nexited++] = pid;
+	r->exited[r->nexited++] = (struct pw_exited){ .pid = pid, .reason = why };
 	return 0;
 }
 
@@ -74,6 +74,20 @@ const char *report__thread_verdict(const struct pw_report *r, const struct pw_fl
 	if (t->site_count)
 		return "growing";
 	return t->wait.class == PW_CLASS_RUNNING ? "spinning" : "parked";
+}
+
+int report__add_exited(struct pw_report *r, uint32_t pid)
+{
+	return report__add_exited_why(r, pid, PW_EXIT_DURING_SWEEP);
+}
+
+const char *report__exit_reason_name(enum pw_exit_reason why)
+{
+	switch (why) {
+	case PW_EXIT_TARGET: return "exited";
+	case PW_EXIT_PID_REUSED: return "pid_reused";
+	default: return "during_sweep";
+	}
 }
 
 static int cmp_stacks(const struct pw_stack *a, const struct pw_stack *b)

@@ -67,6 +67,18 @@ struct pw_goproc {
 	char *error;                 /* why they could not be read, or NULL */
 };
 
+/* Why a process is listed in exited. */
+enum pw_exit_reason {
+	PW_EXIT_DURING_SWEEP, /* between the kernel's listing and the reading */
+	PW_EXIT_TARGET,       /* a -p target ended: no longer watched */
+	PW_EXIT_PID_REUSED,   /* a -p target's PID now names another process */
+};
+
+struct pw_exited {
+	uint32_t pid;
+	enum pw_exit_reason reason;
+};
+
 struct pw_group {
 	int id;
 	int first;  /* index of the first member in report.threads */
@@ -105,7 +117,7 @@ struct pw_report {
 	int nthreads, cap;
 	struct pw_group *groups;
 	int ngroups;
-	uint32_t *exited;    /* pids that exited during the sweep */
+	struct pw_exited *exited; /* processes that left this report, once each */
 	int nexited;
 	struct pw_gflagged *goroutines;
 	int ngoroutines, gcap;
@@ -140,6 +152,9 @@ int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason);
  * rose at each of the last looks), "spinning" (still running at the end of
  * a command's run), else "parked". */
 const char *report__thread_verdict(const struct pw_report *r, const struct pw_flagged *t);
+/* The same with a reason (report__add_exited: PW_EXIT_DURING_SWEEP). */
+int report__add_exited_why(struct pw_report *r, uint32_t pid, enum pw_exit_reason why);
+const char *report__exit_reason_name(enum pw_exit_reason why);
 /* Drop thread i and what it owns; the last thread takes its place (call
  * before report__group: groups index threads). */
 void report__remove(struct pw_report *r, int i);

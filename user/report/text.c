@@ -3,12 +3,27 @@
 #include <string.h>
 #include <time.h>
 #include "report/durations.h"
+#include "report/escape.h"
 #include "report/report.h"
 
 #define BOLD(o) ((o)->color ? "\033[1m" : "")
 #define WARN(o) ((o)->color ? "\033[33m" : "")
 #define DIM(o) ((o)->color ? "\033[2m" : "")
 #define RESET(o) ((o)->color ? "\033[0m" : "")
+
+/*
+ * Every string a target controls goes through shown() (escape.h): one
+ * fprintf can show several, so the escaped copies rotate through a ring
+ * that the printer frees at the end.
+ */
+#define SHOWN_RING 8
+static struct escape_buf shown_ring[SHOWN_RING];
+static unsigned shown_next;
+
+static const char *shown(const char *s)
+{
+	return escape_str(&shown_ring[shown_next++ % SHOWN_RING], s, 0);
+}
 
 static const char *basename_of(const char *p)
 {
@@ -25,28 +40,28 @@ static void print_stack(FILE *f, const struct pw_stack *s, const char *indent,
 
 		fprintf(f, "%s#%-2d ", indent, i);
 		if (fr->function)
-			fprintf(f, "%s+0x%llx", fr->function, (unsigned long long)fr->offset);
+			fprintf(f, "%s+0x%llx", shown(fr->function), (unsigned long long)fr->offset);
 		else
 			fprintf(f, "0x%llx", (unsigned long long)fr->pc);
 		if (fr->module)
-			fprintf(f, " %s(%s)%s", DIM(o), fr->module, RESET(o));
+			fprintf(f, " %s(%s)%s", DIM(o), shown(fr->module), RESET(o));
 		if (fr->file)
-			fprintf(f, " %s:%d", basename_of(fr->file), fr->line);
+			fprintf(f, " %s:%d", shown(basename_of(fr->file)), fr->line);
 		fputc('\n', f);
 	}
 	if (s->truncated)
 		fprintf(f, "%s... (more frames not shown)\n", indent);
 	if (s->error)
-		fprintf(f, "%s(unwinding stopped: %s)\n", indent, s->error);
+		fprintf(f, "%s(unwinding stopped: %s)\n", indent, shown(s->error));
 	if (!s->nframes && !s->error)
 		fprintf(f, "%s(no frames)\n", indent);
 }
 
 static void print_wait(FILE *f, const struct pw_flagged *t)
 {
-	fprintf(f, "[%s", t->wait.syscall);
+	fprintf(f, "[%s", shown(t->wait.syscall));
 	if (t->wait.op[0])
-		fprintf(f, " %s", t->wait.op);
+		fprintf(f, " %s", shown(t->wait.op));
 	if (t->wait.class == PW_CLASS_FUTEX)
 		fprintf(f, " on 0x%llx", (unsigned long long)t->wait.uaddr);
 	fprintf(f, ", %s]", t->wait.timed ? "timed" : "no timeout");
@@ -69,26 +84,26 @@ static void print_edge(FILE *f, const struct pw_wait_edge *e)
 
 	switch (e->kind) {
 	case PW_WAIT_MUTEX:
-		fprintf(f, "mutex 0x%llx held by thread %u (%s)", obj, e->target_tid, e->target_comm);
+		fprintf(f, "mutex 0x%llx held by thread %u (%s)", obj, e->target_tid, shown(e->target_comm));
 		return;
 	case PW_WAIT_JOIN:
-		fprintf(f, "thread %u (%s) to exit (pthread_join)", e->target_tid, e->target_comm);
+		fprintf(f, "thread %u (%s) to exit (pthread_join)", e->target_tid, shown(e->target_comm));
 		return;
 	case PW_WAIT_RWLOCK:
 		if (e->target_tid)
 			fprintf(f, "rwlock 0x%llx write-locked by thread %u (%s)", obj, e->target_tid,
-				e->target_comm);
+				shown(e->target_comm));
 		else
-			fprintf(f, "rwlock 0x%llx: %s", obj, e->note ? e->note : "holder unknown");
+			fprintf(f, "rwlock 0x%llx: %s", obj, e->note ? shown(e->note) : "holder unknown");
 		return;
 	case PW_WAIT_CONDVAR:
-		fprintf(f, "condition variable 0x%llx: %s", obj, e->note);
+		fprintf(f, "condition variable 0x%llx: %s", obj, shown(e->note));
 		return;
 	case PW_WAIT_SEMAPHORE:
-		fprintf(f, "semaphore 0x%llx: %s", obj, e->note);
+		fprintf(f, "semaphore 0x%llx: %s", obj, shown(e->note));
 		return;
 	default:
-		fprintf(f, "futex 0x%llx: nobody known (%s)", obj, e->note ? e->note : "unknown");
+		fprintf(f, "futex 0x%llx: nobody known (%s)", obj, e->note ? shown(e->note) : "unknown");
 		return;
 	}
 }
@@ -180,7 +195,7 @@ static void print_deadlocks(FILE *f, const struct pw_report *r, const struct pri
 
 			if (!t)
 				continue;
-			fprintf(f, "  thread %u (%s) waits for ", t->tid, t->comm);
+			fprintf(f, "  thread %u (%s) waits for ", t->tid, shown(t->comm));
 			print_edge(f, &t->waits_for);
 			fputc('\n', f);
 			print_stack(f, &t->stack, "    ", o);
@@ -197,7 +212,7 @@ static void print_creator(FILE *f, const struct pw_flagged *t, int count,
 	}
 	fprintf(f, "    created by %s %u (%s)%s at:\n",
 		t->creator->is_process ? "process, in thread" : "thread",
-		t->creator->tid, t->creator->comm, count > 1 ? " (shown for the first thread)" : "");
+		t->creator->tid, shown(t->creator->comm), count > 1 ? " (shown for the first thread)" : "");
 	print_stack(f, &t->creator->stack, "      ", o);
 }
 
@@ -212,7 +227,7 @@ static void print_running_group(FILE *f, const struct pw_report *r, const struct
 	fprintf(f, "    tid%s", g->count == 1 ? "" : "s");
 	for (int i = 0; i < g->count; i++)
 		fprintf(f, " %u", r->threads[g->first + i].tid);
-	fprintf(f, " (%s)\n", first->comm);
+	fprintf(f, " (%s)\n", shown(first->comm));
 	print_stack(f, &first->stack, "    ", o);
 	print_creator(f, first, g->count, o);
 }
@@ -254,13 +269,13 @@ static void print_group(FILE *f, const struct pw_report *r, const struct pw_grou
 	fprintf(f, "    tid%s", g->count == 1 ? "" : "s");
 	for (int i = 0; i < g->count; i++)
 		fprintf(f, " %u", r->threads[g->first + i].tid);
-	fprintf(f, " (%s); %s%s\n", first->comm,
+	fprintf(f, " (%s); %s%s\n", shown(first->comm),
 		any_exact && any_estimated ? "start seen at futex entry for some, estimated for others" :
 		any_exact ? "start seen at futex entry" :
 		"start estimated from the last time on a CPU",
 		any_before ? ", began before parkwatch attached" : "");
 	if (first->idle_match)
-		fprintf(f, "    idle: %s\n", first->idle_match);
+		fprintf(f, "    idle: %s\n", shown(first->idle_match));
 	if (first->has_futex_word)
 		fprintf(f, "    futex word now %llu\n", (unsigned long long)first->futex_word);
 	print_group_edges(f, r, g, o);
@@ -313,8 +328,8 @@ static void print_ignore_rules(FILE *f, const struct pw_report *r, const struct 
 		if (!blank)
 			fputc('\n', f);
 		blank = true;
-		fprintf(f, "%signore rule '%s' (%s) never matched%s\n", WARN(o), r->rules[i].rule,
-			r->rules[i].origin, RESET(o));
+		fprintf(f, "%signore rule '%s' (%s) never matched%s\n", WARN(o), shown(r->rules[i].rule),
+			shown(r->rules[i].origin), RESET(o));
 	}
 }
 
@@ -329,7 +344,7 @@ static void print_gwait(FILE *f, const struct pw_gwait *w)
 		return;
 	if (w->is_chan) {
 		if (w->elem_type[0])
-			snprintf(elem, sizeof(elem), "elem %s", w->elem_type);
+			snprintf(elem, sizeof(elem), "elem %s", shown(w->elem_type));
 		else
 			snprintf(elem, sizeof(elem), "elem size %llu, type unknown",
 				 (unsigned long long)w->elem_size);
@@ -348,20 +363,20 @@ static void print_gwait(FILE *f, const struct pw_gwait *w)
 		return;
 	}
 	if (!w->object) {
-		fprintf(f, "    waits on a %s (%s)\n", w->lock_type ? w->lock_type : w->kind,
-			w->note ? w->note : "address unknown");
+		fprintf(f, "    waits on a %s (%s)\n", shown(w->lock_type ? w->lock_type : w->kind),
+			w->note ? shown(w->note) : "address unknown");
 		return;
 	}
 	if (w->lock_type) {
 		int others = w->queued > 0 ? w->queued - 1 : 0;
 
 		fprintf(f, "    queued on %s 0x%llx%s with %d other goroutine%s; the holder is "
-			"not recorded by Go\n", w->lock_type, (unsigned long long)w->object,
+			"not recorded by Go\n", shown(w->lock_type), (unsigned long long)w->object,
 			!strcmp(w->kind, "rwmutex rlock") ? " (read lock)" : "",
 			others, others == 1 ? "" : "s");
 		return;
 	}
-	fprintf(f, "    waits on %s 0x%llx with %d other goroutine%s\n", w->kind,
+	fprintf(f, "    waits on %s 0x%llx with %d other goroutine%s\n", shown(w->kind),
 		(unsigned long long)w->object, w->queued > 0 ? w->queued - 1 : 0,
 		w->queued == 2 ? "" : "s");
 }
@@ -405,7 +420,7 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 		snprintf(dur, sizeof(dur), strcmp(a, b) ? " for %s to %s" : " for %s", a, b);
 	}
 	fprintf(f, "  %s%d goroutine%s%s [%s]%s%s%s, %s", BOLD(o), g->count,
-		g->count == 1 ? "" : "s", RESET(o), gr->wait_reason ? gr->wait_reason : gr->status_name,
+		g->count == 1 ? "" : "s", RESET(o), shown(gr->wait_reason ? gr->wait_reason : gr->status_name),
 		WARN(o), dur, RESET(o), first->class);
 	if (first->duration_source && !strcmp(first->duration_source, "precise"))
 		fprintf(f, " (exact: its park was seen by --go-precise)");
@@ -427,9 +442,9 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	print_gwait(f, gr->wait);
 	print_stack(f, &gr->stack, "    ", o);
 	if (gr->created_by.function) {
-		fprintf(f, "    created by %s", gr->created_by.function);
+		fprintf(f, "    created by %s", shown(gr->created_by.function));
 		if (gr->created_by.file)
-			fprintf(f, " at %s:%d", basename_of(gr->created_by.file), gr->created_by.line);
+			fprintf(f, " at %s:%d", shown(basename_of(gr->created_by.file)), gr->created_by.line);
 		if (gr->parent_goid >= 0)
 			fprintf(f, " in goroutine %lld", (long long)gr->parent_goid);
 		fputc('\n', f);
@@ -442,7 +457,7 @@ static void print_goroutines(FILE *f, const struct pw_report *r, const struct pr
 	for (int i = 0; i < r->ngoprocs; i++)
 		if (r->goprocs[i].error)
 			fprintf(f, "goroutines of %u not read: %s\n", r->goprocs[i].pid,
-				r->goprocs[i].error);
+				shown(r->goprocs[i].error));
 	for (int g = 0; g < r->nggroups; g++) {
 		const struct pw_goroutine *gr = &r->goroutines[r->ggroups[g].first].g;
 
@@ -452,7 +467,7 @@ static void print_goroutines(FILE *f, const struct pw_report *r, const struct pr
 			for (int i = 0; i < r->ngoprocs; i++)
 				if (r->goprocs[i].pid == gr->pid)
 					v = r->goprocs[i].version;
-			fprintf(f, "\n%sPID %u goroutines%s (%s)\n", BOLD(o), gr->pid, RESET(o), v);
+			fprintf(f, "\n%sPID %u goroutines%s (%s)\n", BOLD(o), gr->pid, RESET(o), shown(v));
 		}
 		print_ggroup(f, r, &r->ggroups[g], o);
 	}
@@ -492,20 +507,30 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 			(unsigned long long)r->stats.clone_events_lost,
 			(unsigned long long)r->stats.wait_slot_shared, RESET(o));
 	if (r->has_end)
-		fprintf(f, "%s\n", r->end_reason);
-	for (int i = 0; i < r->nexited; i++)
-		fprintf(f, "process %u exited during the sweep\n", r->exited[i]);
+		fprintf(f, "%s\n", shown(r->end_reason));
+	for (int i = 0; i < r->nexited; i++) {
+		const struct pw_exited *x = &r->exited[i];
+
+		if (x->reason == PW_EXIT_TARGET)
+			fprintf(f, "process %u has exited: no longer watched\n", x->pid);
+		else if (x->reason == PW_EXIT_PID_REUSED)
+			fprintf(f, "process %u has exited, and PID %u now names another process: "
+				"not watched\n", x->pid, x->pid);
+		else
+			fprintf(f, "process %u exited during the sweep\n", x->pid);
+	}
 	print_deadlocks(f, r, o);
 	for (int g = 0; g < r->ngroups; g++) {
 		const struct pw_flagged *t = &r->threads[r->groups[g].first];
 
 		if (g == 0 || t->pid != r->threads[r->groups[g - 1].first].pid)
 			fprintf(f, "\n%sPID %u%s %s\n", BOLD(o), t->pid, RESET(o),
-				t->exe ? t->exe : "(executable unknown)");
+				t->exe ? shown(t->exe) : "(executable unknown)");
 		print_group(f, r, &r->groups[g], o);
 	}
 	print_idle_summary(f, r, o);
 	print_goroutines(f, r, o);
 	print_ignore_rules(f, r, o);
-	fflush(f);
+	for (int i = 0; i < SHOWN_RING; i++)
+		escape_buf_free(&shown_ring[i]);
 }

@@ -6,14 +6,13 @@
  * report and from the baseline's JSON.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "rules/ignore_priv.h"
+#include "rules/json_split.h"
 
 /*
  * A thread's signature: what stays the same for "the same leak" in another
@@ -194,192 +193,188 @@ void baseline__free_sigs(struct sig_count *v, int n)
 	free(v);
 }
 
-/*
- * Read the whole file and parse every JSON document in it (watch mode writes
- * one per line, a --once report is one, maybe pretty-printed): the last one
- * is the baseline, the state the earlier run ended in. Returns it (a new
- * reference) or NULL with a message in err.
- */
-static struct json_object *last_document(const char *path, int *ret, char *err, size_t errlen)
+/* A growing list of signatures, one per baseline entry. */
+struct sig_list {
+	struct sig_count *v;
+	int n, cap;
+};
+
+static int sig_list__push(struct sig_list *l, char *sig)
 {
-	struct json_object *last = NULL;
-	struct json_tokener *tok = NULL;
-	char *buf = NULL;
-	size_t len = 0, off = 0;
-	FILE *f;
+	if (l->n == l->cap) {
+		int ncap = l->cap ? l->cap * 2 : 256;
+		struct sig_count *v;
 
-	f = fopen(path, "r");
-	if (!f) {
-		*ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		if (l->n >= BASELINE_MAX_ENTRIES)
+			return -EFBIG;
+		v = realloc(l->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = ncap;
 	}
-	{
-		size_t cap = 0, got;
+	l->v[l->n++] = (struct sig_count){ .sig = sig, .count = 1 };
+	return 0;
+}
 
-		do {
-			if (len + 65536 > cap) {
-				char *p = realloc(buf, cap = (len + 65536) * 2);
+/* Sorted and folded into (signature, count): a multiset, so N baseline
+ * entries with one signature excuse N current ones, no more. */
+static void sig_list__fold(struct sig_list *l)
+{
+	int w = 0;
 
-				if (!p) {
-					*ret = -ENOMEM;
-					snprintf(err, errlen, "%s: out of memory", path);
-					goto out;
-				}
-				buf = p;
-			}
-			got = fread(buf + len, 1, cap - len, f);
-			len += got;
-		} while (got);
-		if (ferror(f)) {
-			*ret = errno ? -errno : -EIO; /* EISDIR for a directory */
-			snprintf(err, errlen, "%s: %s", path, strerror(-*ret));
-			goto out;
-		}
-		if (len > INT_MAX) { /* json_tokener_parse_ex takes an int length */
-			*ret = -EFBIG;
-			snprintf(err, errlen, "%s: too large for a report", path);
-			goto out;
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_sig);
+	for (int i = 0; i < l->n; i++) {
+		if (w && !strcmp(l->v[w - 1].sig, l->v[i].sig)) {
+			l->v[w - 1].count++;
+			free(l->v[i].sig);
+		} else {
+			l->v[w++] = l->v[i];
 		}
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		*ret = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		struct json_object *doc;
-		enum json_tokener_error jerr;
-
-		while (off < len && isspace((unsigned char)buf[off]))
-			off++;
-		if (off == len)
-			break;
-		doc = json_tokener_parse_ex(tok, buf + off, (int)(len - off));
-		jerr = json_tokener_get_error(tok);
-		if (!doc) {
-			*ret = -EINVAL;
-			snprintf(err, errlen, "%s: not a JSON report (%s)", path,
-				 jerr == json_tokener_continue ? "unexpected end of file"
-							       : json_tokener_error_desc(jerr));
-			goto out;
-		}
-		off += json_tokener_get_parse_end(tok);
-		json_tokener_reset(tok);
-		json_object_put(last);
-		last = doc;
-	}
-	if (!last) {
-		*ret = -EINVAL;
-		snprintf(err, errlen, "%s: empty, not a JSON report", path);
-	}
-out:
-	if (*ret) {
-		json_object_put(last);
-		last = NULL;
-	}
-	if (tok)
-		json_tokener_free(tok);
-	free(buf);
-	fclose(f);
-	return last;
+	l->n = w;
 }
 
 /*
- * The signatures of the baseline's array KEY ("threads" or "goroutines"),
- * sorted and folded into (signature, count): a multiset, so N baseline
- * entries with one signature excuse N current ones, no more. An absent
- * array is empty when !required (reports before goroutines had none).
+ * What the stream of documents left: the file may hold several (watch mode
+ * writes one per line, a --once report is one, maybe pretty-printed); the
+ * last one is the baseline, the state the earlier run ended in. Each
+ * document's signatures replace the previous one's, so only one document's
+ * worth is ever kept.
  */
-static int load_sigs(struct json_object *doc, const char *key, bool required,
-		     char *(*sig_of)(struct json_object *), struct sig_count **out, int *nout,
-		     const char *path, char *err, size_t errlen)
-{
-	struct json_object *arr = NULL;
-	struct sig_count *v;
-	size_t n;
-	int nv = 0, w = 0;
+struct baseline_load {
+	const char *path;
+	int docs;
+	bool top_object;
+	char schema[JSON_SPLIT_SHORT + 2];
+	bool has_schema;
+	bool threads_array, goroutines_other; /* "threads": [...], "goroutines": not [...] */
+	struct sig_list threads, goroutines;
+};
 
-	*out = NULL;
-	*nout = 0;
-	if (!json_object_object_get_ex(doc, key, &arr) && !required)
-		return 0;
-	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		snprintf(err, errlen, "%s: not a parkwatch report (no '%s' array)", path, key);
+static int on_doc_begin(void *ctx, enum json_split_kind top)
+{
+	struct baseline_load *b = ctx;
+
+	baseline__free_sigs(b->threads.v, b->threads.n);
+	baseline__free_sigs(b->goroutines.v, b->goroutines.n);
+	memset(&b->threads, 0, sizeof(b->threads));
+	memset(&b->goroutines, 0, sizeof(b->goroutines));
+	b->docs++;
+	b->top_object = top == JSON_SPLIT_OBJECT;
+	b->has_schema = b->threads_array = b->goroutines_other = false;
+	return 0;
+}
+
+static int on_member(void *ctx, const char *key, enum json_split_kind kind, const char *str)
+{
+	struct baseline_load *b = ctx;
+
+	if (!strcmp(key, "schema") && kind == JSON_SPLIT_STRING && str) {
+		snprintf(b->schema, sizeof(b->schema), "%s", str);
+		b->has_schema = true;
+	} else if (!strcmp(key, "threads")) {
+		b->threads_array = kind == JSON_SPLIT_ARRAY;
+	} else if (!strcmp(key, "goroutines")) {
+		b->goroutines_other = kind != JSON_SPLIT_ARRAY;
+	}
+	return 0;
+}
+
+/* One thread or goroutine of the baseline: parsed alone, reduced to its
+ * signature, freed. */
+static int on_element(void *ctx, const char *key, size_t i, const char *json, size_t len,
+		      char *err, size_t errlen)
+{
+	struct baseline_load *b = ctx;
+	bool threads = !strcmp(key, "threads");
+	enum json_tokener_error jerr;
+	struct json_object *o = json_tokener_parse_verbose(json, &jerr);
+	char *sig;
+	int ret;
+
+	if (!o && jerr != json_tokener_success) {
+		snprintf(err, errlen, "%s: not a JSON report (%s[%zu]: %s)", b->path, key, i,
+			 json_tokener_error_desc(jerr));
 		return -EINVAL;
 	}
-	n = json_object_array_length(arr);
-	v = calloc(n ? n : 1, sizeof(*v));
-	if (!v)
-		goto oom;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *t = json_object_array_get_idx(arr, i);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		snprintf(err, errlen, "%s: not a parkwatch report (%s[%zu] is not an object)",
+			 b->path, key, i);
+		return -EINVAL;
+	}
+	sig = threads ? json_thread_signature(o) : json_goroutine_signature(o);
+	json_object_put(o);
+	ret = sig ? sig_list__push(threads ? &b->threads : &b->goroutines, sig) : -ENOMEM;
+	if (ret) {
+		free(sig);
+		if (ret == -EFBIG)
+			snprintf(err, errlen, "%s: more than %d %s (the limit)", b->path,
+				 BASELINE_MAX_ENTRIES, key);
+		else
+			snprintf(err, errlen, "%s: out of memory", b->path);
+	}
+	return ret;
+}
 
-		if (!json_object_is_type(t, json_type_object)) {
-			snprintf(err, errlen, "%s: not a parkwatch report (%s[%zu] is not an object)",
-				 path, key, i);
-			baseline__free_sigs(v, nv);
-			return -EINVAL;
-		}
-		v[nv].sig = sig_of(t);
-		if (!v[nv].sig) {
-			baseline__free_sigs(v, nv);
-			goto oom;
-		}
-		v[nv++].count = 1;
-	}
-	qsort(v, nv, sizeof(*v), cmp_sig);
-	for (int i = 0; i < nv; i++) {
-		if (w && !strcmp(v[w - 1].sig, v[i].sig)) {
-			v[w - 1].count++;
-			free(v[i].sig);
-		} else {
-			v[w++] = v[i];
-		}
-	}
-	*out = v;
-	*nout = w;
+static int on_doc_end(void *ctx)
+{
 	return 0;
-oom:
-	snprintf(err, errlen, "%s: out of memory", path);
-	return -ENOMEM;
 }
 
 int ignore_set__load_baseline(struct ignore_set *s, const char *path, char *err, size_t errlen)
 {
-	struct json_object *doc;
+	static const char *const arrays[] = { "threads", "goroutines", NULL };
+	struct baseline_load b = { .path = path };
+	const struct json_split_ops ops = {
+		.ctx = &b, .arrays = arrays, .max_element = BASELINE_MAX_ENTRY_BYTES,
+		.max_bytes = BASELINE_MAX_BYTES, .doc_begin = on_doc_begin, .member = on_member,
+		.element = on_element, .doc_end = on_doc_end,
+	};
 	struct rule rl = { .kind = IGNORE_BASELINE };
-	const char *schema;
-	int ret = 0;
+	int ret;
+	FILE *f = fopen(path, "r");
 
-	doc = last_document(path, &ret, err, errlen);
-	if (!doc)
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return ret;
-	schema = json_object_is_type(doc, json_type_object) ? jstr(doc, "schema") : NULL;
-	if (!schema || strcmp(schema, "parkwatch/1")) {
-		snprintf(err, errlen, "%s: not a parkwatch report (schema %s%s%s, expected parkwatch/1)",
-			 path, schema ? "'" : "", schema ? schema : "missing", schema ? "'" : "");
-		ret = -EINVAL;
-		goto out;
 	}
-	ret = load_sigs(doc, "threads", true, json_thread_signature, &rl.sigs, &rl.nsigs, path,
-			err, errlen);
-	if (!ret)
-		ret = load_sigs(doc, "goroutines", false, json_goroutine_signature, &rl.gsigs,
-				&rl.ngsigs, path, err, errlen);
+	ret = json_split_file(f, path, &ops, err, errlen);
+	fclose(f);
 	if (ret)
 		goto out;
-	ret = ignore_set__push(s, &rl, path, "--baseline");
-	if (!ret) {
-		json_object_put(doc);
-		return 0;
+	ret = -EINVAL;
+	if (!b.docs) {
+		snprintf(err, errlen, "%s: empty, not a JSON report", path);
+		goto out;
 	}
+	if (!b.top_object || !b.has_schema || strcmp(b.schema, "parkwatch/1")) {
+		snprintf(err, errlen, "%s: not a parkwatch report (schema %s%s%s, expected parkwatch/1)",
+			 path, b.has_schema ? "'" : "", b.has_schema ? b.schema : "missing",
+			 b.has_schema ? "'" : "");
+		goto out;
+	}
+	if (!b.threads_array || b.goroutines_other) {
+		snprintf(err, errlen, "%s: not a parkwatch report (no '%s' array)", path,
+			 b.threads_array ? "goroutines" : "threads");
+		goto out;
+	}
+	sig_list__fold(&b.threads);
+	sig_list__fold(&b.goroutines);
+	rl.sigs = b.threads.v;
+	rl.nsigs = b.threads.n;
+	rl.gsigs = b.goroutines.v;
+	rl.ngsigs = b.goroutines.n;
+	ret = ignore_set__push(s, &rl, path, "--baseline");
+	if (!ret)
+		return 0;
 	snprintf(err, errlen, "%s: out of memory", path);
 out:
-	baseline__free_sigs(rl.sigs, rl.nsigs);
-	baseline__free_sigs(rl.gsigs, rl.ngsigs);
-	json_object_put(doc);
+	baseline__free_sigs(b.threads.v, b.threads.n);
+	baseline__free_sigs(b.goroutines.v, b.goroutines.n);
 	return ret;
 }
 

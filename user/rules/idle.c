@@ -72,7 +72,7 @@ struct idle_rule {
 
 struct idle_list {
 	struct idle_rule *rules;
-	int n;
+	int n, cap;
 };
 
 static int set_pattern(struct pattern *p, const char *s, size_t len)
@@ -154,13 +154,16 @@ static int add_line(struct idle_list *l, char *line)
 	ret = parse_rule(line, &r);
 	if (ret)
 		return ret > 0 ? 0 : ret;
-	v = realloc(l->rules, (l->n + 1) * sizeof(*v));
-	if (!v) {
-		rule_free(&r);
-		return -ENOMEM;
+	if (l->n == l->cap) { /* doubling: a file may hold many rules */
+		v = realloc(l->rules, (l->cap ? l->cap * 2 : 64) * sizeof(*v));
+		if (!v) {
+			rule_free(&r);
+			return -ENOMEM;
+		}
+		l->rules = v;
+		l->cap = l->cap ? l->cap * 2 : 64;
 	}
-	l->rules = v;
-	v[l->n++] = r;
+	l->rules[l->n++] = r;
 	return 0;
 }
 
@@ -184,6 +187,7 @@ struct idle_list *idle_list__load(const char *path, int *bad_line)
 	struct idle_list *l = calloc(1, sizeof(*l));
 	FILE *f = fopen(path, "r");
 	char line[1024];
+	size_t total = 0;
 	int lineno = 0, err = 0;
 
 	*bad_line = 0;
@@ -193,6 +197,12 @@ struct idle_list *idle_list__load(const char *path, int *bad_line)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
+		/* A bound on the whole file too: a FIFO or a device never ends. */
+		total += strlen(line);
+		if (total > IDLE_MAX_BYTES) {
+			err = EFBIG;
+			goto out;
+		}
 		if (!strchr(line, '\n') && !feof(f))
 			err = -EINVAL; /* longer than any rule we expect */
 		else
@@ -204,8 +214,10 @@ struct idle_list *idle_list__load(const char *path, int *bad_line)
 			goto out;
 		}
 	}
+	/* fgets also ends on a read error: a list cut short must not pass
+	 * for the whole. */
 	if (ferror(f))
-		err = EIO;
+		err = errno ? errno : EIO;
 out:
 	if (f)
 		fclose(f);

@@ -31,7 +31,9 @@ struct idle_subject {
 /* The built-in list. */
 struct idle_list *idle_list__default(void);
 /* A rules file replacing the built-in list; blank lines and '#' comments
- * ignored. NULL + errno on error; *bad_line is the malformed line, if any. */
+ * ignored. NULL + errno on error (EFBIG: past IDLE_MAX_BYTES); *bad_line is
+ * the malformed line, if any (a line of NUL bytes, /dev/zero, is one). */
+#define IDLE_MAX_BYTES (1u << 20)
 struct idle_list *idle_list__load(const char *path, int *bad_line);
 /* The reason of the first rule that matches, or NULL when not idle. */
 const char *idle_list__match(const struct idle_list *l, const struct idle_subject *s);

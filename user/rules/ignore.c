@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "report/escape.h"
 #include "rules/ignore_priv.h"
 
 /*
@@ -212,14 +213,23 @@ int ignore_set__push(struct ignore_set *s, const struct rule *rl, const char *ar
 	struct pw_rule_use *uses;
 	char *text = NULL, *orig;
 
-	rules = realloc(s->rules, (s->n + 1) * sizeof(*rules));
-	if (!rules)
-		return -ENOMEM;
-	s->rules = rules;
-	uses = realloc(s->uses, (s->n + 1) * sizeof(*uses));
-	if (!uses)
-		return -ENOMEM;
-	s->uses = uses;
+	/* Every rule is tried on every frame of every candidate: a bound
+	 * keeps a sweep's cost bounded too. */
+	if (s->n >= IGNORE_MAX_RULES)
+		return -EFBIG;
+	if (s->n == s->cap) { /* doubling: a rules file may hold 100,000 */
+		int ncap = s->cap ? s->cap * 2 : 16;
+
+		rules = realloc(s->rules, ncap * sizeof(*rules));
+		if (!rules)
+			return -ENOMEM;
+		s->rules = rules;
+		uses = realloc(s->uses, ncap * sizeof(*uses));
+		if (!uses)
+			return -ENOMEM;
+		s->uses = uses;
+		s->cap = ncap;
+	}
 	if (asprintf(&text, "%s %s", kind_name(rl->kind), arg) < 0)
 		return -ENOMEM;
 	orig = strdup(origin ? origin : "");
@@ -253,9 +263,13 @@ int ignore_set__add(struct ignore_set *s, enum ignore_kind kind, const char *fun
 	size_t n;
 	int err;
 
-	if (!s || kind > IGNORE_CREATED_BY || !valid_pattern(function))
+	if (!s || kind > IGNORE_CREATED_BY || !function)
 		return -EINVAL;
-	n = strlen(function);
+	n = strnlen(function, RULE_MAX_FUNCTION + 1);
+	if (n > RULE_MAX_FUNCTION)
+		return -ENAMETOOLONG;
+	if (!valid_pattern(function))
+		return -EINVAL;
 	rl.prefix = function[n - 1] == '*';
 	rl.pattern = strndup(function, rl.prefix ? n - 1 : n);
 	if (!rl.pattern)
@@ -266,20 +280,55 @@ int ignore_set__add(struct ignore_set *s, enum ignore_kind kind, const char *fun
 	return err;
 }
 
+/*
+ * One line of a rules file into buf (cap bytes), without its newline: 1, 0
+ * at the end of the file, -EFBIG when the line or the file (*total bytes so
+ * far) passes its limit, -EINVAL for a NUL byte (not a text file), -errno
+ * when reading fails. Never more than cap bytes in memory, whatever the
+ * file (/dev/zero, a FIFO that never ends).
+ */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *total)
+{
+	size_t len = 0;
+	int c;
+
+	errno = 0;
+	while ((c = getc(f)) != EOF) {
+		if (++*total > RULES_MAX_BYTES)
+			return -EFBIG;
+		if (c == '\n')
+			break;
+		if (c == 0)
+			return -EINVAL;
+		if (len + 1 >= cap)
+			return -E2BIG;
+		buf[len++] = c;
+	}
+	buf[len] = 0;
+	if (c == EOF && ferror(f))
+		return errno ? -errno : -EIO;
+	return c == EOF && !len ? 0 : 1;
+}
+
 int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, size_t errlen)
 {
-	char *line = NULL, origin[4096];
-	size_t cap = 0;
-	int lineno = 0, ret = 0;
+	char *line = malloc(RULES_MAX_LINE), origin[4096];
+	size_t total = 0;
+	int lineno = 0, ret = 0, got;
 	FILE *f;
 
+	if (!line) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
 	f = fopen(path, "r");
 	if (!f) {
 		ret = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(line);
 		return ret;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	while ((got = read_line(f, line, RULES_MAX_LINE, &total)) > 0) {
 		char *kw, *fn, *extra, *save = NULL, *hash;
 		enum ignore_kind kind;
 
@@ -300,6 +349,15 @@ int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, siz
 			kind = IGNORE_CREATED_BY;
 		else
 			fn = NULL;
+		if (fn && strlen(fn) > RULE_MAX_FUNCTION) {
+			struct escape_buf esc = { 0 };
+
+			snprintf(err, errlen, "%s:%d: function name longer than %d bytes: '%s'",
+				 path, lineno, RULE_MAX_FUNCTION, escape_head(&esc, fn, 48));
+			escape_buf_free(&esc);
+			ret = -EFBIG;
+			break;
+		}
 		if (!fn || extra || !valid_pattern(fn)) {
 			snprintf(err, errlen,
 				 "%s:%d: expected 'top FUNC', 'any FUNC' or 'created-by FUNC'",
@@ -310,13 +368,33 @@ int ignore_set__load_file(struct ignore_set *s, const char *path, char *err, siz
 		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
 		ret = ignore_set__add(s, kind, fn, origin);
 		if (ret) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, strerror(-ret));
+			if (ret == -EFBIG)
+				snprintf(err, errlen, "%s:%d: more than %d rules (the limit)", path,
+					 lineno, IGNORE_MAX_RULES);
+			else
+				snprintf(err, errlen, "%s:%d: %s", path, lineno,
+					 ret == -ENOMEM ? "out of memory" : strerror(-ret));
 			break;
 		}
 	}
-	if (!ret && ferror(f)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
+	if (got == -E2BIG) {
+		struct escape_buf esc = { 0 };
+
+		ret = -EFBIG;
+		line[RULES_MAX_LINE - 1] = 0;
+		snprintf(err, errlen, "%s:%d: line longer than %d bytes: '%s'", path, lineno + 1,
+			 RULES_MAX_LINE - 1, escape_head(&esc, line, 48));
+		escape_buf_free(&esc);
+	} else if (got == -EFBIG) {
+		ret = got;
+		snprintf(err, errlen, "%s: larger than %u MiB (the limit for a rules file)", path,
+			 RULES_MAX_BYTES >> 20);
+	} else if (got == -EINVAL) {
+		ret = got;
+		snprintf(err, errlen, "%s:%d: a NUL byte: not a text file", path, lineno + 1);
+	} else if (got < 0) {
+		ret = got;
+		snprintf(err, errlen, "%s: %s", path, strerror(-got));
 	}
 	free(line);
 	fclose(f);

@@ -12,6 +12,21 @@
 #include <stddef.h>
 #include "report/report.h"
 
+/*
+ * Limits on the input files (parkwatch(8), LIMITS): going past one is a
+ * usage error (exit 2), running out of memory within them an environment
+ * error (exit 3). The baseline is streamed, so its memory grows with the
+ * number of entries of its last report, not with the file's size: a
+ * 100,000-goroutine report is ~150 MB and loads in ~20 MB.
+ */
+#define BASELINE_MAX_BYTES (1ULL << 30)      /* 1 GiB of JSON */
+#define BASELINE_MAX_ENTRY_BYTES (1u << 20)  /* one thread or goroutine: 1 MiB */
+#define BASELINE_MAX_ENTRIES (1 << 22)       /* threads, and goroutines, of a report */
+#define RULES_MAX_BYTES (16u << 20)          /* --ignore-file: 16 MiB */
+#define RULES_MAX_LINE 8192                  /* bytes of one line */
+#define RULE_MAX_FUNCTION 4096               /* bytes of one function name */
+#define IGNORE_MAX_RULES 100000              /* rules, from all options and files */
+
 enum ignore_kind {
 	IGNORE_TOP,        /* the innermost frame with a name is FUNC (goroutines:
 			    * the first frame Go's traceback shows, see ignore.c) */

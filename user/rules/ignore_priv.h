@@ -31,7 +31,7 @@ struct ignore_set {
 	/* Parallel to rules: the text, origin and match count the printers
 	 * show. A separate array so r->rules can point straight at it. */
 	struct pw_rule_use *uses;
-	int n;
+	int n, cap;
 };
 
 /* ignore.c: append a rule (taking pattern and sigs) with its printed text

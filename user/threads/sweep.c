@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "threads/event_loop.h"
 #include "threads/sweep.h"
+#include "threads/targets.h"
 #include "threads/unwind.h"
 #include "threads/wait_time.h"
 
@@ -339,6 +340,22 @@ static void prune_creators(struct creators *c, const struct pw_task *recs, size_
 	free(live);
 }
 
+/* Keep only the records of targets still watched; returns how many. */
+static size_t drop_gone(const struct sweep_opts *o, struct pw_task *recs, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool gone = false;
+
+		for (int k = 0; k < o->npids && !gone; k++)
+			gone = o->targets->gone[k] && recs[i].tgid == (uint32_t)o->pids[k];
+		if (!gone)
+			recs[w++] = recs[i];
+	}
+	return w;
+}
+
 int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	       const struct sweep_opts *o, struct pw_report *r)
 {
@@ -358,9 +375,19 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	int err;
 
 	tracer__poll(t, 0); /* clone events up to now, before the sweep */
+	/* A target that is gone, or whose PID now names another process, is
+	 * dropped before the sweep; one that changed during it, after, with
+	 * whatever the iterator listed under its PID. */
+	if ((err = targets__drop_changed(o->targets, t, r)) < 0)
+		goto out;
 	err = tracer__sweep(t, &recs, &n, pid_seen);
 	if (err)
 		goto out;
+	if ((err = targets__drop_changed(o->targets, t, r)) < 0)
+		goto out;
+	if (err > 0)
+		n = drop_gone(o, recs, n);
+	err = 0;
 	{
 		struct timespec ts;
 
@@ -372,7 +399,9 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	 * kernel's iterator did not list it (seen for this sandbox's pid 1),
 	 * which must not be reported as an exit. */
 	for (int i = 0; i < o->npids; i++)
-		if (!pid_seen[i] && process_alive(o->pids[i]))
+		if (o->targets && o->targets->gone[i])
+			continue; /* listed when it was dropped */
+		else if (!pid_seen[i] && process_alive(o->pids[i]))
 			fprintf(stderr, "parkwatch: process %d is alive but the kernel's task iterator "
 				"listed none of its threads: nothing can be said about it\n", o->pids[i]);
 		else if (!pid_seen[i])

@@ -30,6 +30,7 @@ struct sweep_opts {
 	struct go_watch *go;       /* goroutines too; NULL: threads only */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
 	int npids;
+	struct targets *targets; /* -p identities (PID + start time), or NULL */
 	/* Command mode's end-of-run snapshot: every thread of end_tgid but
 	 * end_tid (the one calling exit) is left behind, whatever it does;
 	 * their state comes from the exit probe's record, not from now. */
