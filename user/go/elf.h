@@ -66,8 +66,15 @@ void go_binary__free(struct go_binary *b);
 
 /* True when the file has Go build info or a Go pclntab. */
 bool go_binary__is_go(const struct go_binary *b);
-/* "go1.19.8", or NULL when unknown (not Go, or build info unreadable). */
+/* "go1.19.8", or NULL when unknown: from the build info, else from the
+ * runtime's own runtime.buildVersion (found by symbol, or through the code
+ * of runtime.schedinit in stripped binaries), checked against the pclntab
+ * format (version.c). */
 const char *go_binary__version(const struct go_binary *b);
+/* Where the version came from: "buildinfo", "runtime.buildVersion
+ * (symtab)", "runtime.buildVersion (code: runtime.schedinit)"; NULL when
+ * unknown. */
+const char *go_binary__version_source(const struct go_binary *b);
 /* Main package path ("command-line-arguments" for `go build main.go`) and
  * main module path from the build info; NULL when absent (no module info:
  * `go build file.go` before 1.18, GOPATH builds; no module path in

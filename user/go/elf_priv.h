@@ -45,6 +45,7 @@ struct go_binary {
 	const struct go_section *symtab, *strtab;
 
 	char *version, *main_path, *module_path;
+	const char *version_source; /* see go_binary__version_source() */
 
 	struct go_pclntab pcln;
 	uint64_t text_start;
@@ -85,5 +86,8 @@ void go_errf(char *err, size_t errlen, const char *fmt, ...)
 /* pclntab.c: parse the header; 0 or -errno with a sentence. */
 int go_pclntab__parse(struct go_binary *b, const uint8_t *data, uint64_t size, uint64_t addr,
 		      char *err, size_t errlen);
+
+/* version.c: the version when build info has none (or a wrong one). */
+void go_version__find(struct go_binary *b);
 
 #endif

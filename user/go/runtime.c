@@ -6,14 +6,16 @@
  * Everything here was checked against binaries built with the toolchain it
  * names (Debian's go1.19.8, /usr/local/go's go1.26.8, and go1.15.15,
  * 1.16.15, 1.17.13, 1.18.10, 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12,
- * 1.24.0, 1.25.0, 1.26.0 fetched with GOTOOLCHAIN from the module proxy):
+ * 1.24.0, 1.25.0, 1.26.0, 1.27.3 fetched with GOTOOLCHAIN from the module
+ * proxy):
  * layouts against each binary's DWARF, wait reasons against runtime2.go of
  * each source tree and against each binary's runtime.waitReasonStrings
  * (tests/goelf.bats, tests/unit/test_goelf.c). Tables are keyed by Go 1.N:
  * patch releases are not expected to change runtime internals (1.22.0 and
  * 1.22.12, 1.26.0 and 1.26.8 agree), but only the versions listed were
- * built and compared. A version after 1.26 gets no answer (-ENOTSUP, NULL)
- * rather than a guess.
+ * built and compared. A version after 1.27 gets no answer from the tables
+ * (-ENOTSUP, NULL): its layout is inferred from the live process instead
+ * (go/infer.c), or refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -102,6 +104,11 @@ static const struct layout_entry layouts[] = {
 		.waitreason = 176, .waitsince = 168, .sched = 56, .sched_sp = 56,
 		.sched_pc = 64, .sched_bp = 96, .gopc = 288, .startpc = 304, .parent_goid = 280,
 		.stack_lo = 0, .stack_hi = 8, .m = 48, .m_curg = 184, .m_procid = 64 } },
+	{ 27, 27, "table go1.27", { /* go1.27.3: runtime.m grew by 8 */
+		.g_size = 456, .m_size = 1832, .goid = 152, .atomicstatus = 144,
+		.waitreason = 176, .waitsince = 168, .sched = 56, .sched_sp = 56,
+		.sched_pc = 64, .sched_bp = 96, .gopc = 288, .startpc = 304, .parent_goid = 280,
+		.stack_lo = 0, .stack_hi = 8, .m = 48, .m_curg = 184, .m_procid = 64 } },
 };
 
 int go_g_layout_for_version(const char *version, struct go_g_layout *out)
@@ -170,7 +177,8 @@ static const char *const wr_125[] = {
 	"synctest.Wait", "chan receive (durable)", "chan send (durable)",
 	"select (durable)", "sync.WaitGroup.Wait (durable)", "cleanup wait",
 };
-/* 1.26 moved the channel and select reasons together (after "sleep"). */
+/* 1.26 moved the channel and select reasons together (after "sleep");
+ * 1.27 kept the same list. */
 static const char *const wr_126[] = {
 	"", "GC assist marking", "IO wait", "dumping heap", "garbage collection",
 	"garbage collection scan", "panicwait", "GC assist wait", "GC sweep wait",
@@ -191,7 +199,7 @@ static const struct {
 	unsigned n;
 } wait_reasons[] = {
 	WR(15, 19, wr_115), WR(20, 21, wr_120), WR(22, 22, wr_122), WR(23, 23, wr_123),
-	WR(24, 24, wr_124), WR(25, 25, wr_125), WR(26, 26, wr_126),
+	WR(24, 24, wr_124), WR(25, 25, wr_125), WR(26, 27, wr_126),
 };
 
 const char *go_wait_reason_name(const char *version, unsigned reason)
@@ -250,7 +258,7 @@ static const struct {
 	CL(21, 22, "table go1.21-1.22", 312, 80, 64, 32, 56, 72, 296),
 	CL(23, 24, "table go1.23-1.24", 320, 80, 64, 40, 64, 80, 296),
 	CL(25, 25, "table go1.25", 312, 80, 64, 40, 64, 80, 296),
-	CL(26, 26, "table go1.26", 320, 88, 72, 40, 64, 80, 296),
+	CL(26, 27, "table go1.26-1.27", 320, 88, 72, 40, 64, 80, 296),
 };
 
 int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
