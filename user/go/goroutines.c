@@ -410,6 +410,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 
 	memset(out, 0, sizeof(*out));
 	out->version = p->version;
+	out->version_source = go_binary__version_source(p->bin);
 	out->layout_source = l->source;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	out->now_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;

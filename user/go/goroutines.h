@@ -74,7 +74,8 @@ struct go_snapshot {
 	int n;
 	uint64_t now_ns;         /* CLOCK_MONOTONIC, the runtime's nanotime */
 	const char *version;     /* "go1.19.8" (owned by the process handle) */
-	const char *layout_source;
+	const char *version_source; /* "buildinfo", ... (go_binary__version_source) */
+	const char *layout_source; /* "dwarf", "table go1.N", "inferred ..." */
 };
 
 struct go_process;

@@ -178,6 +178,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		return -ENOMEM;
 	}
 	snprintf(gp->version, sizeof(gp->version), "%s", s.version);
+	gp->version_source = s.version_source;
 	gp->layout_source = s.layout_source;
 	gp->goroutines = s.n;
 	v = calloc(s.n ? s.n : 1, sizeof(*v));
