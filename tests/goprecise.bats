@@ -11,7 +11,7 @@ setup() {
 	require_parkwatch
 }
 
-VERSIONS="go126 go119"
+VERSIONS="go126 go119 go127"
 
 count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 

@@ -10,7 +10,7 @@ setup() {
 	require_parkwatch
 }
 
-VERSIONS="go126 go119"
+VERSIONS="go126 go119 go127"
 
 # once_json FIXTURE ARGS...: start a Go fixture, one sweep of it as JSON.
 once_json() {
