@@ -157,6 +157,8 @@ static void check_wait_reasons(const struct go_binary *b, const char *version)
 				want ? want : "(none)", (int)len, s ? (const char *)s : "");
 	}
 	printf("  wait reasons: %u of %u match the binary\n", same, n);
+	const char *const *names;
+	CHECK(go_binary__wait_reasons((struct go_binary *)b, &names, NULL) == (int)n);
 	CHECK(same == n);
 	CHECK(go_wait_reason_name(version, n) == NULL);
 }
@@ -372,6 +374,16 @@ static void check_pair(const char *path, const char *ref_path, bool exact)
 		if (exact)
 			CHECK(eb == er);
 	}
+	/* The runtime's wait reason strings: through code in the stripped
+	 * file, the same list as the reference's (by symbol there). */
+	const char *const *nb, *const *nr;
+	const char *srcb, *srcr;
+	int kb = go_binary__wait_reasons(b, &nb, &srcb), kr = go_binary__wait_reasons(r, &nr, &srcr);
+
+	printf("  wait reasons: %d (%s), reference %d (%s)\n", kb, srcb, kr, srcr);
+	CHECK(kb > 20 && kb == kr);
+	for (int i = 0; kb > 0 && i < kb && i < kr; i++)
+		CHECK(!strcmp(nb[i], nr[i]));
 	CHECK(go_binary__find_allgs(b, &ab, err, sizeof(err)) == 0);
 	CHECK(go_binary__find_allgs(r, &ar, err, sizeof(err)) == 0);
 	printf("  allgs 0x%" PRIx64 " (%s), reference 0x%" PRIx64 " (%s)\n", ab.allgs, ab.source,

@@ -442,6 +442,9 @@ void go_binary__free(struct go_binary *b)
 	if (b->map)
 		munmap(b->map, b->size);
 	free(b->secs);
+	for (int i = 0; i < b->nwait_names; i++)
+		free(b->wait_names[i]);
+	free(b->wait_names);
 	free(b->version);
 	free(b->main_path);
 	free(b->module_path);

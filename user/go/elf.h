@@ -224,6 +224,14 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
  * the newest verified, unparsable) or a value out of range; "" for 0. */
 const char *go_wait_reason_name(const char *version, unsigned reason);
 
+/* The binary's own runtime.waitReasonStrings (by symbol, else through the
+ * code of runtime.waitReason.String): the number of names (0 when not
+ * found), names[reason] valid until go_binary__free(); source "symtab" or
+ * "code: runtime.waitReason.String". Read once, then remembered: not for
+ * concurrent first calls. */
+int go_binary__wait_reasons(struct go_binary *b, const char *const **names,
+			    const char **source);
+
 #define GO_GSCAN 0x1000u /* _Gscan bit: GC is scanning the stack */
 /* g.atomicstatus -> "_Gwaiting", "_Gscanwaiting", ...; NULL if unknown.
  * _Gleaked (10) and _Gdeadextra (11) exist since 1.26. */

@@ -42,8 +42,7 @@ static bool minor_fits_pclntab(int pcln_ver, int minor)
 	}
 }
 
-/* The addend of a RELATIVE relocation of the word at addr (PIE), or 0. */
-static uint64_t relocated_word(const struct go_binary *b, uint64_t addr)
+uint64_t go_binary__relocated_word(const struct go_binary *b, uint64_t addr)
 {
 	if (gelf_getclass(b->elf) != ELFCLASS64)
 		return 0;
@@ -75,7 +74,7 @@ static char *version_string_at(const struct go_binary *b, uint64_t addr)
 	ptr = go_leptr(hdr, ps);
 	len = go_leptr(hdr + ps, ps);
 	if (!ptr)
-		ptr = relocated_word(b, addr);
+		ptr = go_binary__relocated_word(b, addr);
 	if (len < 5 || len > VERSION_MAX || !(s = go_binary__bytes(b, ptr, len)))
 		return NULL;
 	if (memcmp(s, "go1.", 4) && memcmp(s, "devel ", 6))
