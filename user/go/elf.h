@@ -174,6 +174,10 @@ int go_binary__g_layout_dwarf(const struct go_binary *b, struct go_g_layout *out
 /* From the built-in table for version ("go1.19.8": keyed by go1.N). 0 or
  * -ENOTSUP for a version not in the table (see runtime.c). */
 int go_g_layout_for_version(const char *version, struct go_g_layout *out);
+/* Entry i of the built-in table (for inference, go/infer.c): 0, -EAGAIN
+ * when switched off by PARKWATCH_TEST_NO_LAYOUT_TABLE, -ENOENT past the end.
+ * *last_minor: the newest release it is for. */
+int go_g_layout_table(size_t i, struct go_g_layout *out, int *last_minor);
 /* DWARF, else the table for the binary's version, else -ENOTSUP (or
  * -ENOENT when not Go) with a sentence in err. */
 int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char *err,
@@ -202,6 +206,8 @@ struct go_chan_layout {
 int go_binary__chan_layout_dwarf(const struct go_binary *b, struct go_chan_layout *out);
 /* From the built-in table (amd64, go1.15 - go1.26), -ENOTSUP otherwise. */
 int go_chan_layout_for_version(const char *version, struct go_chan_layout *out);
+/* Entry i of the built-in table, as go_g_layout_table(). */
+int go_chan_layout_table(size_t i, struct go_chan_layout *out, int *last_minor);
 /* DWARF, else the table, else -ENOTSUP with a sentence in err. */
 int go_binary__chan_layout(const struct go_binary *b, struct go_chan_layout *out, char *err,
 			   size_t errlen);

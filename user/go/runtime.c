@@ -39,6 +39,30 @@ int go_version_minor(const char *version)
 	return minor;
 }
 
+/*
+ * PARKWATCH_TEST_NO_LAYOUT_TABLE=1.26,1.27 (or "all"): the tables of those
+ * releases are switched off (layouts, channel layouts, wait reasons), as if
+ * parkwatch had never seen them, so that tests can check that inference
+ * (go/infer.c) finds the same layouts on real processes.
+ */
+static bool table_off(int minor)
+{
+	const char *env = getenv("PARKWATCH_TEST_NO_LAYOUT_TABLE"), *p;
+
+	if (!env || !*env)
+		return false;
+	if (!strcmp(env, "all"))
+		return true;
+	for (p = env; (p = strstr(p, "1.")); p += 2) {
+		char *end;
+		long m = strtol(p + 2, &end, 10);
+
+		if (m == minor && (!*end || *end == ','))
+			return true;
+	}
+	return false;
+}
+
 /* --- runtime.g layouts --------------------------------------------------- */
 
 struct layout_entry {
@@ -115,7 +139,7 @@ int go_g_layout_for_version(const char *version, struct go_g_layout *out)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]) && !table_off(minor); i++)
 		if (minor >= layouts[i].first && minor <= layouts[i].last) {
 			*out = layouts[i].l;
 			out->source = layouts[i].source;
@@ -123,6 +147,18 @@ int go_g_layout_for_version(const char *version, struct go_g_layout *out)
 		}
 	memset(out, 0, sizeof(*out));
 	return -ENOTSUP;
+}
+
+int go_g_layout_table(size_t i, struct go_g_layout *out, int *last_minor)
+{
+	if (i >= sizeof(layouts) / sizeof(layouts[0]))
+		return -ENOENT;
+	if (table_off(layouts[i].last) || table_off(layouts[i].first))
+		return -EAGAIN;
+	*out = layouts[i].l;
+	out->source = layouts[i].source;
+	*last_minor = layouts[i].last;
+	return 0;
 }
 
 /* --- wait reasons ------------------------------------------------------ */
@@ -206,7 +242,8 @@ const char *go_wait_reason_name(const char *version, unsigned reason)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(wait_reasons) / sizeof(wait_reasons[0]); i++)
+	for (size_t i = 0; i < sizeof(wait_reasons) / sizeof(wait_reasons[0]) && !table_off(minor);
+	     i++)
 		if (minor >= wait_reasons[i].first && minor <= wait_reasons[i].last)
 			return reason < wait_reasons[i].n ? wait_reasons[i].names[reason] : NULL;
 	return NULL;
@@ -265,7 +302,8 @@ int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]); i++)
+	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]) && !table_off(minor);
+	     i++)
 		if (minor >= chan_layouts[i].first && minor <= chan_layouts[i].last) {
 			*out = chan_layouts[i].l;
 			return 0;
@@ -273,4 +311,15 @@ int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
 	memset(out, 0xff, sizeof(*out));
 	out->source = NULL;
 	return -ENOTSUP;
+}
+
+int go_chan_layout_table(size_t i, struct go_chan_layout *out, int *last_minor)
+{
+	if (i >= sizeof(chan_layouts) / sizeof(chan_layouts[0]))
+		return -ENOENT;
+	if (table_off(chan_layouts[i].last) || table_off(chan_layouts[i].first))
+		return -EAGAIN;
+	*out = chan_layouts[i].l;
+	*last_minor = chan_layouts[i].last;
+	return 0;
 }
