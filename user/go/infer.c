@@ -577,6 +577,13 @@ int go_infer__layouts(const struct go_infer_in *in, struct go_g_layout *out, cha
 		 x.live);
 	*out = c[chosen].l;
 	out->source = label;
+	if (getenv("PARKWATCH_TEST_INFER_LOG"))
+		fprintf(stderr, "parkwatch: infer: chosen: goid %d atomicstatus %d waitreason %d "
+			"waitsince %d sched_sp %d sched_pc %d sched_bp %d gopc %d startpc %d "
+			"parent_goid %d stack_lo %d stack_hi %d m %d m_curg %d m_procid %d\n",
+			out->goid, out->atomicstatus, out->waitreason, out->waitsince, out->sched_sp,
+			out->sched_pc, out->sched_bp, out->gopc, out->startpc, out->parent_goid,
+			out->stack_lo, out->stack_hi, out->m, out->m_curg, out->m_procid);
 	infer_chan(&x, out, chan_out, chan_err, chan_errlen);
 	ret = 0;
 out:
