@@ -11,14 +11,15 @@
  *   - wait reason and goroutine status names per Go version.
  *
  * Files (user/go/): image.c (sections, bytes), elf.c (open, buildinfo,
- * symbols, text start),
+ * symbols, text start), version.c (version without build info), reasons.c
+ * (the binary's own wait reason strings),
  * pclntab.c (pc tables), allgs.c (allgs from code), dwarf.c (layouts
  * from DWARF), runtime.c (per-version tables). Internals: elf_priv.h.
  *
  * Verified with binaries built here (the idle fixture, plus a small program
  * for 1.15) by go1.15.15, 1.16.15, 1.17.13, 1.18.10, 1.19.8 (Debian),
- * 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12, 1.24.0, 1.25.0, 1.26.0 and
- * 1.26.8 (/usr/local/go; the others through GOTOOLCHAIN): default,
+ * 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12, 1.24.0, 1.25.0, 1.26.0,
+ * 1.26.8 (/usr/local/go; the others through GOTOOLCHAIN) and 1.27.3: default,
  * -ldflags='-s -w', -buildmode=pie and strip(1)ped builds, and for 1.26
  * -linkmode=external (see tests/goelf.bats and tests/unit/test_goelf.c).
  * pclntab formats before 1.15 (magic 0xfffffffb, 1.2-1.14) are parsed the
@@ -204,7 +205,7 @@ struct go_chan_layout {
 /* From DWARF: -ENOENT without DWARF, -ESRCH when a struct or field is
  * missing. */
 int go_binary__chan_layout_dwarf(const struct go_binary *b, struct go_chan_layout *out);
-/* From the built-in table (amd64, go1.15 - go1.26), -ENOTSUP otherwise. */
+/* From the built-in table (amd64, go1.15 - go1.27), -ENOTSUP otherwise. */
 int go_chan_layout_for_version(const char *version, struct go_chan_layout *out);
 /* Entry i of the built-in table, as go_g_layout_table(). */
 int go_chan_layout_table(size_t i, struct go_chan_layout *out, int *last_minor);
@@ -218,7 +219,7 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
 
 /* Offsets of the semaphores in package sync (sync.Mutex.sema; since 1.24
  * sync.Mutex wraps internal/sync.Mutex at offset 0, same place), checked
- * with reflect on go1.15 - go1.26. */
+ * with reflect on go1.15 - go1.26; go1.27.3's sources agree. */
 #define GO_MUTEX_SEMA 4
 #define GO_RWMUTEX_WRITERSEM 8
 #define GO_RWMUTEX_READERSEM 12
