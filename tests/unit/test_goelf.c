@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "go/elf_priv.h"
+#include "go/infer.h"
 #include "unit.h"
 
 static bool ends_with(const char *s, const char *suffix)
@@ -182,6 +183,12 @@ static void check_layout(const struct go_binary *b, const char *version)
 	if (memcmp(&d, &t, sizeof(d)))
 		fprintf(stderr, "  DWARF layout of %s differs from the table\n", version);
 	CHECK(d.sched_sp == d.sched && d.stack_lo == 0 && d.stack_hi == 8);
+	/* What inference reads from code is what DWARF says. */
+	int cst, cwr;
+
+	go_infer__code_offsets(b, &cst, &cwr);
+	printf("  from code: atomicstatus %d, waitreason %d\n", cst, cwr);
+	CHECK(cst == d.atomicstatus && cwr == d.waitreason);
 	CHECK((go_version_minor(version) >= 21) == (d.parent_goid > 0));
 
 	/* Same for the channel and semaphore layouts. */

@@ -186,20 +186,29 @@ static int add(struct cand *c, int n, const struct go_g_layout *l, const char *d
 			return n;
 	c[n].l = *l;
 	if (shift)
-		snprintf(c[n].desc, sizeof(c[n].desc), "%s, %+d after waitreason", desc, shift);
+		snprintf(c[n].desc, sizeof(c[n].desc), "%.60s, %+d after waitreason", desc, shift);
 	else
-		snprintf(c[n].desc, sizeof(c[n].desc), "%s", desc);
+		snprintf(c[n].desc, sizeof(c[n].desc), "%.60s", desc);
 	return n + 1;
+}
+
+void go_infer__code_offsets(const struct go_binary *b, int *atomicstatus, int *waitreason)
+{
+	*atomicstatus = -1;
+	*waitreason = -1;
+	if (b->machine != EM_X86_64)
+		return;
+	*atomicstatus = disp_in(b, "runtime.casgstatus", true, (const uint8_t *)"\x0f\xb1", 2, -1);
+	*waitreason = disp_in(b, "runtime.gopark", false, (const uint8_t *)"\x88", 1, 1);
 }
 
 static int candidates(const struct go_infer_in *in, struct cand *c)
 {
 	static const int shifts[] = { 0, 8, -8, 16, -16 };
-	int st = disp_in(in->bin, "runtime.casgstatus", true, (const uint8_t *)"\x0f\xb1", 2, -1);
-	int wr = disp_in(in->bin, "runtime.gopark", false, (const uint8_t *)"\x88", 1, 1);
-	int minor = go_version_minor(in->version), n = 0, nt = 0, last[64];
+	int st, wr, minor = go_version_minor(in->version), n = 0, nt = 0, last[64];
 	struct go_g_layout t[64];
 
+	go_infer__code_offsets(in->bin, &st, &wr);
 	for (size_t i = 0; nt < 64; i++) {
 		int r = go_g_layout_table(i, &t[nt], &last[nt]);
 

@@ -33,4 +33,9 @@ int go_infer__layouts(const struct go_infer_in *in, struct go_g_layout *out, cha
 		      size_t labellen, struct go_chan_layout *chan_out, char *chan_err,
 		      size_t chan_errlen, char *err, size_t errlen);
 
+/* The offsets of g.atomicstatus (from runtime.casgstatus) and g.waitreason
+ * (from runtime.gopark) the binary's code uses, -1 when not found (amd64
+ * only). Files only: tests/unit/test_goelf.c checks them against DWARF. */
+void go_infer__code_offsets(const struct go_binary *b, int *atomicstatus, int *waitreason);
+
 #endif
