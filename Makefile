@@ -148,7 +148,7 @@ $(OUT)/fixtures/go/matrix/%: tests/fixtures/go/mutexhold/main.go tests/fixtures/
 
 # Each unit test links the modules it tests (plus the frame model).
 UNIT_MODULES_test_durations = user/report/durations.c
-UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
+UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/report/report.c

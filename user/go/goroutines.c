@@ -13,6 +13,7 @@
 #include "go/elf.h"
 #include "go/goroutines.h"
 #include "go/infer.h"
+#include "go/remote.h"
 
 #define G_STATUS_IDLE 0
 #define G_STATUS_RUNNING 2
@@ -91,40 +92,6 @@ const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
 	if (why)
 		*why = p->cl_err;
 	return NULL;
-}
-
-/*
- * Read many small remote ranges with few syscalls (process_vm_readv, up to
- * 1024 ranges a call; no stop, no attach). A range that cannot be read is
- * marked failed (ok[i] = false) and the rest still read.
- */
-static void read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **dst,
-		      bool *ok, size_t n)
-{
-	struct iovec local[1024], remote[1024];
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = 0, j;
-		ssize_t got;
-
-		for (; k < 1024 && i + k < n; k++) {
-			local[k] = (struct iovec){ dst[i + k], len[i + k] };
-			remote[k] = (struct iovec){ (void *)addr[i + k], len[i + k] };
-		}
-		got = process_vm_readv(pid, local, k, remote, k, 0);
-		if (got < 0)
-			got = 0;
-		/* Transfers stop at the first range that fails, never inside
-		 * one: those before it are whole; skip it, go on after it. */
-		for (j = 0; j < k && (size_t)got >= len[i + j]; j++) {
-			ok[i + j] = true;
-			got -= len[i + j];
-		}
-		if (j < k)
-			ok[i + j++] = false;
-		i += j;
-	}
 }
 
 /* Load bias: where the executable's first PT_LOAD landed minus its vaddr. */
@@ -486,7 +453,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		len[i] = l->g_size;
 		dst[i] = graw + i * l->g_size;
 	}
-	read_many(p->pid, addr, len, dst, ok, n);
+	go_read_many(p->pid, addr, len, dst, ok, n);
 	/* Then a window of every parked stack in a second batch: the ranges
 	 * go first in the arrays (compacted), widx[] maps them back. */
 	size_t m = 0;
@@ -505,7 +472,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		dst[m] = wins + i * STACK_WINDOW;
 		widx[m++] = i;
 	}
-	read_many(p->pid, addr, len, dst, wok, m);
+	go_read_many(p->pid, addr, len, dst, wok, m);
 	for (size_t j = 0; j < m; j++)
 		if (wok[j])
 			win_len[widx[j]] = len[j];

@@ -52,64 +52,13 @@
 
 #include "go/elf_priv.h"
 #include "go/infer.h"
-
-#define G_READ 512            /* bytes read per g: more than any g so far */
-#define MAX_GS (1 << 22)
-#define MAX_CANDS 192
-#define GSCAN 0x1000u
-#define ST_IDLE 0
-#define ST_RUNNABLE 1
-#define ST_RUNNING 2
-#define ST_SYSCALL 3
-#define ST_WAITING 4
-#define ST_DEAD 6
-#define ST_PREEMPTED 9
-#define ST_LEAKED 10
-#define ST_DEADEXTRA 11
-
-struct gview {
-	uint64_t addr;
-	bool ok;
-	uint8_t raw[G_READ];
-};
-
-struct ctx {
-	const struct go_infer_in *in;
-	struct gview *gs;
-	size_t n;
-	const char *const *names;
-	int nnames;
-	uint64_t now_ns;
-	uint64_t *goids;
-	int live, parked;
-	char why[200];
-};
+#include "go/infer_priv.h"
+#include "go/remote.h"
 
 struct cand {
 	struct go_g_layout l;
 	char desc[96];
 };
-
-static int rd(const struct ctx *x, uint64_t addr, void *buf, size_t len)
-{
-	return pread(x->in->mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
-}
-
-static uint64_t f64(const uint8_t *raw, int off)
-{
-	uint64_t v;
-
-	memcpy(&v, raw + off, 8);
-	return v;
-}
-
-static uint32_t f32(const uint8_t *raw, int off)
-{
-	uint32_t v;
-
-	memcpy(&v, raw + off, 4);
-	return v;
-}
 
 /* --- offsets from code (x86-64) ------------------------------------- */
 
@@ -263,7 +212,7 @@ static int candidates(const struct go_infer_in *in, struct cand *c)
 
 /* --- checks ---------------------------------------------------------- */
 
-static bool go_pc(const struct ctx *x, uint64_t pc, uint64_t *entry)
+static bool go_pc(const struct infer_ctx *x, uint64_t pc, uint64_t *entry)
 {
 	struct go_func_info fi;
 
@@ -274,8 +223,6 @@ static bool go_pc(const struct ctx *x, uint64_t pc, uint64_t *entry)
 	return true;
 }
 
-#define FAIL(...) do { snprintf(x->why, sizeof(x->why), __VA_ARGS__); return false; } while (0)
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -284,7 +231,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* A running or syscall g: its M's curg is the g, its procid a thread. */
-static bool check_m(struct ctx *x, const struct go_g_layout *l, const struct gview *g)
+static bool check_m(struct infer_ctx *x, const struct go_g_layout *l, const struct gview *g)
 {
 	uint64_t m = f64(g->raw, l->m), curg = 0, procid = 0;
 	uint32_t st;
@@ -308,11 +255,11 @@ static bool check_m(struct ctx *x, const struct go_g_layout *l, const struct gvi
 }
 
 /* A parked g: saved registers within its stack, pcs in Go functions. */
-static bool check_parked(struct ctx *x, const struct go_g_layout *l, const struct gview *g,
+static bool check_parked(struct infer_ctx *x, const struct go_g_layout *l, const struct gview *g,
 			 uint64_t lo, uint64_t hi)
 {
 	uint64_t sp = f64(g->raw, l->sched_sp), pc = f64(g->raw, l->sched_pc);
-	uint64_t bp = f64(g->raw, l->sched_bp), frame[2];
+	uint64_t bp = f64(g->raw, l->sched_bp), *frame = x->frames[g - x->gs];
 
 	if (sp < lo || sp >= hi)
 		FAIL("parked g %#lx: saved sp %#lx outside its stack", (unsigned long)g->addr,
@@ -327,7 +274,7 @@ static bool check_parked(struct ctx *x, const struct go_g_layout *l, const struc
 	if (bp && (bp < sp || bp + 16 > hi))
 		FAIL("parked g %#lx: saved bp %#lx outside its stack", (unsigned long)g->addr,
 		     (unsigned long)bp);
-	if (bp && !rd(x, bp, frame, 16) &&
+	if (x->deep && bp && x->fok[g - x->gs] &&
 	    (!go_pc(x, frame[1] - 1, NULL) || (frame[0] && (frame[0] <= bp || frame[0] > hi))))
 		FAIL("parked g %#lx: the frame at saved bp holds no Go return address",
 		     (unsigned long)g->addr);
@@ -335,7 +282,7 @@ static bool check_parked(struct ctx *x, const struct go_g_layout *l, const struc
 	return true;
 }
 
-static bool check_g(struct ctx *x, const struct go_g_layout *l, const struct gview *g)
+static bool check_g(struct infer_ctx *x, const struct go_g_layout *l, const struct gview *g)
 {
 	uint32_t st = f32(g->raw, l->atomicstatus), base = st & ~GSCAN;
 	uint64_t lo, hi, size, goid, entry, v;
@@ -375,15 +322,42 @@ static bool check_g(struct ctx *x, const struct go_g_layout *l, const struct gvi
 	}
 	if (base == ST_RUNNABLE || base == ST_WAITING || base == ST_PREEMPTED || base == ST_LEAKED)
 		return check_parked(x, l, g, lo, hi);
-	if (base == ST_RUNNING || base == ST_SYSCALL)
+	if ((base == ST_RUNNING || base == ST_SYSCALL) && x->deep)
 		return check_m(x, l, g);
 	return true;
 }
 
-static bool check(struct ctx *x, const struct go_g_layout *l)
+/* The 16 bytes at each g's saved bp, in one batch (deep checks). */
+static void read_frames(struct infer_ctx *x, const struct go_g_layout *l)
+{
+	uint64_t *addr = calloc(x->n ? x->n : 1, sizeof(*addr));
+	size_t *len = calloc(x->n ? x->n : 1, sizeof(*len));
+	uint8_t **dst = calloc(x->n ? x->n : 1, sizeof(*dst));
+	size_t m = 0, *idx = calloc(x->n ? x->n : 1, sizeof(*idx));
+	bool *ok = calloc(x->n ? x->n : 1, sizeof(*ok));
+
+	memset(x->fok, 0, x->n * sizeof(*x->fok));
+	if (addr && len && dst && idx && ok) {
+		for (size_t i = 0; i < x->n; i++) {
+			uint64_t bp = x->gs[i].ok ? f64(x->gs[i].raw, l->sched_bp) : 0;
+
+			if (!bp)
+				continue;
+			addr[m] = bp, len[m] = 16, dst[m] = (uint8_t *)x->frames[i], idx[m++] = i;
+		}
+		go_read_many(x->in->pid, addr, len, dst, ok, m);
+		for (size_t j = 0; j < m; j++)
+			x->fok[idx[j]] = ok[j];
+	}
+	free(addr), free(len), free(dst), free(idx), free(ok);
+}
+
+static bool check(struct infer_ctx *x, const struct go_g_layout *l)
 {
 	x->live = x->parked = 0;
 	x->why[0] = 0;
+	if (x->deep)
+		read_frames(x, l);
 	for (size_t i = 0; i < x->n; i++)
 		if (x->gs[i].ok && !check_g(x, l, &x->gs[i]))
 			return false;
@@ -406,7 +380,7 @@ static bool same_use(const struct go_g_layout *a, const struct go_g_layout *b)
 	       a->stack_hi == b->stack_hi;
 }
 
-static int read_gs(struct ctx *x)
+static int read_gs(struct infer_ctx *x)
 {
 	const struct go_infer_in *in = x->in;
 	uint64_t hdr[3], len, *ptrs;
@@ -421,8 +395,10 @@ static int read_gs(struct ctx *x)
 	x->n = len;
 	x->gs = calloc(len ? len : 1, sizeof(*x->gs));
 	x->goids = calloc(len ? len : 1, sizeof(*x->goids));
+	x->frames = calloc(len ? len : 1, sizeof(*x->frames));
+	x->fok = calloc(len ? len : 1, sizeof(*x->fok));
 	ptrs = calloc(len ? len : 1, 8);
-	if (!x->gs || !x->goids || !ptrs) {
+	if (!x->gs || !x->goids || !x->frames || !x->fok || !ptrs) {
 		free(ptrs);
 		return -ENOMEM;
 	}
@@ -430,109 +406,74 @@ static int read_gs(struct ctx *x)
 		free(ptrs);
 		return -ESRCH;
 	}
-	for (size_t i = 0; i < len; i++) {
-		x->gs[i].addr = ptrs[i];
-		x->gs[i].ok = ptrs[i] && !rd(x, ptrs[i], x->gs[i].raw, G_READ);
+	{
+		uint64_t *addr = calloc(len ? len : 1, sizeof(*addr));
+		size_t *lens = calloc(len ? len : 1, sizeof(*lens));
+		uint8_t **dst = calloc(len ? len : 1, sizeof(*dst));
+		bool *ok = calloc(len ? len : 1, sizeof(*ok));
+
+		if (!addr || !lens || !dst || !ok) {
+			free(addr), free(lens), free(dst), free(ok), free(ptrs);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < len; i++) {
+			x->gs[i].addr = addr[i] = ptrs[i];
+			lens[i] = G_READ;
+			dst[i] = x->gs[i].raw;
+		}
+		go_read_many(in->pid, addr, lens, dst, ok, len);
+		for (size_t i = 0; i < len; i++)
+			x->gs[i].ok = ptrs[i] && ok[i];
+		free(addr), free(lens), free(dst), free(ok);
 	}
 	free(ptrs);
 	return 0;
 }
 
-/* --- channel layout --------------------------------------------------- */
-
-/* Goroutines blocked in chan send / receive: g.waiting is a sudog of this
- * g, on a channel that looks like one, queued in the matching wait queue. */
-static bool check_chan(struct ctx *x, const struct go_g_layout *l, const struct go_chan_layout *c,
-		       int *checked)
+/* The first candidate that passes every check into *chosen: 0; -ENOENT
+ * when none does (why the first one failed in why); -EEXIST when two pass
+ * and disagree on a field the report uses (both named in why). */
+static int choose(struct infer_ctx *x, const struct cand *c, int n, int *chosen, char *why,
+		  size_t whylen)
 {
-	*checked = 0;
-	if (c->g_waiting < 0 || c->g_waiting + 8 > G_READ)
-		FAIL("g.waiting beyond the g");
-	for (size_t i = 0; i < x->n; i++) {
-		const struct gview *g = &x->gs[i];
-		uint32_t st = f32(g->raw, l->atomicstatus) & ~GSCAN;
-		unsigned r = g->raw[l->waitreason];
-		const char *name = (int)r < x->nnames ? x->names[r] : NULL;
-		uint64_t sg = f64(g->raw, c->g_waiting), sgg = 0, ch = 0, q, next;
-		uint8_t h[128];
-		bool send;
-		int steps;
+	*chosen = -1;
+	for (int i = 0; i < n; i++) {
+		bool ok;
 
-		if (!g->ok || st != ST_WAITING || !name ||
-		    (strcmp(name, "chan send") && strcmp(name, "chan receive")))
+		x->deep = false;
+		if ((ok = check(x, &c[i].l))) {
+			x->deep = true;
+			ok = check(x, &c[i].l);
+		}
+		if (getenv("PARKWATCH_TEST_INFER_LOG"))
+			fprintf(stderr, "parkwatch: infer: %s: %s\n", c[i].desc,
+				ok ? "passes every check" : x->why);
+		if (!ok) {
+			if (!why[0])
+				snprintf(why, whylen, "%s: %.150s", c[i].desc, x->why);
 			continue;
-		send = !strcmp(name, "chan send");
-		if (!sg || rd(x, sg + c->sudog_g, &sgg, 8) || sgg != g->addr)
-			FAIL("g %#lx in %s: g.waiting's sudog is not its own", (unsigned long)g->addr,
-			     name);
-		if (rd(x, sg + c->sudog_c, &ch, 8) || !ch || rd(x, ch, h, sizeof(h)) ||
-		    c->hchan_sendq + 8 > (int)sizeof(h))
-			FAIL("g %#lx: the sudog's channel is unreadable", (unsigned long)g->addr);
-		if (f64(h, c->hchan_qcount) > f64(h, c->hchan_dataqsiz) ||
-		    f32(h, c->hchan_closed) > 1 || f32(h, c->hchan_elemsize) > 65536)
-			FAIL("g %#lx: the sudog's channel does not look like one",
-			     (unsigned long)g->addr);
-		q = f64(h, send ? c->hchan_sendq : c->hchan_recvq);
-		for (steps = 0; q && q != sg && steps < 100000; steps++)
-			if (rd(x, q + c->sudog_next, &next, 8) || (q = next, 0))
-				q = 0;
-		if (q != sg)
-			FAIL("g %#lx: its sudog is not in the channel's %s queue",
-			     (unsigned long)g->addr, send ? "send" : "receive");
-		(*checked)++;
+		}
+		if (*chosen < 0) {
+			*chosen = i;
+		} else if (!same_use(&c[*chosen].l, &c[i].l)) {
+			snprintf(why, whylen, "%.80s and %.80s both pass every check but differ",
+				 c[*chosen].desc, c[i].desc);
+			*chosen = -1;
+			return -EEXIST;
+		}
 	}
-	if (!*checked)
-		FAIL("no goroutine blocked on a channel to check it on");
-	return true;
-}
-
-/* Newest table first; each with g.waiting and the sudog fields after elem
- * moved as a field added or removed would move them. */
-static void infer_chan(struct ctx *x, const struct go_g_layout *l, struct go_chan_layout *out,
-		       char *err, size_t errlen)
-{
-	static const int gshift[] = { 0, 8, -8, 16, -16 }, sshift[] = { 0, 8, -8 };
-	struct go_chan_layout c;
-	int last, checked;
-	size_t n = 0;
-
-	while (go_chan_layout_table(n, &c, &last) != -ENOENT)
-		n++;
-	for (size_t i = n; i-- > 0;) {
-		struct go_chan_layout t;
-
-		if (go_chan_layout_table(i, &t, &last))
-			continue;
-		for (size_t a = 0; a < sizeof(gshift) / sizeof(gshift[0]); a++)
-			for (size_t b = 0; b < sizeof(sshift) / sizeof(sshift[0]); b++) {
-				c = t;
-				c.g_waiting += gshift[a];
-				c.sudog_c += sshift[b];
-				c.sudog_waitlink += sshift[b];
-				if (check_chan(x, l, &c, &checked)) {
-					*out = c;
-					out->source = "inferred";
-					return;
-				}
-				if (getenv("PARKWATCH_TEST_INFER_LOG"))
-					fprintf(stderr, "parkwatch: infer: channel table %zu "
-						"(%+d, %+d): %s\n", i, gshift[a], sshift[b], x->why);
-				snprintf(err, errlen, "layout inferred; channel layout: %s",
-					 x->why);
-				if (!strncmp(x->why, "no goroutine", 12))
-					return;
-			}
-	}
+	return *chosen >= 0 ? 0 : -ENOENT;
 }
 
 int go_infer__layouts(const struct go_infer_in *in, struct go_g_layout *out, char *label,
 		      size_t labellen, struct go_chan_layout *chan_out, char *chan_err,
 		      size_t chan_errlen, char *err, size_t errlen)
 {
-	struct ctx x = { .in = in };
+	struct infer_ctx x = { .in = in };
 	struct cand *c = calloc(MAX_CANDS, sizeof(*c));
 	struct timespec ts;
-	int n, chosen = -1, passed = 0, ret = -ENOTSUP;
+	const char *version = in->version ? in->version : "unknown Go version";
+	int n, chosen = -1, ret = -ENOTSUP;
 	char first_why[200] = "";
 
 	memset(chan_out, 0xff, sizeof(*chan_out));
@@ -545,42 +486,35 @@ int go_infer__layouts(const struct go_infer_in *in, struct go_g_layout *out, cha
 	x.nnames = go_binary__wait_reasons(in->bin, &x.names, NULL);
 	n = candidates(in, c);
 	if (!n) {
-		snprintf(err, errlen, "%s: no built-in layout to start an inference from",
-			 in->version ? in->version : "unknown Go version");
+		snprintf(err, errlen, "%s: no built-in layout to start an inference from", version);
 		goto out;
 	}
-	if ((ret = read_gs(&x))) {
-		snprintf(err, errlen, "cannot read the goroutines of %d to infer a layout", in->pid);
-		goto out;
-	}
-	ret = -ENOTSUP;
-	for (int i = 0; i < n; i++) {
-		bool ok = check(&x, &c[i].l);
-
-		if (getenv("PARKWATCH_TEST_INFER_LOG"))
-			fprintf(stderr, "parkwatch: infer: %s: %s\n", c[i].desc,
-				ok ? "passes every check" : x.why);
-		if (!ok) {
-			if (!first_why[0])
-				snprintf(first_why, sizeof(first_why), "%s: %.150s", c[i].desc, x.why);
-			continue;
+	/* A goroutine that changes between two reads can fail a check on its
+	 * own: when nothing passes, read them all again (three looks). */
+	for (int look = 0; look < 3 && chosen < 0; look++) {
+		free(x.gs), free(x.goids), free(x.frames), free(x.fok);
+		x.gs = NULL, x.goids = NULL, x.frames = NULL, x.fok = NULL;
+		if ((ret = read_gs(&x))) {
+			snprintf(err, errlen, "cannot read the goroutines of %d to infer a layout",
+				 in->pid);
+			goto out;
 		}
-		passed++;
-		if (chosen < 0) {
-			chosen = i;
-		} else if (!same_use(&c[chosen].l, &c[i].l)) {
-			snprintf(err, errlen, "%s: layout not inferred: %s and %s both pass every "
-				 "check but differ", in->version ? in->version : "unknown Go version",
-				 c[chosen].desc, c[i].desc);
+		first_why[0] = 0;
+		ret = choose(&x, c, n, &chosen, first_why, sizeof(first_why));
+		if (ret == -EEXIST) {
+			snprintf(err, errlen, "%s: layout not inferred: %s", version, first_why);
+			ret = -ENOTSUP;
 			goto out;
 		}
 	}
+	ret = -ENOTSUP;
 	if (chosen < 0) {
 		snprintf(err, errlen, "%s: no built-in runtime.g layout, and none of %d candidate "
-			 "layouts passes every check on the process (nearest: %s)",
-			 in->version ? in->version : "unknown Go version", n, first_why);
+			 "layouts passes every check on the process (nearest: %s)", version, n,
+			 first_why);
 		goto out;
 	}
+	x.deep = true;
 	check(&x, &c[chosen].l); /* counts for the label */
 	snprintf(label, labellen, "inferred (%s; checked on %d goroutines)", c[chosen].desc,
 		 x.live);
@@ -593,11 +527,13 @@ int go_infer__layouts(const struct go_infer_in *in, struct go_g_layout *out, cha
 			out->goid, out->atomicstatus, out->waitreason, out->waitsince, out->sched_sp,
 			out->sched_pc, out->sched_bp, out->gopc, out->startpc, out->parent_goid,
 			out->stack_lo, out->stack_hi, out->m, out->m_curg, out->m_procid);
-	infer_chan(&x, out, chan_out, chan_err, chan_errlen);
+	go_infer__chan(&x, out, chan_out, chan_err, chan_errlen);
 	ret = 0;
 out:
 	free(x.gs);
 	free(x.goids);
+	free(x.frames);
+	free(x.fok);
 	free(c);
 	return ret;
 }
