@@ -5,7 +5,8 @@
  *
  *   test_goelf                  version-independent checks, then the Go
  *                               fixtures $GOELF_FIXTURES (default
- *                               build/fixtures/go) idle-go126, idle-go119
+ *                               build/fixtures/go) idle-go126, idle-go119,
+ *                               idle-go127
  *   test_goelf BIN [REF]        checks on BIN; with REF, an unstripped build
  *                               of the same source by the same toolchain:
  *                               same functions and lines, same allgs place
@@ -514,7 +515,7 @@ static void check_damaged(const char *path)
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("GOELF_FIXTURES");
-	static const char *const fixtures[] = { "idle-go126", "idle-go119" };
+	static const char *const fixtures[] = { "idle-go126", "idle-go119", "idle-go127" };
 	bool exact = argc > 1 && !strcmp(argv[1], "--exact");
 
 	if (argc == 4 && !strcmp(argv[1], "--frames"))
