@@ -91,6 +91,7 @@ late_parks() {
 		# exact one is parked for at most ~a tick
 		local precise
 		precise=$(jq --argjson pid "$leak" "[.goroutines[] | select($loops and .duration_source == \"precise\")] | length" <<<"$REPORT")
+		echo "$v: $precise of $n loops precise"
 		[ "$((precise * 10))" -ge "$((n * 9))" ]
 		[ "$(jq --argjson pid "$leak" "[.goroutines[] | select($loops and .duration_source == \"precise\" and .parked_ns >= 100000000)] | length" <<<"$REPORT")" -eq 0 ]
 		# both processes still alive and well, nothing on their stderr
