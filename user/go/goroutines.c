@@ -219,6 +219,8 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 
 		e = go_infer__layouts(&in, &p->lay, p->lay_label, sizeof(p->lay_label), &p->cl,
 				      p->cl_err, sizeof(p->cl_err), err, errlen);
+		if (e == -ENOTSUP)
+			e = -EAGAIN; /* a later look may pass (more goroutines...) */
 		if (e)
 			goto fail;
 	}

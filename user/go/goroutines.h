@@ -83,7 +83,8 @@ struct go_process;
 /*
  * Recognise and prepare a Go process. Returns 0, -ENOEXEC when it is not a
  * Go program (no message needed), or another -errno with a sentence in err
- * (ESRCH gone, ENOTSUP no known layout for its version, ...).
+ * (ESRCH gone, ENOTSUP no known layout for its version, EAGAIN no layout
+ * known and none inferred from the process now: a later look may, ...).
  */
 int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errlen);
 /*
