@@ -15,6 +15,12 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 GO ?= /usr/local/go/bin/go
 GO119 ?= /usr/lib/go-1.19/bin/go
+# Go 1.27.3, the one newer release the tests use: fetched once by the go
+# command from the module proxy into the module cache (`make go127`), where
+# later builds find it (a second `make test` fetches nothing).
+GO127_VERSION = go1.27.3
+GOMODCACHE ?= $(shell $(GO) env GOMODCACHE 2>/dev/null)
+GO127 ?= $(GOMODCACHE)/golang.org/toolchain@v0.0.1-$(GO127_VERSION).linux-amd64/bin/go
 
 ifeq ($(V),1)
 Q =
@@ -43,10 +49,17 @@ SKELS = $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 FIXTURE_CFLAGS = -O2 -g -fomit-frame-pointer -pthread -Wall
 FIXTURE_SRCS = $(wildcard tests/fixtures/*.c)
 FIXTURES = $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
-# Go fixtures: one directory each, built with the current Go and Debian's 1.19.
-# (a directory may link ../fixture.go, the helpers the leak fixtures share)
+# Go fixtures: one directory each, built with the current Go, Debian's 1.19
+# and 1.27.3. (a directory may link ../fixture.go, the helpers the leak
+# fixtures share)
 GO_FIXTURE_DIRS = $(patsubst %/main.go,%,$(wildcard tests/fixtures/go/*/main.go))
-GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(OUT)/fixtures/go/$(notdir $(d))-go126 $(OUT)/fixtures/go/$(notdir $(d))-go119)
+GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(foreach v,go126 go119 go127,$(OUT)/fixtures/go/$(notdir $(d))-$(v)))
+# The Go binary matrix (tests/gomatrix.bats): the mutexhold fixture built by
+# each toolchain in each way real programs are shipped, see
+# tools/go-matrix-build.sh. One file per build: make -j builds them in parallel.
+GO_MATRIX_TOOLCHAINS = go119 go126 go127
+GO_MATRIX_KINDS = default sw trimpath nobuildinfo pie cgo
+GO_MATRIX = $(foreach t,$(GO_MATRIX_TOOLCHAINS),$(foreach k,$(GO_MATRIX_KINDS),$(OUT)/fixtures/go/matrix/mutexhold-$(t)-$(k)))
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -55,7 +68,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures sanitize
+.PHONY: all deps run test unit bats bench bench-go install clean fixtures sanitize go127
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -63,11 +76,18 @@ all: $(OUT)/parkwatch fixtures $(UNITS)
 # Real servers for the idle tests (tests/servers.bats): the JVM one compiled
 # with the JDK; the Node and Python ones run from the source tree.
 SERVER_FIXTURES = $(OUT)/fixtures/servers/HttpPool.class
-fixtures: $(FIXTURES) $(GO_FIXTURES) $(SERVER_FIXTURES)
+fixtures: $(FIXTURES) $(GO_FIXTURES) $(GO_MATRIX) $(SERVER_FIXTURES)
 
 $(OUT)/fixtures/servers/%.class: tests/fixtures/servers/%.java
 	$(call msg,JAVAC,$@)
 	$(Q)mkdir -p $(@D) && javac -d $(@D) $<
+# Fetch go1.27.3 through the module proxy once (the go command verifies it
+# against the checksum database); nothing when it is in the module cache.
+go127: $(GO127)
+$(GO127):
+	$(call msg,FETCH,$(GO127_VERSION))
+	$(Q)GOTOOLCHAIN=$(GO127_VERSION) $(GO) version >/dev/null
+	$(Q)test -x $@ || { echo "$(GO127_VERSION) is not at $@ after the fetch" >&2; exit 1; }
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -124,10 +144,19 @@ $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixtur
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ *.go
 
+$(OUT)/fixtures/go/%-go127: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go $(GO127)
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/matrix/%: tests/fixtures/go/mutexhold/main.go tests/fixtures/go/fixture.go \
+		tests/fixtures/go/cgo/cgo.go.in tools/go-matrix-build.sh | $(GO127)
+	$(call msg,GO,$@)
+	$(Q)GO=$(GO) GO119=$(GO119) GO127=$(GO127) tools/go-matrix-build.sh $@
+
 # Each unit test links the modules it tests (plus the frame model).
 UNIT_MODULES_test_durations = user/report/durations.c
 UNIT_MODULES_test_escape = user/report/escape.c
-UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
+UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c

@@ -13,7 +13,16 @@ setup() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-fd_count() { ls "/proc/$1/fd" | wc -l; }
+# Not counted: the /proc/PID/mem of Go processes elsewhere on the machine,
+# which parkwatch keeps open while they live (they come and go with other
+# work on a shared machine, not with the churn).
+fd_count() {
+	local n=0 f
+	for f in /proc/"$1"/fd/*; do
+		[[ "$(readlink "$f")" == /proc/[0-9]*/mem ]] || n=$((n + 1))
+	done
+	echo "$n"
+}
 
 # alive_born_since PID: threads alive on the machine now that started no
 # earlier than PID did (stat field 22). What parkwatch may legitimately still

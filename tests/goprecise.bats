@@ -11,7 +11,7 @@ setup() {
 	require_parkwatch
 }
 
-VERSIONS="go126 go119"
+VERSIONS="go126 go119 go127"
 
 count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 
@@ -93,6 +93,7 @@ late_parks() {
 		# every exact one is parked for at most ~a tick
 		local precise
 		precise=$(jq --argjson pid "$leak" "[.goroutines[] | select($loops and .duration_source == \"precise\")] | length" <<<"$REPORT")
+		echo "$v: $precise of $n loops precise"
 		[ "$((precise * 2))" -gt "$n" ]
 		[ "$(jq --argjson pid "$leak" "[.goroutines[] | select($loops and .duration_source == \"precise\" and .parked_ns >= 100000000)] | length" <<<"$REPORT")" -eq 0 ]
 		# both processes still alive and well, nothing on their stderr

@@ -10,7 +10,7 @@ setup() {
 	require_parkwatch
 }
 
-VERSIONS="go126 go119"
+VERSIONS="go126 go119 go127"
 
 # once_json FIXTURE ARGS...: start a Go fixture, one sweep of it as JSON.
 once_json() {
@@ -192,7 +192,7 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	done
 }
 
-@test "a Go version with no known layout and no DWARF: a clear message, no garbage" {
+@test "a Go version parkwatch has never seen, no DWARF: layout inferred, goroutines read" {
 	local bin=$BATS_TEST_TMPDIR/chansend-unknown
 	(cd "$PW_REPO/tests/fixtures/go/chansend" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 		/usr/local/go/bin/go build -ldflags=-w -o "$bin" main.go fixture.go)
@@ -205,10 +205,12 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID" --json
 	assert_success
 	assert_valid_json <<<"$output"
-	[ "$(jq '.goroutines | length' <<<"$output")" -eq 0 ]
-	[[ "$(jq -r '.go_processes[0].error' <<<"$output")" == *"go1.98.8"*"no built-in runtime.g layout"* ]]
+	[ "$(jq -r '.go_processes[0].go_version' <<<"$output")" = go1.98.8 ]
+	[[ "$(jq -r '.go_processes[0].layout' <<<"$output")" == "inferred ("* ]]
+	# wait reasons from the binary's own list, the channel found
+	[ "$(jq '[.goroutines[] | select(.wait_reason == "chan send" and .waits_for.kind == "chan send" and any(.stack[]; .function == "main.sendResult"))] | length' <<<"$output")" -eq 3 ]
 	run --separate-stderr "$PARKWATCH" --once -t 0 -p "$BG_PID"
-	assert_output --partial "goroutines of $BG_PID not read"
+	assert_output --partial "(go1.98.8, layout inferred ("
 	kill "$BG_PID"
 }
 

@@ -13,7 +13,7 @@ setup() {
 	require_parkwatch
 }
 
-VERSIONS="go126 go119"
+VERSIONS="go126 go119 go127"
 
 once_json() {
 	local name=$1

@@ -5,12 +5,15 @@
  *
  *   test_goelf                  version-independent checks, then the Go
  *                               fixtures $GOELF_FIXTURES (default
- *                               build/fixtures/go) idle-go126, idle-go119
+ *                               build/fixtures/go) idle-go126, idle-go119,
+ *                               idle-go127
  *   test_goelf BIN [REF]        checks on BIN; with REF, an unstripped build
  *                               of the same source by the same toolchain:
  *                               same functions and lines, same allgs place
  *   test_goelf --exact BIN REF  REF is BIN before `strip`: same addresses
  *   test_goelf --frames BIN PC  print "function file:line" per logical frame
+ *   test_goelf --layout BIN     print the DWARF layouts and the binary's wait
+ *                               reasons (to write a new release's tables)
  *
  * Each checked file is also truncated and randomly damaged in memory
  * (GOELF_FUZZ_ROUNDS rounds, default 20): opening and using the copies
@@ -26,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "go/elf_priv.h"
+#include "go/infer.h"
 #include "unit.h"
 
 static bool ends_with(const char *s, const char *suffix)
@@ -155,6 +159,8 @@ static void check_wait_reasons(const struct go_binary *b, const char *version)
 				want ? want : "(none)", (int)len, s ? (const char *)s : "");
 	}
 	printf("  wait reasons: %u of %u match the binary\n", same, n);
+	const char *const *names;
+	CHECK(go_binary__wait_reasons((struct go_binary *)b, &names, NULL) == (int)n);
 	CHECK(same == n);
 	CHECK(go_wait_reason_name(version, n) == NULL);
 }
@@ -178,7 +184,62 @@ static void check_layout(const struct go_binary *b, const char *version)
 	if (memcmp(&d, &t, sizeof(d)))
 		fprintf(stderr, "  DWARF layout of %s differs from the table\n", version);
 	CHECK(d.sched_sp == d.sched && d.stack_lo == 0 && d.stack_hi == 8);
+	/* What inference reads from code is what DWARF says. */
+	int cst, cwr;
+
+	go_infer__code_offsets(b, &cst, &cwr);
+	printf("  from code: atomicstatus %d, waitreason %d\n", cst, cwr);
+	CHECK(cst == d.atomicstatus && cwr == d.waitreason);
 	CHECK((go_version_minor(version) >= 21) == (d.parent_goid > 0));
+
+	/* Same for the channel and semaphore layouts. */
+	struct go_chan_layout cd, ct;
+
+	CHECK(go_binary__chan_layout_dwarf(b, &cd) == 0);
+	CHECK(go_chan_layout_for_version(version, &ct) == 0);
+	cd.source = ct.source = NULL;
+	CHECK(!memcmp(&cd, &ct, sizeof(cd)));
+	if (memcmp(&cd, &ct, sizeof(cd)))
+		fprintf(stderr, "  DWARF channel layout of %s differs from the table\n", version);
+}
+
+/* --layout BIN: what a new release's tables need, read from its DWARF and
+ * its runtime.waitReasonStrings. */
+static int print_layout(const char *path)
+{
+	struct go_binary *b = go_binary__open(path, NULL, NULL, 0);
+	struct go_g_layout d;
+	struct go_chan_layout c;
+	uint64_t size, addr;
+
+	if (!b || go_binary__g_layout_dwarf(b, &d) || go_binary__chan_layout_dwarf(b, &c)) {
+		fprintf(stderr, "%s: no Go DWARF layouts\n", path);
+		go_binary__free(b);
+		return 1;
+	}
+	printf("%s\ng_size %d m_size %d goid %d atomicstatus %d waitreason %d waitsince %d "
+	       "sched %d sched_sp %d sched_pc %d sched_bp %d gopc %d startpc %d parent_goid %d "
+	       "stack_lo %d stack_hi %d m %d m_curg %d m_procid %d\n",
+	       go_binary__version(b), d.g_size, d.m_size, d.goid, d.atomicstatus, d.waitreason,
+	       d.waitsince, d.sched, d.sched_sp, d.sched_pc, d.sched_bp, d.gopc, d.startpc,
+	       d.parent_goid, d.stack_lo, d.stack_hi, d.m, d.m_curg, d.m_procid);
+	printf("g_waiting %d sudog g %d next %d prev %d elem %d c %d waitlink %d hchan qcount %d "
+	       "dataqsiz %d elemsize %d closed %d elemtype %d recvq %d sendq %d semaroot_treap %d "
+	       "type_str %d type_tflag %d md_types %d\n",
+	       c.g_waiting, c.sudog_g, c.sudog_next, c.sudog_prev, c.sudog_elem, c.sudog_c,
+	       c.sudog_waitlink, c.hchan_qcount, c.hchan_dataqsiz, c.hchan_elemsize,
+	       c.hchan_closed, c.hchan_elemtype, c.hchan_recvq, c.hchan_sendq, c.semaroot_treap,
+	       c.type_str, c.type_tflag, c.md_types);
+	addr = go_binary__symbol(b, "runtime.waitReasonStrings", &size);
+	for (unsigned i = 0; addr && i < size / 16; i++) {
+		const uint8_t *h = go_binary__bytes(b, addr + 16 * i, 16), *s;
+		uint64_t len = h ? go_le64(h + 8) : 0;
+
+		s = len ? go_binary__bytes(b, go_le64(h), len) : NULL;
+		printf("%u \"%.*s\"\n", i, s ? (int)len : 0, s ? (const char *)s : "");
+	}
+	go_binary__free(b);
+	return 0;
 }
 
 /* Some pc of main.main shows inlined frames ending in main.main. */
@@ -231,12 +292,13 @@ static void check_binary(const char *path)
 		return;
 	version = go_binary__version(b);
 	text = go_binary__text_start(b, &src);
-	printf("%s: %s, pclntab %d, text 0x%" PRIx64 " (%s), main %s, module %s\n", path,
-	       version ? version : "?", go_binary__pclntab_version(b), text, src,
+	printf("%s: %s (%s), pclntab %d, text 0x%" PRIx64 " (%s), main %s, module %s\n", path,
+	       version ? version : "?", go_binary__version_source(b),
+	       go_binary__pclntab_version(b), text, src,
 	       go_binary__main_path(b), go_binary__module_path(b));
 	CHECK(go_binary__is_go(b));
 	CHECK(go_version_minor(version) >= 15);
-	if (go_version_minor(version) >= 18)
+	if (go_version_minor(version) >= 18 && !strcmp(go_binary__version_source(b), "buildinfo"))
 		CHECK(go_binary__main_path(b) != NULL);
 	entry = go_binary__func_entry(b, "main.main", &end);
 	CHECK(entry && end > entry);
@@ -320,6 +382,16 @@ static void check_pair(const char *path, const char *ref_path, bool exact)
 		if (exact)
 			CHECK(eb == er);
 	}
+	/* The runtime's wait reason strings: through code in the stripped
+	 * file, the same list as the reference's (by symbol there). */
+	const char *const *nb, *const *nr;
+	const char *srcb, *srcr;
+	int kb = go_binary__wait_reasons(b, &nb, &srcb), kr = go_binary__wait_reasons(r, &nr, &srcr);
+
+	printf("  wait reasons: %d (%s), reference %d (%s)\n", kb, srcb, kr, srcr);
+	CHECK(kb > 20 && kb == kr);
+	for (int i = 0; kb > 0 && i < kb && i < kr; i++)
+		CHECK(!strcmp(nb[i], nr[i]));
 	CHECK(go_binary__find_allgs(b, &ab, err, sizeof(err)) == 0);
 	CHECK(go_binary__find_allgs(r, &ar, err, sizeof(err)) == 0);
 	printf("  allgs 0x%" PRIx64 " (%s), reference 0x%" PRIx64 " (%s)\n", ab.allgs, ab.source,
@@ -443,11 +515,13 @@ static void check_damaged(const char *path)
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("GOELF_FIXTURES");
-	static const char *const fixtures[] = { "idle-go126", "idle-go119" };
+	static const char *const fixtures[] = { "idle-go126", "idle-go119", "idle-go127" };
 	bool exact = argc > 1 && !strcmp(argv[1], "--exact");
 
 	if (argc == 4 && !strcmp(argv[1], "--frames"))
 		return print_frames(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "--layout"))
+		return print_layout(argv[2]);
 	check_tables();
 	check_not_go();
 	if (argc > 1 + exact) {

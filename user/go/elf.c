@@ -245,26 +245,29 @@ static const struct go_section *pclntab_section(const struct go_binary *b)
 /*
  * runtime.firstmoduledata, found by content: its first word points to the
  * pclntab header and the funcnametab, pclntable and ftab slices that follow
- * point into it. Layout (runtime/symtab.go, unchanged from 1.16 to 1.26 up
+ * point into it. Layout (runtime/symtab.go, unchanged from 1.16 to 1.27 up
  * to text): pcHeader, 6 slices, findfunctab, minpc, maxpc, text at word 22;
- * gofunc at word 38 in 1.18-1.19, 40 from 1.20 (covctrs added).
+ * gofunc at word 38 in 1.18-1.19, 40 in 1.20-1.26 (covctrs added), 43 in
+ * 1.27 (typedesclen, itaboffset, itabsize added): 43 when epclntab (the
+ * pclntab's end) follows it, else 40 (word 40 of 1.27 is a small offset,
+ * in no section).
  * Only used for 1.18+ tables, whose pcs are offsets from text.
  */
 static void find_moduledata(struct go_binary *b)
 {
 	static const char *const where[] = { ".go.module", ".noptrdata", ".data" };
+	static const unsigned gofunc_words[] = { 38, 43, 40 };
 	const struct go_pclntab *t = &b->pcln;
 	uint64_t ps = t->ptrsize;
-	unsigned gofunc_word = t->ver >= 120 ? 40 : 38;
 
 	for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
 		const struct go_section *s = go_binary__section(b, where[w]);
 
 		if (!s || !s->in_file)
 			continue;
-		for (uint64_t off = 0; off + (gofunc_word + 1) * ps <= s->size; off += ps) {
+		for (uint64_t off = 0; off + 23 * ps <= s->size; off += ps) {
 			const uint8_t *m = b->map + s->offset + off;
-			uint64_t text, gofunc;
+			uint64_t text;
 
 			if (go_leptr(m, ps) != t->addr ||
 			    go_leptr(m + 1 * ps, ps) != t->addr + t->funcnametab ||
@@ -279,9 +282,24 @@ static void find_moduledata(struct go_binary *b)
 				b->text_start = text;
 				b->text_source = "moduledata";
 			}
-			gofunc = go_leptr(m + gofunc_word * ps, ps);
-			if (go_binary__section_at(b, gofunc, 1))
-				b->gofunc = gofunc;
+			s = go_binary__section_at(b, b->moduledata, 1);
+			for (size_t i = 0; s && i < sizeof(gofunc_words) / sizeof(gofunc_words[0]); i++) {
+				unsigned gw = gofunc_words[i];
+				uint64_t gofunc, epcln;
+
+				if ((gw == 38) != (t->ver < 120) ||
+				    b->moduledata - s->addr + (gw + 2) * ps > s->size)
+					continue;
+				gofunc = go_leptr(m + gw * ps, ps);
+				epcln = go_leptr(m + (gw + 1) * ps, ps);
+				/* 1.27's word 43 only when epclntab follows it */
+				if (gw == 43 && (epcln <= t->addr || epcln > t->addr + t->size))
+					continue;
+				if (go_binary__section_at(b, gofunc, 1)) {
+					b->gofunc = gofunc;
+					break;
+				}
+			}
 			return;
 		}
 	}
@@ -388,17 +406,6 @@ static int go_binary__load(struct go_binary *b, char *err, size_t errlen)
 	}
 
 	has_buildinfo = read_buildinfo(b);
-	if (!b->version) {
-		/* Pointer-based build info in a PIE file is relocated at load
-		 * time; runtime.buildVersion holds the same string. */
-		uint64_t v = go_binary__symbol(b, "runtime.buildVersion", NULL), len;
-		const uint8_t *s = NULL;
-
-		if (v)
-			s = read_gostring(b, v, gelf_getclass(b->elf) == ELFCLASS64 ? 8 : 4, &len);
-		if (s)
-			b->version = dup_text(s, len);
-	}
 	if ((pcs = pclntab_section(b)))
 		go_pclntab__parse(b, b->map + pcs->offset, pcs->size, pcs->addr, note, sizeof(note));
 	else
@@ -417,6 +424,7 @@ static int go_binary__load(struct go_binary *b, char *err, size_t errlen)
 	}
 	if (b->pcln.ver)
 		find_text_start(b);
+	go_version__find(b); /* needs the pclntab and text start */
 	go_errf(err, errlen, "%s", note);
 	return 0;
 }
@@ -491,6 +499,9 @@ void go_binary__free(struct go_binary *b)
 	if (b->map)
 		munmap(b->map, b->size);
 	free(b->secs);
+	for (int i = 0; i < b->nwait_names; i++)
+		free(b->wait_names[i]);
+	free(b->wait_names);
 	free(b->version);
 	free(b->main_path);
 	free(b->module_path);

@@ -11,14 +11,15 @@
  *   - wait reason and goroutine status names per Go version.
  *
  * Files (user/go/): image.c (sections, bytes), elf.c (open, buildinfo,
- * symbols, text start),
+ * symbols, text start), version.c (version without build info), reasons.c
+ * (the binary's own wait reason strings),
  * pclntab.c (pc tables), allgs.c (allgs from code), dwarf.c (layouts
  * from DWARF), runtime.c (per-version tables). Internals: elf_priv.h.
  *
  * Verified with binaries built here (the idle fixture, plus a small program
  * for 1.15) by go1.15.15, 1.16.15, 1.17.13, 1.18.10, 1.19.8 (Debian),
- * 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12, 1.24.0, 1.25.0, 1.26.0 and
- * 1.26.8 (/usr/local/go; the others through GOTOOLCHAIN): default,
+ * 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12, 1.24.0, 1.25.0, 1.26.0,
+ * 1.26.8 (/usr/local/go; the others through GOTOOLCHAIN) and 1.27.3: default,
  * -ldflags='-s -w', -buildmode=pie and strip(1)ped builds, and for 1.26
  * -linkmode=external (see tests/goelf.bats and tests/unit/test_goelf.c).
  * pclntab formats before 1.15 (magic 0xfffffffb, 1.2-1.14) are parsed the
@@ -66,8 +67,15 @@ void go_binary__free(struct go_binary *b);
 
 /* True when the file has Go build info or a Go pclntab. */
 bool go_binary__is_go(const struct go_binary *b);
-/* "go1.19.8", or NULL when unknown (not Go, or build info unreadable). */
+/* "go1.19.8", or NULL when unknown: from the build info, else from the
+ * runtime's own runtime.buildVersion (found by symbol, or through the code
+ * of runtime.schedinit in stripped binaries), checked against the pclntab
+ * format (version.c). */
 const char *go_binary__version(const struct go_binary *b);
+/* Where the version came from: "buildinfo", "runtime.buildVersion
+ * (symtab)", "runtime.buildVersion (code: runtime.schedinit)"; NULL when
+ * unknown. */
+const char *go_binary__version_source(const struct go_binary *b);
 /* Main package path ("command-line-arguments" for `go build main.go`) and
  * main module path from the build info; NULL when absent (no module info:
  * `go build file.go` before 1.18, GOPATH builds; no module path in
@@ -167,6 +175,10 @@ int go_binary__g_layout_dwarf(const struct go_binary *b, struct go_g_layout *out
 /* From the built-in table for version ("go1.19.8": keyed by go1.N). 0 or
  * -ENOTSUP for a version not in the table (see runtime.c). */
 int go_g_layout_for_version(const char *version, struct go_g_layout *out);
+/* Entry i of the built-in table (for inference, go/infer.c): 0, -EAGAIN
+ * when switched off by PARKWATCH_TEST_NO_LAYOUT_TABLE, -ENOENT past the end.
+ * *last_minor: the newest release it is for. */
+int go_g_layout_table(size_t i, struct go_g_layout *out, int *last_minor);
 /* DWARF, else the table for the binary's version, else -ENOTSUP (or
  * -ENOENT when not Go) with a sentence in err. */
 int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char *err,
@@ -193,8 +205,10 @@ struct go_chan_layout {
 /* From DWARF: -ENOENT without DWARF, -ESRCH when a struct or field is
  * missing. */
 int go_binary__chan_layout_dwarf(const struct go_binary *b, struct go_chan_layout *out);
-/* From the built-in table (amd64, go1.15 - go1.26), -ENOTSUP otherwise. */
+/* From the built-in table (amd64, go1.15 - go1.27), -ENOTSUP otherwise. */
 int go_chan_layout_for_version(const char *version, struct go_chan_layout *out);
+/* Entry i of the built-in table, as go_g_layout_table(). */
+int go_chan_layout_table(size_t i, struct go_chan_layout *out, int *last_minor);
 /* DWARF, else the table, else -ENOTSUP with a sentence in err. */
 int go_binary__chan_layout(const struct go_binary *b, struct go_chan_layout *out, char *err,
 			   size_t errlen);
@@ -205,7 +219,7 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
 
 /* Offsets of the semaphores in package sync (sync.Mutex.sema; since 1.24
  * sync.Mutex wraps internal/sync.Mutex at offset 0, same place), checked
- * with reflect on go1.15 - go1.26. */
+ * with reflect on go1.15 - go1.26; go1.27.3's sources agree. */
 #define GO_MUTEX_SEMA 4
 #define GO_RWMUTEX_WRITERSEM 8
 #define GO_RWMUTEX_READERSEM 12
@@ -216,6 +230,14 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
  * receive", "select", ...). NULL for an unknown version (before 1.15, after
  * the newest verified, unparsable) or a value out of range; "" for 0. */
 const char *go_wait_reason_name(const char *version, unsigned reason);
+
+/* The binary's own runtime.waitReasonStrings (by symbol, else through the
+ * code of runtime.waitReason.String): the number of names (0 when not
+ * found), names[reason] valid until go_binary__free(); source "symtab" or
+ * "code: runtime.waitReason.String". Read once, then remembered: not for
+ * concurrent first calls. */
+int go_binary__wait_reasons(struct go_binary *b, const char *const **names,
+			    const char **source);
 
 #define GO_GSCAN 0x1000u /* _Gscan bit: GC is scanning the stack */
 /* g.atomicstatus -> "_Gwaiting", "_Gscanwaiting", ...; NULL if unknown.

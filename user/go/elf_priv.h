@@ -45,6 +45,10 @@ struct go_binary {
 	const struct go_section *symtab, *strtab;
 
 	char *version, *main_path, *module_path;
+	const char *version_source; /* see go_binary__version_source() */
+	char **wait_names;   /* runtime.waitReasonStrings (reasons.c), read once */
+	int nwait_names;     /* 0: not read yet, -1: not found */
+	const char *wait_names_source;
 
 	struct go_pclntab pcln;
 	uint64_t text_start;
@@ -85,5 +89,11 @@ void go_errf(char *err, size_t errlen, const char *fmt, ...)
 /* pclntab.c: parse the header; 0 or -errno with a sentence. */
 int go_pclntab__parse(struct go_binary *b, const uint8_t *data, uint64_t size, uint64_t addr,
 		      char *err, size_t errlen);
+
+/* version.c: the version when build info has none (or a wrong one). */
+void go_version__find(struct go_binary *b);
+/* The addend of the R_X86_64_RELATIVE relocation of the word at addr: what
+ * a PIE file's pointer there holds once loaded (the file has 0). 0: none. */
+uint64_t go_binary__relocated_word(const struct go_binary *b, uint64_t addr);
 
 #endif

@@ -12,6 +12,8 @@
 #include <sys/uio.h>
 #include "go/elf.h"
 #include "go/goroutines.h"
+#include "go/infer.h"
+#include "go/remote.h"
 
 #define G_STATUS_IDLE 0
 #define G_STATUS_RUNNING 2
@@ -45,6 +47,11 @@ struct go_process {
 	char version[32];
 	struct go_chan_layout cl;  /* for go/wait.c; cl.source NULL: unknown */
 	char cl_err[256];
+	char lay_label[192];      /* lay.source when inferred */
+	/* Wait reason names when the tables do not know the version: the
+	 * binary's own (go_binary__wait_reasons). */
+	const char *const *wait_names;
+	int nwait_names;
 	struct sym_entry *syms;   /* SYM_CACHE entries, direct-mapped */
 };
 
@@ -85,40 +92,6 @@ const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
 	if (why)
 		*why = p->cl_err;
 	return NULL;
-}
-
-/*
- * Read many small remote ranges with few syscalls (process_vm_readv, up to
- * 1024 ranges a call; no stop, no attach). A range that cannot be read is
- * marked failed (ok[i] = false) and the rest still read.
- */
-static void read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **dst,
-		      bool *ok, size_t n)
-{
-	struct iovec local[1024], remote[1024];
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = 0, j;
-		ssize_t got;
-
-		for (; k < 1024 && i + k < n; k++) {
-			local[k] = (struct iovec){ dst[i + k], len[i + k] };
-			remote[k] = (struct iovec){ (void *)addr[i + k], len[i + k] };
-		}
-		got = process_vm_readv(pid, local, k, remote, k, 0);
-		if (got < 0)
-			got = 0;
-		/* Transfers stop at the first range that fails, never inside
-		 * one: those before it are whole; skip it, go on after it. */
-		for (j = 0; j < k && (size_t)got >= len[i + j]; j++) {
-			ok[i + j] = true;
-			got -= len[i + j];
-		}
-		if (j < k)
-			ok[i + j++] = false;
-		i += j;
-	}
 }
 
 /* Load bias: where the executable's first PT_LOAD landed minus its vaddr. */
@@ -178,6 +151,7 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 	struct go_process *p = calloc(1, sizeof(*p));
 	char path[64], exe[4096];
 	int fd = -1, e = 0;
+	bool infer;
 	const char *v;
 	ssize_t n;
 
@@ -214,14 +188,13 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 	}
 	v = go_binary__version(p->bin);
 	snprintf(p->version, sizeof(p->version), "%s", v ? v : "unknown");
-	e = go_binary__g_layout(p->bin, &p->lay, err, errlen);
-	if (e) {
-		e = -ENOTSUP;
-		goto fail;
-	}
+	/* No layout known: inferred from the process below, or refused. */
+	infer = go_binary__g_layout(p->bin, &p->lay, err, errlen) != 0;
 	/* Not needed to read goroutines: without it, no wait objects. */
-	if (go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
+	if (!infer && go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
 		p->cl.source = NULL;
+	if (!go_wait_reason_name(p->version, 1))
+		p->nwait_names = go_binary__wait_reasons(p->bin, &p->wait_names, NULL);
 	e = go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
 	if (e)
 		goto fail;
@@ -236,6 +209,20 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 		e = errno == ENOENT ? -ESRCH : -errno;
 		snprintf(err, errlen, "cannot read the memory of %d: %s", pid, strerror(-e));
 		goto fail;
+	}
+	if (infer) {
+		struct go_infer_in in = {
+			.pid = pid, .mem = p->mem, .bin = p->bin, .bias = p->bias,
+			.allgs = p->allgs.allgs, .allglen = p->allgs.allglen,
+			.version = go_binary__version(p->bin),
+		};
+
+		e = go_infer__layouts(&in, &p->lay, p->lay_label, sizeof(p->lay_label), &p->cl,
+				      p->cl_err, sizeof(p->cl_err), err, errlen);
+		if (e == -ENOTSUP)
+			e = -EAGAIN; /* a later look may pass (more goroutines...) */
+		if (e)
+			goto fail;
 	}
 	close(fd);
 	*out = p;
@@ -363,6 +350,14 @@ static const char *short_status(uint32_t status)
 	return s && !strncmp(s, "_G", 2) ? s + 2 : s ? s : "unknown";
 }
 
+/* The table's name for a reason, else the binary's own. */
+static const char *wait_reason(const struct go_process *p, unsigned r)
+{
+	if (p->nwait_names > 0)
+		return (int)r < p->nwait_names ? p->wait_names[r] : NULL;
+	return go_wait_reason_name(p->version, r);
+}
+
 static void describe(const struct go_process *p, struct pw_goroutine *g, const uint8_t *raw)
 {
 	const struct go_g_layout *l = &p->lay;
@@ -373,7 +368,7 @@ static void describe(const struct go_process *p, struct pw_goroutine *g, const u
 	g->status = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
 	g->status_name = short_status(g->status);
 	if (g->status == G_STATUS_WAITING)
-		g->wait_reason = go_wait_reason_name(p->version, field(raw, l->waitreason, 1));
+		g->wait_reason = wait_reason(p, field(raw, l->waitreason, 1));
 	g->waitsince_ns = field(raw, l->waitsince, 8);
 	g->sched_pc = field(raw, l->sched_pc, 8);
 	g->sched_sp = field(raw, l->sched_sp, 8);
@@ -410,6 +405,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 
 	memset(out, 0, sizeof(*out));
 	out->version = p->version;
+	out->version_source = go_binary__version_source(p->bin);
 	out->layout_source = l->source;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	out->now_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
@@ -459,7 +455,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		len[i] = l->g_size;
 		dst[i] = graw + i * l->g_size;
 	}
-	read_many(p->pid, addr, len, dst, ok, n);
+	go_read_many(p->pid, addr, len, dst, ok, n);
 	/* Then a window of every parked stack in a second batch: the ranges
 	 * go first in the arrays (compacted), widx[] maps them back. */
 	size_t m = 0;
@@ -478,7 +474,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		dst[m] = wins + i * STACK_WINDOW;
 		widx[m++] = i;
 	}
-	read_many(p->pid, addr, len, dst, wok, m);
+	go_read_many(p->pid, addr, len, dst, wok, m);
 	for (size_t j = 0; j < m; j++)
 		if (wok[j])
 			win_len[widx[j]] = len[j];

@@ -74,7 +74,8 @@ struct go_snapshot {
 	int n;
 	uint64_t now_ns;         /* CLOCK_MONOTONIC, the runtime's nanotime */
 	const char *version;     /* "go1.19.8" (owned by the process handle) */
-	const char *layout_source;
+	const char *version_source; /* "buildinfo", ... (go_binary__version_source) */
+	const char *layout_source; /* "dwarf", "table go1.N", "inferred ..." */
 };
 
 struct go_process;
@@ -82,7 +83,8 @@ struct go_process;
 /*
  * Recognise and prepare a Go process. Returns 0, -ENOEXEC when it is not a
  * Go program (no message needed), or another -errno with a sentence in err
- * (ESRCH gone, ENOTSUP no known layout for its version, ...).
+ * (ESRCH gone, ENOTSUP no known layout for its version, EAGAIN no layout
+ * known and none inferred from the process now: a later look may, ...).
  */
 int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errlen);
 /*

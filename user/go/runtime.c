@@ -6,14 +6,16 @@
  * Everything here was checked against binaries built with the toolchain it
  * names (Debian's go1.19.8, /usr/local/go's go1.26.8, and go1.15.15,
  * 1.16.15, 1.17.13, 1.18.10, 1.20.14, 1.21.13, 1.22.0, 1.22.12, 1.23.12,
- * 1.24.0, 1.25.0, 1.26.0 fetched with GOTOOLCHAIN from the module proxy):
+ * 1.24.0, 1.25.0, 1.26.0, 1.27.3 fetched with GOTOOLCHAIN from the module
+ * proxy):
  * layouts against each binary's DWARF, wait reasons against runtime2.go of
  * each source tree and against each binary's runtime.waitReasonStrings
  * (tests/goelf.bats, tests/unit/test_goelf.c). Tables are keyed by Go 1.N:
  * patch releases are not expected to change runtime internals (1.22.0 and
  * 1.22.12, 1.26.0 and 1.26.8 agree), but only the versions listed were
- * built and compared. A version after 1.26 gets no answer (-ENOTSUP, NULL)
- * rather than a guess.
+ * built and compared. A version after 1.27 gets no answer from the tables
+ * (-ENOTSUP, NULL): its layout is inferred from the live process instead
+ * (go/infer.c), or refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +37,30 @@ int go_version_minor(const char *version)
 	if (end == version + 4 || minor < 0 || minor > 1000)
 		return -1;
 	return minor;
+}
+
+/*
+ * PARKWATCH_TEST_NO_LAYOUT_TABLE=1.26,1.27 (or "all"): the tables of those
+ * releases are switched off (layouts, channel layouts, wait reasons), as if
+ * parkwatch had never seen them, so that tests can check that inference
+ * (go/infer.c) finds the same layouts on real processes.
+ */
+static bool table_off(int minor)
+{
+	const char *env = getenv("PARKWATCH_TEST_NO_LAYOUT_TABLE"), *p;
+
+	if (!env || !*env)
+		return false;
+	if (!strcmp(env, "all"))
+		return true;
+	for (p = env; (p = strstr(p, "1.")); p += 2) {
+		char *end;
+		long m = strtol(p + 2, &end, 10);
+
+		if (m == minor && (!*end || *end == ','))
+			return true;
+	}
+	return false;
 }
 
 /* --- runtime.g layouts --------------------------------------------------- */
@@ -102,13 +128,18 @@ static const struct layout_entry layouts[] = {
 		.waitreason = 176, .waitsince = 168, .sched = 56, .sched_sp = 56,
 		.sched_pc = 64, .sched_bp = 96, .gopc = 288, .startpc = 304, .parent_goid = 280,
 		.stack_lo = 0, .stack_hi = 8, .m = 48, .m_curg = 184, .m_procid = 64 } },
+	{ 27, 27, "table go1.27", { /* go1.27.3: runtime.m grew by 8 */
+		.g_size = 456, .m_size = 1832, .goid = 152, .atomicstatus = 144,
+		.waitreason = 176, .waitsince = 168, .sched = 56, .sched_sp = 56,
+		.sched_pc = 64, .sched_bp = 96, .gopc = 288, .startpc = 304, .parent_goid = 280,
+		.stack_lo = 0, .stack_hi = 8, .m = 48, .m_curg = 184, .m_procid = 64 } },
 };
 
 int go_g_layout_for_version(const char *version, struct go_g_layout *out)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]) && !table_off(minor); i++)
 		if (minor >= layouts[i].first && minor <= layouts[i].last) {
 			*out = layouts[i].l;
 			out->source = layouts[i].source;
@@ -116,6 +147,18 @@ int go_g_layout_for_version(const char *version, struct go_g_layout *out)
 		}
 	memset(out, 0, sizeof(*out));
 	return -ENOTSUP;
+}
+
+int go_g_layout_table(size_t i, struct go_g_layout *out, int *last_minor)
+{
+	if (i >= sizeof(layouts) / sizeof(layouts[0]))
+		return -ENOENT;
+	if (table_off(layouts[i].last) || table_off(layouts[i].first))
+		return -EAGAIN;
+	*out = layouts[i].l;
+	out->source = layouts[i].source;
+	*last_minor = layouts[i].last;
+	return 0;
 }
 
 /* --- wait reasons ------------------------------------------------------ */
@@ -170,7 +213,8 @@ static const char *const wr_125[] = {
 	"synctest.Wait", "chan receive (durable)", "chan send (durable)",
 	"select (durable)", "sync.WaitGroup.Wait (durable)", "cleanup wait",
 };
-/* 1.26 moved the channel and select reasons together (after "sleep"). */
+/* 1.26 moved the channel and select reasons together (after "sleep");
+ * 1.27 kept the same list. */
 static const char *const wr_126[] = {
 	"", "GC assist marking", "IO wait", "dumping heap", "garbage collection",
 	"garbage collection scan", "panicwait", "GC assist wait", "GC sweep wait",
@@ -191,14 +235,15 @@ static const struct {
 	unsigned n;
 } wait_reasons[] = {
 	WR(15, 19, wr_115), WR(20, 21, wr_120), WR(22, 22, wr_122), WR(23, 23, wr_123),
-	WR(24, 24, wr_124), WR(25, 25, wr_125), WR(26, 26, wr_126),
+	WR(24, 24, wr_124), WR(25, 25, wr_125), WR(26, 27, wr_126),
 };
 
 const char *go_wait_reason_name(const char *version, unsigned reason)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(wait_reasons) / sizeof(wait_reasons[0]); i++)
+	for (size_t i = 0; i < sizeof(wait_reasons) / sizeof(wait_reasons[0]) && !table_off(minor);
+	     i++)
 		if (minor >= wait_reasons[i].first && minor <= wait_reasons[i].last)
 			return reason < wait_reasons[i].n ? wait_reasons[i].names[reason] : NULL;
 	return NULL;
@@ -250,14 +295,15 @@ static const struct {
 	CL(21, 22, "table go1.21-1.22", 312, 80, 64, 32, 56, 72, 296),
 	CL(23, 24, "table go1.23-1.24", 320, 80, 64, 40, 64, 80, 296),
 	CL(25, 25, "table go1.25", 312, 80, 64, 40, 64, 80, 296),
-	CL(26, 26, "table go1.26", 320, 88, 72, 40, 64, 80, 296),
+	CL(26, 27, "table go1.26-1.27", 320, 88, 72, 40, 64, 80, 296),
 };
 
 int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]); i++)
+	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]) && !table_off(minor);
+	     i++)
 		if (minor >= chan_layouts[i].first && minor <= chan_layouts[i].last) {
 			*out = chan_layouts[i].l;
 			return 0;
@@ -265,4 +311,15 @@ int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
 	memset(out, 0xff, sizeof(*out));
 	out->source = NULL;
 	return -ENOTSUP;
+}
+
+int go_chan_layout_table(size_t i, struct go_chan_layout *out, int *last_minor)
+{
+	if (i >= sizeof(chan_layouts) / sizeof(chan_layouts[0]))
+		return -ENOENT;
+	if (table_off(chan_layouts[i].last) || table_off(chan_layouts[i].first))
+		return -EAGAIN;
+	*out = chan_layouts[i].l;
+	*last_minor = chan_layouts[i].last;
+	return 0;
 }

@@ -18,7 +18,12 @@ struct go_entry {
 	char *error;
 	bool seen;                /* in the current sweep */
 	bool gone;                /* exited between the sweep and the read */
+	int reopen;               /* layout inference refused: looks left */
 };
+
+/* An inferred layout may pass on a later look (a program just started has
+ * few goroutines to check a candidate on): so many more sweeps try again. */
+#define INFER_RETRIES 4
 
 struct go_watch {
 	struct go_entry *v;
@@ -113,6 +118,8 @@ static struct go_entry *entry_for(struct go_watch *w, uint32_t pid)
 		e->gone = true;
 	else if (rc != -ENOEXEC)
 		e->error = strdup(err[0] ? err : strerror(-rc));
+	if (rc == -EAGAIN)
+		e->reopen = INFER_RETRIES;
 	return e;
 }
 
@@ -159,8 +166,21 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		r->ngoprocs--; /* an exit, not a failure to read */
 		return report__add_exited(r, e->pid);
 	}
+	if (!e->proc && e->reopen > 0) {
+		e->reopen--;
+		rc = go_process__open(e->pid, &e->proc, err, sizeof(err));
+		if (rc == 0 && !(e->hist = go_history__new()))
+			return -ENOMEM;
+		if (rc == 0) {
+			free(e->error);
+			e->error = NULL;
+		} else if (err[0] && (rc == -EAGAIN || rc == -ENOTSUP)) {
+			free(e->error);
+			e->error = strdup(err);
+		}
+	}
 	if (!e->proc) {
-		gp->error = strdup(e->error);
+		gp->error = e->error ? strdup(e->error) : NULL;
 		return 0;
 	}
 	rc = go_process__snapshot(e->proc, o->max_frames, &s, err, sizeof(err));
@@ -179,6 +199,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		return -ENOMEM;
 	}
 	snprintf(gp->version, sizeof(gp->version), "%s", s.version);
+	gp->version_source = s.version_source;
 	gp->layout_source = s.layout_source;
 	gp->goroutines = s.n;
 	v = calloc(s.n ? s.n : 1, sizeof(*v));

@@ -344,6 +344,7 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 		json_object_begin(j);
 		json_kuint(j, "pid", p->pid);
 		json_kstring(j, "go_version", p->version[0] ? p->version : NULL);
+		json_kstring(j, "go_version_source", p->version_source);
 		json_kstring(j, "layout", p->layout_source);
 		json_kint(j, "goroutines", p->goroutines);
 		json_kint(j, "runtime_hidden", p->runtime_hidden);

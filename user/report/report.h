@@ -61,6 +61,7 @@ struct pw_gflagged {
 struct pw_goproc {
 	uint32_t pid;
 	char version[32];
+	const char *version_source;  /* where version came from, NULL unknown */
 	const char *layout_source;
 	int goroutines;              /* live goroutines read */
 	int runtime_hidden;          /* runtime-owned, not judged */

@@ -451,6 +451,22 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	}
 }
 
+/* "PID N goroutines (go1.27.3)": where the version came from when it was
+ * not the build info, and a layout that was inferred rather than known
+ * (tools/doc/go-binaries.md), since both deserve a second look. */
+static void print_goproc_header(FILE *f, const struct pw_goproc *gp, uint32_t pid,
+				const struct print_opts *o)
+{
+	const char *vs = gp ? gp->version_source : NULL, *ls = gp ? gp->layout_source : NULL;
+
+	fprintf(f, "\n%sPID %u goroutines%s (%s", BOLD(o), pid, RESET(o), gp ? shown(gp->version) : "");
+	if (vs && strcmp(vs, "buildinfo"))
+		fprintf(f, ", version from %s", vs);
+	if (ls && !strncmp(ls, "inferred", 8))
+		fprintf(f, ", layout %s", ls);
+	fprintf(f, ")\n");
+}
+
 /* Goroutines, by process, after the threads. */
 static void print_goroutines(FILE *f, const struct pw_report *r, const struct print_opts *o)
 {
@@ -462,12 +478,12 @@ static void print_goroutines(FILE *f, const struct pw_report *r, const struct pr
 		const struct pw_goroutine *gr = &r->goroutines[r->ggroups[g].first].g;
 
 		if (g == 0 || gr->pid != r->goroutines[r->ggroups[g - 1].first].g.pid) {
-			const char *v = "";
+			const struct pw_goproc *gp = NULL;
 
 			for (int i = 0; i < r->ngoprocs; i++)
 				if (r->goprocs[i].pid == gr->pid)
-					v = r->goprocs[i].version;
-			fprintf(f, "\n%sPID %u goroutines%s (%s)\n", BOLD(o), gr->pid, RESET(o), shown(v));
+					gp = &r->goprocs[i];
+			print_goproc_header(f, gp, gr->pid, o);
 		}
 		print_ggroup(f, r, &r->ggroups[g], o);
 	}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef PW_GO_REMOTE_H
+#define PW_GO_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Read n ranges [addr[i], addr[i] + len[i]) of process pid into dst[i]
+ * with few syscalls (process_vm_readv, no stop, no attach); ok[i] says
+ * which ones were read whole.
+ */
+void go_read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **dst, bool *ok,
+		  size_t n);
+
+#endif
