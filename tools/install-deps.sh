@@ -15,6 +15,7 @@ packages=(
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
+	libclang-rt-14-dev                   # make fuzz: libFuzzer and sanitizer runtimes for clang
 )
 
 missing=()
