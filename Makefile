@@ -46,6 +46,12 @@ FIXTURES = $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 # (a directory may link ../fixture.go, the helpers the leak fixtures share)
 GO_FIXTURE_DIRS = $(patsubst %/main.go,%,$(wildcard tests/fixtures/go/*/main.go))
 GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(OUT)/fixtures/go/$(notdir $(d))-go126 $(OUT)/fixtures/go/$(notdir $(d))-go119)
+# Stripped builds for tests/gostacks.bats, whose thread stacks are named from
+# .gopclntab alone: -s -w drops the symbols, DWARF and .debug_frame; -w alone
+# (cgo) keeps the C functions' symbols but no CFI for Go code.
+GO_STRIPPED_FIXTURES = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s \
+	$(OUT)/fixtures/go/cgostacks-go126-s $(OUT)/fixtures/go/cgostacks-go126-w
+GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -115,6 +121,18 @@ $(OUT)/fixtures/go/%-go126: tests/fixtures/go/%/main.go tests/fixtures/go/fixtur
 $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go126-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go126-w: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags=-w -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go119-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
 
 # Each unit test links the modules it tests (plus the frame model).
 UNIT_MODULES_test_durations = user/report/durations.c
