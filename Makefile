@@ -4,6 +4,9 @@
 #   make test       install deps, build, run unit tests and the bats suite
 #   make bench      futex overhead benchmark (tools/bench-futex.sh)
 #   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
+#   make fuzz       libFuzzer targets of the Go binary readers, FUZZ_RUNS
+#                   executions each (tools/doc/fuzzing.md); make fuzz-short:
+#                   FUZZ_SHORT_TIME seconds each (part of make test)
 #   make install    install into $(PREFIX)
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
@@ -60,7 +63,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures
+.PHONY: all deps run test unit bats bench bench-go install clean fixtures fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -185,6 +188,7 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz-short
 	$(Q)$(MAKE) --no-print-directory bats
 
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
@@ -201,6 +205,61 @@ $(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
 bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
 	tools/bench-goroutines.sh $(OUT)
 # --- end benchmark: goroutines ---------------------------------------------------
+
+# --- fuzzing: tests/fuzz/fuzz_NAME.c, one libFuzzer target per reader -------
+# Each links the Go binary reader (and for goroutines the memory readers)
+# with ASan and UBSan; seeds come from the Go fixtures, a small C program
+# whose DWARF looks like Go's (tests/fuzz/seed_dwarf.c) and a memory image
+# the goroutines target writes itself. Inputs that once crashed are kept in
+# tests/fuzz/regressions/NAME and run first every time.
+FUZZ_TARGETS = pclntab elf allgs dwarf goroutines
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -I$(OUT) -Ibpf -Iuser
+FUZZ_READER = user/go/image.c user/go/elf.c user/go/pclntab.c user/go/allgs.c \
+	user/go/dwarf.c user/go/runtime.c
+FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/wait.c user/report/stack.c
+FUZZ_BINS = $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
+FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s
+FUZZ_RUNS ?= 1000000
+FUZZ_TIME ?= 0
+FUZZ_SHORT_TIME ?= 10
+FUZZ_SEEDS = $(OUT)/fuzz/seeds
+
+$(OUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_READER) $$(FUZZ_MODULES_$$*) \
+		tests/fuzz/fuzz_file.h $(USER_HDRS) | $(OUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter %.c,$^) -lelf -ldw -o $@
+
+# C names cannot hold a dot: runtime_g becomes runtime.g in the built file.
+$(OUT)/fuzz/seed_dwarf: tests/fuzz/seed_dwarf.c | $(OUT)/fuzz
+	$(call msg,SEED,$@)
+	$(Q)$(CC) -g -gdwarf-4 -O0 $< -o $@.tmp && LC_ALL=C sed 's/runtime_/runtime./g' $@.tmp > $@ && rm $@.tmp
+
+$(FUZZ_SEEDS)/.done: $(FUZZ_SEED_BINS) $(FUZZ_GO_BINARY) $(OUT)/fuzz/seed_dwarf \
+		$(OUT)/fuzz/fuzz_goroutines
+	$(call msg,SEEDS,$(FUZZ_SEEDS))
+	$(Q)rm -rf $(FUZZ_SEEDS) && mkdir -p $(addprefix $(FUZZ_SEEDS)/,$(FUZZ_TARGETS))
+	$(Q)for f in $(FUZZ_SEED_BINS); do n=$${f##*/}; \
+		objcopy -O binary --only-section=.gopclntab $$f $(FUZZ_SEEDS)/pclntab/$$n && \
+		cp $$f $(FUZZ_SEEDS)/elf/$$n && cp $$f $(FUZZ_SEEDS)/allgs/$$n || exit 1; done
+	$(Q)for t in elf allgs dwarf; do cp $(OUT)/fuzz/seed_dwarf $(FUZZ_SEEDS)/$$t/; done
+	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) \
+		PARKWATCH_FUZZ_WRITE_SEED=$(FUZZ_SEEDS)/goroutines/two_parked $(OUT)/fuzz/fuzz_goroutines
+	$(Q)touch $@
+
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/.done
+	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) tools/run-fuzz.sh $(OUT) "$(FUZZ_RUNS)" \
+		"$(FUZZ_TIME)" $(FUZZ_TARGETS)
+
+fuzz-short: $(FUZZ_BINS) $(FUZZ_SEEDS)/.done
+	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) tools/run-fuzz.sh $(OUT) 0 \
+		"$(FUZZ_SHORT_TIME)" $(FUZZ_TARGETS)
+# --- end fuzzing -----------------------------------------------------------------
 
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch

@@ -46,6 +46,10 @@ struct go_process {
 	struct go_chan_layout cl;  /* for go/wait.c; cl.source NULL: unknown */
 	char cl_err[256];
 	struct sym_entry *syms;   /* SYM_CACHE entries, direct-mapped */
+	/* Memory from a callback instead of the pid (go_process__open_memory). */
+	go_mem_read_fn read_fn;
+	void *read_ctx;
+	bool owns_bin;
 };
 
 pid_t go_process__pid(const struct go_process *p)
@@ -55,7 +59,14 @@ pid_t go_process__pid(const struct go_process *p)
 
 static int read_mem(const struct go_process *p, uint64_t addr, void *buf, size_t len)
 {
-	ssize_t n = pread(p->mem, buf, len, (off_t)addr);
+	ssize_t n;
+
+	if (p->read_fn)
+		return p->read_fn(p->read_ctx, addr, buf, len);
+	/* pread takes a signed offset: kernel-half addresses are invalid. */
+	if (addr > INT64_MAX)
+		return -EFAULT;
+	n = pread(p->mem, buf, len, (off_t)addr);
 
 	if (n == (ssize_t)len)
 		return 0;
@@ -92,12 +103,17 @@ const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
  * 1024 ranges a call; no stop, no attach). A range that cannot be read is
  * marked failed (ok[i] = false) and the rest still read.
  */
-static void read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **dst,
-		      bool *ok, size_t n)
+static void read_many(const struct go_process *p, const uint64_t *addr, const size_t *len,
+		      uint8_t **dst, bool *ok, size_t n)
 {
 	struct iovec local[1024], remote[1024];
 	size_t i = 0;
 
+	if (p->read_fn) {
+		for (i = 0; i < n; i++)
+			ok[i] = !p->read_fn(p->read_ctx, addr[i], dst[i], len[i]);
+		return;
+	}
 	while (i < n) {
 		size_t k = 0, j;
 		ssize_t got;
@@ -106,7 +122,7 @@ static void read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_
 			local[k] = (struct iovec){ dst[i + k], len[i + k] };
 			remote[k] = (struct iovec){ (void *)addr[i + k], len[i + k] };
 		}
-		got = process_vm_readv(pid, local, k, remote, k, 0);
+		got = process_vm_readv(p->pid, local, k, remote, k, 0);
 		if (got < 0)
 			got = 0;
 		/* Transfers stop at the first range that fails, never inside
@@ -173,12 +189,59 @@ static int load_bias(pid_t pid, int exe_fd, uint64_t *bias)
 	return 0;
 }
 
+/* What the binary says: version, layouts, where allgs is. */
+static int prepare(struct go_process *p, char *err, size_t errlen)
+{
+	const char *v;
+	int e;
+
+	if (!go_binary__is_go(p->bin))
+		return -ENOEXEC;
+	v = go_binary__version(p->bin);
+	snprintf(p->version, sizeof(p->version), "%s", v ? v : "unknown");
+	if (go_binary__g_layout(p->bin, &p->lay, err, errlen))
+		return -ENOTSUP;
+	/* Not needed to read goroutines: without it, no wait objects. */
+	if (go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
+		p->cl.source = NULL;
+	e = go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
+	return e;
+}
+
+int go_process__open_memory(const struct go_binary *bin, const char *exe_name, uint64_t bias,
+			    go_mem_read_fn read_fn, void *ctx, struct go_process **out, char *err,
+			    size_t errlen)
+{
+	struct go_process *p = calloc(1, sizeof(*p));
+	int e;
+
+	if (!p)
+		return -ENOMEM;
+	p->mem = -1;
+	p->bin = (struct go_binary *)bin; /* not owned: not freed */
+	p->bias = bias;
+	p->read_fn = read_fn;
+	p->read_ctx = ctx;
+	p->syms = calloc(SYM_CACHE, sizeof(*p->syms));
+	p->exe_name = strdup(exe_name);
+	if (!p->syms || !p->exe_name) {
+		go_process__free(p);
+		return -ENOMEM;
+	}
+	e = prepare(p, err, errlen);
+	if (e) {
+		go_process__free(p);
+		return e;
+	}
+	*out = p;
+	return 0;
+}
+
 int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errlen)
 {
 	struct go_process *p = calloc(1, sizeof(*p));
 	char path[64], exe[4096];
 	int fd = -1, e = 0;
-	const char *v;
 	ssize_t n;
 
 	if (!p)
@@ -208,21 +271,8 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 		e = e ? e : -ENOEXEC;
 		goto fail;
 	}
-	if (!go_binary__is_go(p->bin)) {
-		e = -ENOEXEC;
-		goto fail;
-	}
-	v = go_binary__version(p->bin);
-	snprintf(p->version, sizeof(p->version), "%s", v ? v : "unknown");
-	e = go_binary__g_layout(p->bin, &p->lay, err, errlen);
-	if (e) {
-		e = -ENOTSUP;
-		goto fail;
-	}
-	/* Not needed to read goroutines: without it, no wait objects. */
-	if (go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
-		p->cl.source = NULL;
-	e = go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
+	p->owns_bin = true;
+	e = prepare(p, err, errlen);
 	if (e)
 		goto fail;
 	e = load_bias(pid, fd, &p->bias);
@@ -253,7 +303,8 @@ void go_process__free(struct go_process *p)
 		return;
 	if (p->mem >= 0)
 		close(p->mem);
-	go_binary__free(p->bin);
+	if (p->owns_bin)
+		go_binary__free(p->bin);
 	free(p->syms);
 	free(p->exe_name);
 	free(p);
@@ -328,7 +379,9 @@ static void walk_stack(const struct go_process *p, struct pw_goroutine *g, const
 	while (bp && g->stack.nframes < max) {
 		uint64_t pair[2];
 
-		if (bp + 16 <= win_lo + win_len && bp >= win_lo)
+		/* Differences, not sums: a wild bp near 2^64 must not wrap
+		 * into the window (found by tests/fuzz/fuzz_goroutines). */
+		if (bp >= win_lo && win_len >= 16 && bp - win_lo <= win_len - 16)
 			memcpy(pair, win + (bp - win_lo), 16);
 		else if (read_mem(p, bp, pair, 16))
 			break;
@@ -433,7 +486,17 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 			 p->pid, (unsigned long long)n);
 		return -EINVAL;
 	}
+	/* The list must be readable before anything else is sized by its
+	 * length: a torn or corrupt header asks for millions of gs. */
 	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!ptrs) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (n && (e = read_mem(p, hdr[0], ptrs, n * 8))) {
+		snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
+		goto out;
+	}
 	graw = calloc(n ? n : 1, l->g_size);
 	addr = calloc(n ? n : 1, sizeof(*addr));
 	len = calloc(n ? n : 1, sizeof(*len));
@@ -449,17 +512,13 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		e = -ENOMEM;
 		goto out;
 	}
-	if (n && (e = read_mem(p, hdr[0], ptrs, n * 8))) {
-		snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
-		goto out;
-	}
 	/* Every g in one batch. */
 	for (size_t i = 0; i < n; i++) {
 		addr[i] = ptrs[i];
 		len[i] = l->g_size;
 		dst[i] = graw + i * l->g_size;
 	}
-	read_many(p->pid, addr, len, dst, ok, n);
+	read_many(p, addr, len, dst, ok, n);
 	/* Then a window of every parked stack in a second batch: the ranges
 	 * go first in the arrays (compacted), widx[] maps them back. */
 	size_t m = 0;
@@ -478,7 +537,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		dst[m] = wins + i * STACK_WINDOW;
 		widx[m++] = i;
 	}
-	read_many(p->pid, addr, len, dst, wok, m);
+	read_many(p, addr, len, dst, wok, m);
 	for (size_t j = 0; j < m; j++)
 		if (wok[j])
 			win_len[widx[j]] = len[j];
