@@ -240,13 +240,24 @@ $(OUT)/fuzz/seed_dwarf: tests/fuzz/seed_dwarf.c | $(OUT)/fuzz
 	$(call msg,SEED,$@)
 	$(Q)$(CC) -g -gdwarf-4 -O0 $< -o $@.tmp && LC_ALL=C sed 's/runtime_/runtime./g' $@.tmp > $@ && rm $@.tmp
 
+# Small seeds made from the real binaries: libFuzzer's cost per run grows
+# with the input, and a Go binary is megabytes (tests/fuzz/seed_pclntab.c).
+$(OUT)/fuzz/seed_pclntab: tests/fuzz/seed_pclntab.c $(FUZZ_READER) $(USER_HDRS) | $(OUT)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) -lelf -ldw -o $@
+
 $(FUZZ_SEEDS)/.done: $(FUZZ_SEED_BINS) $(FUZZ_GO_BINARY) $(OUT)/fuzz/seed_dwarf \
-		$(OUT)/fuzz/fuzz_goroutines
+		$(OUT)/fuzz/seed_pclntab $(OUT)/fuzz/fuzz_goroutines
 	$(call msg,SEEDS,$(FUZZ_SEEDS))
 	$(Q)rm -rf $(FUZZ_SEEDS) && mkdir -p $(addprefix $(FUZZ_SEEDS)/,$(FUZZ_TARGETS))
-	$(Q)for f in $(FUZZ_SEED_BINS); do n=$${f##*/}; \
-		objcopy -O binary --only-section=.gopclntab $$f $(FUZZ_SEEDS)/pclntab/$$n && \
-		cp $$f $(FUZZ_SEEDS)/elf/$$n && cp $$f $(FUZZ_SEEDS)/allgs/$$n || exit 1; done
+	$(Q)for f in $(FUZZ_SEED_BINS); do \
+		$(OUT)/fuzz/seed_pclntab $$f $(FUZZ_SEEDS)/pclntab/$${f##*/} || exit 1; done
+	$(Q)f=$(OUT)/fixtures/go/threadstacks-go119-s; s=$(FUZZ_SEEDS)/small-go119; \
+		e=$$($(OUT)/fuzz/seed_pclntab $$f $$s.pclntab $$s.code) && \
+		objcopy --update-section .gopclntab=$$s.pclntab --update-section .text=$$s.code \
+			--change-section-address .text=$$e -R .rodata -R .typelink -R .itablink \
+			-R .data -R .noptrdata $$f $(FUZZ_SEEDS)/elf/small-go119 2>/dev/null && \
+		cp $(FUZZ_SEEDS)/elf/small-go119 $(FUZZ_SEEDS)/allgs/ && rm $$s.*
 	$(Q)for t in elf allgs dwarf; do cp $(OUT)/fuzz/seed_dwarf $(FUZZ_SEEDS)/$$t/; done
 	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) \
 		PARKWATCH_FUZZ_WRITE_SEED=$(FUZZ_SEEDS)/goroutines/two_parked $(OUT)/fuzz/fuzz_goroutines
