@@ -188,8 +188,8 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory fuzz-short
 	$(Q)$(MAKE) --no-print-directory bats
+	$(Q)$(MAKE) --no-print-directory fuzz-short
 
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 	tools/bench-futex.sh $(OUT)
