@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gelf.h>
 #include "go/elf.h"
 #include "threads/unwind_priv.h"
 
@@ -37,6 +38,27 @@ struct unwind_gomod {
 	Dwarf_Addr bias; /* live address - link-time address */
 };
 
+/* A section named like the pclntab (".gopclntab"; in relro data for PIE
+ * builds up to Go 1.25), seen in the section headers libelf has already
+ * read: libc and friends are not opened a second time. */
+static bool has_pclntab_section(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    (!strcmp(name, ".gopclntab") || !strcmp(name, ".data.rel.ro.gopclntab")))
+			return true;
+	}
+	return false;
+}
+
 /* The module's file as libdwfl opened it (through /proc/PID/root or
  * map_files), read as a Go binary when it has a usable pclntab. */
 static struct go_binary *open_go(Dwfl_Module *mod)
@@ -44,8 +66,9 @@ static struct go_binary *open_go(Dwfl_Module *mod)
 	const char *mainfile = NULL;
 	struct go_binary *b;
 	Dwarf_Addr bias;
+	Elf *elf;
 
-	if (!dwfl_module_getelf(mod, &bias))
+	if (!(elf = dwfl_module_getelf(mod, &bias)) || !has_pclntab_section(elf))
 		return NULL;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
 	if (!mainfile || mainfile[0] != '/')
