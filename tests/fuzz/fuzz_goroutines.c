@@ -4,11 +4,12 @@
  * runtime.allgs, each g, stack windows and frame pointers; go/wait.c:
  * channels, sudogs, the semtable, type names). The binary is real (a Go
  * fixture, $PARKWATCH_FUZZ_GO_BINARY, opened once); the process memory is
- * the input: address A reads input[(A - allgs) mod size], so runtime.allgs
- * is the input's first bytes and every pointer lands somewhere in it.
- * Reads above 2^47 fail, as unmapped memory does, and so do reads of more
- * than 2 KiB but for the semtable's: at most 256 goroutines a run, which
- * keeps runs fast.
+ * the input: address A reads input[(A - allgs) mod size] in the 8 MiB
+ * around runtime.allgs (which holds the binary's data and bss), so
+ * runtime.allgs is the input's first bytes; every other address is
+ * unmapped, as most garbage pointers are in a real process. Reads of more
+ * than 2 KiB fail too, but for the semtable's: at most 256 goroutines a
+ * run, which keeps runs fast.
  *
  * PARKWATCH_FUZZ_WRITE_SEED=FILE writes a plausible memory image (two
  * parked goroutines, one in a channel receive) for the binary and exits:
@@ -31,6 +32,7 @@
 
 #define MAX_FRAMES 32
 #define MAX_READ 2048
+#define MAPPED (4ull << 20) /* each side of runtime.allgs */
 
 struct fake_mem {
 	const uint8_t *data;
@@ -48,7 +50,8 @@ static int fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	const struct fake_mem *m = ctx;
 	uint8_t *out = buf;
 
-	if (!m->size || addr >= (1ull << 47) || (len > MAX_READ && len != semtable_size))
+	if (!m->size || (len > MAX_READ && len != semtable_size) ||
+	    addr - (m->base - MAPPED) > 2 * MAPPED - len)
 		return -14; /* EFAULT */
 	for (uint64_t at = (addr - m->base) % m->size; len;) {
 		size_t k = m->size - at < len ? m->size - at : len;
