@@ -18,7 +18,7 @@ for t in "$@"; do
 	bin=$build/fuzz/fuzz_$t
 	corpus=$build/fuzz/corpus/$t
 	crashes=$build/fuzz/crashes/$t
-	log=$build/fuzz/$t.log
+	log=$build/fuzz/$t.$( [ "$runs" = 0 ] && echo "${secs}s" || echo "$runs").log
 	mkdir -p "$corpus" "$crashes"
 	dirs=("$corpus" "$build/fuzz/seeds/$t")
 	[ -d "$here/tests/fuzz/regressions/$t" ] && dirs+=("$here/tests/fuzz/regressions/$t")
