@@ -4,6 +4,9 @@
 #   make test       install deps, build, run unit tests and the bats suite
 #   make bench      futex overhead benchmark (tools/bench-futex.sh)
 #   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
+#   make fuzz       libFuzzer targets of the Go binary readers, FUZZ_RUNS
+#                   executions each (tools/doc/fuzzing.md); make fuzz-short:
+#                   FUZZ_SHORT_TIME seconds each (part of make test)
 #   make install    install into $(PREFIX)
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
@@ -60,6 +63,12 @@ GO_FIXTURES = $(foreach d,$(GO_FIXTURE_DIRS),$(foreach v,go126 go119 go127,$(OUT
 GO_MATRIX_TOOLCHAINS = go119 go126 go127
 GO_MATRIX_KINDS = default sw trimpath nobuildinfo pie cgo
 GO_MATRIX = $(foreach t,$(GO_MATRIX_TOOLCHAINS),$(foreach k,$(GO_MATRIX_KINDS),$(OUT)/fixtures/go/matrix/mutexhold-$(t)-$(k)))
+# Stripped builds for tests/gostacks.bats, whose thread stacks are named from
+# .gopclntab alone: -s -w drops the symbols, DWARF and .debug_frame; -w alone
+# (cgo) keeps the C functions' symbols but no CFI for Go code.
+GO_STRIPPED_FIXTURES = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s \
+	$(OUT)/fixtures/go/cgostacks-go126-s $(OUT)/fixtures/go/cgostacks-go126-w
+GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -68,7 +77,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures sanitize go127
+.PHONY: all deps run test unit bats bench bench-go install clean fixtures sanitize go127 fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -153,10 +162,25 @@ $(OUT)/fixtures/go/matrix/%: tests/fixtures/go/mutexhold/main.go tests/fixtures/
 	$(call msg,GO,$@)
 	$(Q)GO=$(GO) GO119=$(GO119) GO127=$(GO127) tools/go-matrix-build.sh $@
 
+$(OUT)/fixtures/go/%-go126-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go126-w: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags=-w -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go119-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
+
 # Each unit test links the modules it tests (plus the frame model).
 UNIT_MODULES_test_durations = user/report/durations.c
 UNIT_MODULES_test_escape = user/report/escape.c
-UNIT_MODULES_test_goelf = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
+# The Go binary reader, from the file alone and (inference, remote reads) the
+# live process: the unit test and the fuzz targets link all of it.
+GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
+UNIT_MODULES_test_goelf = $(GO_READER_SRCS)
 UNIT_MODULES_test_goprobe = user/go/probe.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c
@@ -207,6 +231,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory bats
+	$(Q)$(MAKE) --no-print-directory fuzz-short
 
 # --- make sanitize: parkwatch and the unit tests under ASan + UBSan ------------
 # A second build dir with the sanitizers (fixtures are shared with $(OUT):
@@ -243,6 +268,71 @@ $(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
 bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
 	tools/bench-goroutines.sh $(OUT)
 # --- end benchmark: goroutines ---------------------------------------------------
+
+# --- fuzzing: tests/fuzz/fuzz_NAME.c, one libFuzzer target per reader -------
+# Each links the Go binary reader (and for goroutines the memory readers)
+# with ASan and UBSan; seeds come from the Go fixtures, a small C program
+# whose DWARF looks like Go's (tests/fuzz/seed_dwarf.c) and a memory image
+# the goroutines target writes itself. Inputs that once crashed are kept in
+# tests/fuzz/regressions/NAME and run first every time.
+FUZZ_TARGETS = pclntab elf allgs dwarf goroutines
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -I$(OUT) -Ibpf -Iuser
+FUZZ_READER = $(GO_READER_SRCS)
+FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/wait.c user/report/stack.c
+FUZZ_BINS = $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
+FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s
+FUZZ_RUNS ?= 1000000
+FUZZ_TIME ?= 0
+FUZZ_SHORT_TIME ?= 10
+FUZZ_SEEDS = $(OUT)/fuzz/seeds
+
+$(OUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_READER) $$(FUZZ_MODULES_$$*) \
+		tests/fuzz/fuzz_file.h $(USER_HDRS) | $(OUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter %.c,$^) -lelf -ldw -o $@
+
+# C names cannot hold a dot: runtime_g becomes runtime.g in the built file.
+$(OUT)/fuzz/seed_dwarf: tests/fuzz/seed_dwarf.c | $(OUT)/fuzz
+	$(call msg,SEED,$@)
+	$(Q)$(CC) -g -gdwarf-4 -O0 $< -o $@.tmp && LC_ALL=C sed 's/runtime_/runtime./g' $@.tmp > $@ && rm $@.tmp
+
+# Small seeds made from the real binaries: libFuzzer's cost per run grows
+# with the input, and a Go binary is megabytes (tests/fuzz/seed_pclntab.c).
+$(OUT)/fuzz/seed_pclntab: tests/fuzz/seed_pclntab.c $(FUZZ_READER) $(USER_HDRS) | $(OUT)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) -lelf -ldw -o $@
+
+$(FUZZ_SEEDS)/.done: $(FUZZ_SEED_BINS) $(FUZZ_GO_BINARY) $(OUT)/fuzz/seed_dwarf \
+		$(OUT)/fuzz/seed_pclntab $(OUT)/fuzz/fuzz_goroutines
+	$(call msg,SEEDS,$(FUZZ_SEEDS))
+	$(Q)rm -rf $(FUZZ_SEEDS) && mkdir -p $(addprefix $(FUZZ_SEEDS)/,$(FUZZ_TARGETS))
+	$(Q)for f in $(FUZZ_SEED_BINS); do \
+		$(OUT)/fuzz/seed_pclntab $$f $(FUZZ_SEEDS)/pclntab/$${f##*/} || exit 1; done
+	$(Q)f=$(OUT)/fixtures/go/threadstacks-go119-s; s=$(FUZZ_SEEDS)/small-go119; \
+		e=$$($(OUT)/fuzz/seed_pclntab $$f $$s.pclntab $$s.code) && \
+		objcopy --update-section .gopclntab=$$s.pclntab --update-section .text=$$s.code \
+			--change-section-address .text=$$e -R .rodata -R .typelink -R .itablink \
+			-R .data -R .noptrdata $$f $(FUZZ_SEEDS)/elf/small-go119 2>/dev/null && \
+		cp $(FUZZ_SEEDS)/elf/small-go119 $(FUZZ_SEEDS)/allgs/ && rm $$s.*
+	$(Q)for t in elf allgs dwarf; do cp $(OUT)/fuzz/seed_dwarf $(FUZZ_SEEDS)/$$t/; done
+	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) \
+		PARKWATCH_FUZZ_WRITE_SEED=$(FUZZ_SEEDS)/goroutines/two_parked $(OUT)/fuzz/fuzz_goroutines
+	$(Q)touch $@
+
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/.done
+	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) tools/run-fuzz.sh $(OUT) "$(FUZZ_RUNS)" \
+		"$(FUZZ_TIME)" $(FUZZ_TARGETS)
+
+fuzz-short: $(FUZZ_BINS) $(FUZZ_SEEDS)/.done
+	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) tools/run-fuzz.sh $(OUT) 0 \
+		"$(FUZZ_SHORT_TIME)" $(FUZZ_TARGETS)
+# --- end fuzzing -----------------------------------------------------------------
 
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch

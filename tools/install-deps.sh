@@ -20,6 +20,7 @@ packages=(
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
 	redis-server curl                    # healthy-server tests: a real redis, HTTP requests
 	openjdk-17-jdk-headless nodejs        # healthy-server tests: a JVM, Node (CPython above)
+	libclang-rt-14-dev                   # make fuzz: libFuzzer and sanitizer runtimes for clang
 )
 
 missing=()

@@ -266,6 +266,32 @@ static void check_inlining(const struct go_binary *b)
 	CHECK(best >= 2);
 }
 
+/* SP deltas (pcsp), what thread stacks of stripped binaries are unwound
+ * with: 0 at the entry, a whole number of words inside, and a frame at
+ * some pc of main.main; runtime.futex is a frameless assembly stub. */
+static void check_sp_deltas(const struct go_binary *b)
+{
+	uint64_t end, entry = go_binary__func_entry(b, "main.main", &end);
+	uint64_t futex = go_binary__func_entry(b, "runtime.futex", NULL);
+	int32_t d, most = 0;
+
+	CHECK(go_binary__sp_delta(b, entry, &d) == 0 && d == 0);
+	/* The table ends with the code: the padding up to the next function
+	 * has no delta (-EINVAL), and no pc in it is ever on a stack. */
+	for (uint64_t pc = entry; pc < end; pc++) {
+		if (go_binary__sp_delta(b, pc, &d)) {
+			CHECK(pc > entry && go_binary__sp_delta(b, end - 1, &d) == -EINVAL);
+			break;
+		}
+		CHECK(d >= 0 && d % 8 == 0 && d < 65536);
+		most = d > most ? d : most;
+	}
+	CHECK(most >= 16);
+	CHECK(futex && go_binary__sp_delta(b, futex, &d) == 0 && d == 0);
+	CHECK(go_binary__sp_delta(b, 1, &d) == -ENOENT);
+	printf("  main.main frame: %d bytes at most; runtime.futex: frameless\n", most);
+}
+
 static struct go_binary *open_checked(const char *path)
 {
 	char err[256];
@@ -338,6 +364,7 @@ static void check_binary(const char *path)
 	check_wait_reasons(b, version);
 	check_layout(b, version);
 	check_inlining(b);
+	check_sp_deltas(b);
 	go_binary__free(b);
 }
 

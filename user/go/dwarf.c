@@ -90,7 +90,8 @@ static int nested(Dwarf_Die *st, const char *outer, const char *inner, int *oute
 		if (!dwarf_attr(&t, DW_AT_type, &a) || !dwarf_formref_die(&a, &t))
 			return -1;
 	}
-	if (dwarf_tag(&t) != DW_TAG_structure_type || (i = member(&t, inner, NULL)) < 0)
+	if (dwarf_tag(&t) != DW_TAG_structure_type || (i = member(&t, inner, NULL)) < 0 ||
+	    (int64_t)o + i > INT32_MAX)
 		return -1;
 	return o + i;
 }
@@ -113,6 +114,33 @@ static Dwarf *open_dwarf(const struct go_binary *b)
 	    (!go_binary__section(b, ".debug_info") && !go_binary__section(b, ".zdebug_info")))
 		return NULL;
 	return dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
+}
+
+/* Largest runtime.g/m we believe (1.26's g is 456 bytes): the reader
+ * allocates g_size per goroutine and reads every field at its offset. */
+#define MAX_STRUCT 65536
+
+/* Each field (offset, size) lies inside a struct of size bytes: a DWARF
+ * that says otherwise is corrupt, and the readers would read past what
+ * they fetched. */
+static bool inside(int size, const int *off, const int *len, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (off[i] < 0 || len[i] > size || off[i] > size - len[i])
+			return false;
+	return true;
+}
+
+static bool g_layout_sane(const struct go_g_layout *l)
+{
+	const int g_off[] = { l->goid, l->atomicstatus, l->waitreason, l->waitsince, l->sched_sp,
+			      l->sched_pc, l->sched_bp, l->gopc, l->startpc, l->stack_lo,
+			      l->stack_hi, l->m, l->parent_goid < 0 ? 0 : l->parent_goid };
+	const int g_len[] = { 8, 4, 1, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8 };
+	const int m_off[] = { l->m_curg, l->m_procid }, m_len[] = { 8, 8 };
+
+	return l->g_size <= MAX_STRUCT && l->m_size <= MAX_STRUCT &&
+	       inside(l->g_size, g_off, g_len, 13) && inside(l->m_size, m_off, m_len, 2);
 }
 
 static int fill(Dwarf_Die *g, Dwarf_Die *m, struct go_g_layout *out)
@@ -140,7 +168,7 @@ static int fill(Dwarf_Die *g, Dwarf_Die *m, struct go_g_layout *out)
 	    out->waitreason < 0 || out->waitsince < 0 || out->sched < 0 || out->sched_sp < 0 ||
 	    out->sched_pc < 0 || out->sched_bp < 0 || out->gopc < 0 || out->startpc < 0 ||
 	    out->stack_lo < 0 || out->stack_hi < 0 || out->m < 0 || out->m_curg < 0 ||
-	    out->m_procid < 0)
+	    out->m_procid < 0 || !g_layout_sane(out))
 		return -ESRCH;
 	return 0;
 }
@@ -184,6 +212,24 @@ int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char
 
 /* --- channels and semaphores ----------------------------------------- */
 
+/* go/wait.c reads an hchan and a sudog in one 128-byte read each (up to
+ * the last queue / field it uses) and a type's first 64 bytes. */
+static bool chan_layout_sane(const struct go_chan_layout *l)
+{
+	int hspan = (l->hchan_sendq > l->hchan_recvq ? l->hchan_sendq : l->hchan_recvq) + 8;
+	const int h_off[] = { l->hchan_qcount, l->hchan_dataqsiz, l->hchan_elemsize,
+			      l->hchan_closed, l->hchan_elemtype, l->hchan_recvq, l->hchan_sendq };
+	const int h_len[] = { 8, 8, 2, 4, 8, 8, 8 };
+	const int s_off[] = { l->sudog_g, l->sudog_next, l->sudog_prev, l->sudog_elem, l->sudog_c,
+			      l->sudog_waitlink };
+	const int s_len[] = { 8, 8, 8, 8, 8, 8 };
+
+	return hspan <= 128 && inside(hspan, h_off, h_len, 7) && inside(128, s_off, s_len, 6) &&
+	       l->g_waiting >= 0 && l->g_waiting <= MAX_STRUCT && l->semaroot_treap <= 4096 &&
+	       (l->type_str < 0 || l->type_str + 4 <= 64) &&
+	       (l->type_tflag < 0 || l->type_tflag < 64);
+}
+
 static int fill_chan(Dwarf_Die *d, struct go_chan_layout *out)
 {
 	Dwarf_Die *g = &d[0], *sg = &d[1], *hc = &d[2], *wq = &d[3], *sr = &d[4], *ty = &d[5],
@@ -220,7 +266,7 @@ static int fill_chan(Dwarf_Die *d, struct go_chan_layout *out)
 	    out->sudog_elem < 0 || out->sudog_c < 0 || out->sudog_waitlink < 0 ||
 	    out->hchan_qcount < 0 || out->hchan_dataqsiz < 0 || out->hchan_elemsize < 0 ||
 	    out->hchan_closed < 0 || out->hchan_elemtype < 0 || out->hchan_recvq < 0 ||
-	    out->hchan_sendq < 0 || out->semaroot_treap < 0)
+	    out->hchan_sendq < 0 || out->semaroot_treap < 0 || !chan_layout_sane(out))
 		return -ESRCH;
 	return 0;
 }

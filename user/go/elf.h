@@ -125,6 +125,15 @@ struct go_frame {
  */
 int go_binary__frames(const struct go_binary *b, uint64_t pc, struct go_frame *frames, int max);
 
+/*
+ * pc -> bytes the function has pushed on the stack at pc (its pcsp table):
+ * the return address is at sp + delta, the caller's sp is sp + delta + 8
+ * (amd64). Works for assembly too (runtime.futex, a frameless stub: 0).
+ * For a return address pass pc - 1. 0, or -ENOENT (pc in no Go function),
+ * -EINVAL (no or malformed table, delta out of range).
+ */
+int go_binary__sp_delta(const struct go_binary *b, uint64_t pc, int32_t *delta);
+
 /* Entry (and end, when not NULL) of a function by its pclntab name, e.g.
  * "runtime.allgadd"; works in stripped binaries. 0 when absent. */
 uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end);

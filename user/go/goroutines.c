@@ -53,6 +53,10 @@ struct go_process {
 	const char *const *wait_names;
 	int nwait_names;
 	struct sym_entry *syms;   /* SYM_CACHE entries, direct-mapped */
+	/* Memory from a callback instead of the pid (go_process__open_memory). */
+	go_mem_read_fn read_fn;
+	void *read_ctx;
+	bool owns_bin;
 };
 
 pid_t go_process__pid(const struct go_process *p)
@@ -62,11 +66,31 @@ pid_t go_process__pid(const struct go_process *p)
 
 static int read_mem(const struct go_process *p, uint64_t addr, void *buf, size_t len)
 {
-	ssize_t n = pread(p->mem, buf, len, (off_t)addr);
+	ssize_t n;
+
+	if (p->read_fn)
+		return p->read_fn(p->read_ctx, addr, buf, len);
+	/* pread takes a signed offset: kernel-half addresses are invalid. */
+	if (addr > INT64_MAX)
+		return -EFAULT;
+	n = pread(p->mem, buf, len, (off_t)addr);
 
 	if (n == (ssize_t)len)
 		return 0;
 	return n < 0 ? -errno : -EFAULT;
+}
+
+/* Many small ranges: batched from the live process (go/remote.c), or one
+ * by one from the fuzz target's memory. */
+static void read_many(const struct go_process *p, const uint64_t *addr, const size_t *len,
+		      uint8_t **dst, bool *ok, size_t n)
+{
+	if (!p->read_fn) {
+		read_many(p, addr, len, dst, ok, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ok[i] = !p->read_fn(p->read_ctx, addr[i], dst[i], len[i]);
 }
 
 int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_t len)
@@ -146,13 +170,63 @@ static int load_bias(pid_t pid, int exe_fd, uint64_t *bias)
 	return 0;
 }
 
+/* What the binary says: version, layouts (*infer: none known, to be
+ * inferred from the live process), wait reason names, where allgs is. */
+static int prepare(struct go_process *p, bool *infer, char *err, size_t errlen)
+{
+	const char *v;
+
+	if (!go_binary__is_go(p->bin))
+		return -ENOEXEC;
+	v = go_binary__version(p->bin);
+	snprintf(p->version, sizeof(p->version), "%s", v ? v : "unknown");
+	*infer = go_binary__g_layout(p->bin, &p->lay, err, errlen) != 0;
+	/* Not needed to read goroutines: without it, no wait objects. */
+	if (!*infer && go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
+		p->cl.source = NULL;
+	if (!go_wait_reason_name(p->version, 1))
+		p->nwait_names = go_binary__wait_reasons(p->bin, &p->wait_names, NULL);
+	return go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
+}
+
+int go_process__open_memory(const struct go_binary *bin, const char *exe_name, uint64_t bias,
+			    go_mem_read_fn read_fn, void *ctx, struct go_process **out, char *err,
+			    size_t errlen)
+{
+	struct go_process *p = calloc(1, sizeof(*p));
+	bool infer;
+	int e;
+
+	if (!p)
+		return -ENOMEM;
+	p->mem = -1;
+	p->bin = (struct go_binary *)bin; /* not owned: not freed */
+	p->bias = bias;
+	p->read_fn = read_fn;
+	p->read_ctx = ctx;
+	p->syms = calloc(SYM_CACHE, sizeof(*p->syms));
+	p->exe_name = strdup(exe_name);
+	if (!p->syms || !p->exe_name) {
+		go_process__free(p);
+		return -ENOMEM;
+	}
+	e = prepare(p, &infer, err, errlen);
+	if (!e && infer)
+		e = -ENOTSUP; /* inference needs a live process */
+	if (e) {
+		go_process__free(p);
+		return e;
+	}
+	*out = p;
+	return 0;
+}
+
 int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errlen)
 {
 	struct go_process *p = calloc(1, sizeof(*p));
 	char path[64], exe[4096];
 	int fd = -1, e = 0;
 	bool infer;
-	const char *v;
 	ssize_t n;
 
 	if (!p)
@@ -182,20 +256,8 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 		e = e ? e : -ENOEXEC;
 		goto fail;
 	}
-	if (!go_binary__is_go(p->bin)) {
-		e = -ENOEXEC;
-		goto fail;
-	}
-	v = go_binary__version(p->bin);
-	snprintf(p->version, sizeof(p->version), "%s", v ? v : "unknown");
-	/* No layout known: inferred from the process below, or refused. */
-	infer = go_binary__g_layout(p->bin, &p->lay, err, errlen) != 0;
-	/* Not needed to read goroutines: without it, no wait objects. */
-	if (!infer && go_binary__chan_layout(p->bin, &p->cl, p->cl_err, sizeof(p->cl_err)))
-		p->cl.source = NULL;
-	if (!go_wait_reason_name(p->version, 1))
-		p->nwait_names = go_binary__wait_reasons(p->bin, &p->wait_names, NULL);
-	e = go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
+	p->owns_bin = true;
+	e = prepare(p, &infer, err, errlen);
 	if (e)
 		goto fail;
 	e = load_bias(pid, fd, &p->bias);
@@ -240,7 +302,8 @@ void go_process__free(struct go_process *p)
 		return;
 	if (p->mem >= 0)
 		close(p->mem);
-	go_binary__free(p->bin);
+	if (p->owns_bin)
+		go_binary__free(p->bin);
 	free(p->syms);
 	free(p->exe_name);
 	free(p);
@@ -315,7 +378,9 @@ static void walk_stack(const struct go_process *p, struct pw_goroutine *g, const
 	while (bp && g->stack.nframes < max) {
 		uint64_t pair[2];
 
-		if (bp + 16 <= win_lo + win_len && bp >= win_lo)
+		/* Differences, not sums: a wild bp near 2^64 must not wrap
+		 * into the window (found by tests/fuzz/fuzz_goroutines). */
+		if (bp >= win_lo && win_len >= 16 && bp - win_lo <= win_len - 16)
 			memcpy(pair, win + (bp - win_lo), 16);
 		else if (read_mem(p, bp, pair, 16))
 			break;
@@ -429,7 +494,17 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 			 p->pid, (unsigned long long)n);
 		return -EINVAL;
 	}
+	/* The list must be readable before anything else is sized by its
+	 * length: a torn or corrupt header asks for millions of gs. */
 	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!ptrs) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (n && (e = read_mem(p, hdr[0], ptrs, n * 8))) {
+		snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
+		goto out;
+	}
 	graw = calloc(n ? n : 1, l->g_size);
 	addr = calloc(n ? n : 1, sizeof(*addr));
 	len = calloc(n ? n : 1, sizeof(*len));
@@ -445,17 +520,13 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		e = -ENOMEM;
 		goto out;
 	}
-	if (n && (e = read_mem(p, hdr[0], ptrs, n * 8))) {
-		snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
-		goto out;
-	}
 	/* Every g in one batch. */
 	for (size_t i = 0; i < n; i++) {
 		addr[i] = ptrs[i];
 		len[i] = l->g_size;
 		dst[i] = graw + i * l->g_size;
 	}
-	go_read_many(p->pid, addr, len, dst, ok, n);
+	read_many(p, addr, len, dst, ok, n);
 	/* Then a window of every parked stack in a second batch: the ranges
 	 * go first in the arrays (compacted), widx[] maps them back. */
 	size_t m = 0;
@@ -474,7 +545,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		dst[m] = wins + i * STACK_WINDOW;
 		widx[m++] = i;
 	}
-	go_read_many(p->pid, addr, len, dst, wok, m);
+	read_many(p, addr, len, dst, wok, m);
 	for (size_t j = 0; j < m; j++)
 		if (wok[j])
 			win_len[widx[j]] = len[j];

@@ -94,6 +94,17 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
  */
 int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapshot *out,
 			 char *err, size_t errlen);
+/*
+ * The same over memory that is not a live process's: reads go to read_fn
+ * (0, or -errno when [addr, addr+len) is not all readable), bin stays the
+ * caller's. For the fuzz target of the memory readers
+ * (tests/fuzz/fuzz_goroutines.c).
+ */
+typedef int (*go_mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+struct go_binary;
+int go_process__open_memory(const struct go_binary *bin, const char *exe_name, uint64_t bias,
+			    go_mem_read_fn read_fn, void *ctx, struct go_process **out, char *err,
+			    size_t errlen);
 pid_t go_process__pid(const struct go_process *p);
 void go_process__free(struct go_process *p);
 

@@ -186,8 +186,8 @@ static int func_get(const struct go_binary *b, uint64_t i, struct fn *f)
 	return 0;
 }
 
-/* u32 field n after the entry: 0 nameoff, 4 pcfile, 5 pcln, 6 npcdata,
- * 7 cuOffset. */
+/* u32 field n after the entry: 0 nameoff, 3 pcsp, 4 pcfile, 5 pcln,
+ * 6 npcdata, 7 cuOffset. */
 static uint32_t func_field(const struct go_pclntab *t, const struct fn *f, unsigned n)
 {
 	unsigned esize = t->ver >= 118 ? 4 : t->ptrsize;
@@ -394,6 +394,29 @@ int go_binary__frames(const struct go_binary *b, uint64_t pc, struct go_frame *f
 			tree = 0; /* corrupt: end the chain with the physical frame */
 	}
 	return n;
+}
+
+int go_binary__sp_delta(const struct go_binary *b, uint64_t pc, int32_t *delta)
+{
+	const struct go_pclntab *t = &b->pcln;
+	int64_t i = func_find(b, pc);
+	struct fn f;
+	int err;
+
+	*delta = 0;
+	if (i < 0)
+		return i;
+	if (func_get(b, i, &f))
+		return -EINVAL;
+	err = pcvalue(t, func_field(t, &f, 3), f.entry, pc, delta);
+	if (err == -ENOENT)
+		return -EINVAL; /* every Go function has a pcsp table */
+	/* A frame is a few MiB at most; a huge or negative delta is corrupt. */
+	if (!err && (*delta < 0 || *delta > (1 << 26))) {
+		*delta = 0;
+		return -EINVAL;
+	}
+	return err;
 }
 
 uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end)

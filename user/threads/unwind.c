@@ -248,6 +248,18 @@ static int unwinder__frame(Dwfl_Frame *frame, void *arg)
 		w->out->truncated = true;
 		return DWARF_CB_ABORT;
 	}
+	/* Go code: stepped with the pclntab (unwind_go.c) from here on. */
+	if (unwinder__go_owns(w->u, pc, activation)) {
+		w->go_handoff = true;
+		w->go_activation = activation;
+		w->go_regs = *w->u->regs;
+		w->go_regs.ip = pc;
+		if (dwfl_frame_reg(frame, DW_X86_64_RSP, &sp) == 0)
+			w->go_regs.sp = sp;
+		if (dwfl_frame_reg(frame, DW_X86_64_RBP, &rbp) == 0)
+			w->go_regs.bp = rbp;
+		return DWARF_CB_ABORT;
+	}
 	/*
 	 * Frame-pointer fallback on garbage can revisit the same frame; a
 	 * frame identical to the last one can only repeat forever.
@@ -413,7 +425,8 @@ int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 		     struct pw_stack *out)
 {
 	struct walk w = { .u = u, .out = out, .max_frames = max_frames };
-	struct pw_regs caller;
+	struct pw_regs caller, cur;
+	bool activation = true;
 	int ret = 0, err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -430,23 +443,45 @@ int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 	u->bad_err = 0;
 
 	/*
-	 * A frameless leaf without CFI: add it here and let libdw start from
-	 * its caller, whose pc is a return address.
+	 * Go code and other code take turns: the Go walk steps through Go
+	 * frames and hands the first other one to libdw, whose walk hands a Go
+	 * frame back (a C function called through cgo, a C thread that called
+	 * into Go). Each turn adds a frame, so max_frames bounds the turns.
 	 */
-	if (unwinder__frameless_leaf(u, regs, &caller)) {
-		w.last_pc = regs->ip;
-		w.last_sp = regs->sp;
-		ret = unwinder__add(&w, regs->ip, true);
-		if (ret == DWARF_CB_OK && max_frames == 1) {
-			out->truncated = true;
-			ret = DWARF_CB_ABORT;
+	cur = *regs;
+	for (;;) {
+		ret = unwinder__go_walk(&w, &cur, &activation);
+		if (ret != DWARF_CB_OK || w.err)
+			break;
+		u->regs = &cur;
+		w.first_is_return = !activation;
+		w.dwfl_frames = 0;
+		w.go_handoff = false;
+		/*
+		 * A frameless leaf without CFI: add it here and let libdw start
+		 * from its caller, whose pc is a return address.
+		 */
+		if (activation && unwinder__frameless_leaf(u, &cur, &caller)) {
+			w.last_pc = cur.ip;
+			w.last_sp = cur.sp;
+			ret = unwinder__add(&w, cur.ip, true);
+			if (ret == DWARF_CB_OK && w.out->nframes >= max_frames) {
+				out->truncated = true;
+				ret = DWARF_CB_ABORT;
+			}
+			u->regs = &caller;
+			w.first_is_return = true;
 		}
-		u->regs = &caller;
-		w.first_is_return = true;
+		dwfl_errno(); /* clear a stale error so a failure reports its own */
+		if (ret == DWARF_CB_OK)
+			ret = dwfl_getthread_frames(u->dwfl, tid, unwinder__frame, &w);
+		if (!w.go_handoff || w.err)
+			break;
+		cur = w.go_regs;
+		activation = w.go_activation;
+		w.pc_failed = false;
+		u->bad_err = 0;
 	}
-	dwfl_errno(); /* clear a stale error so a failure reports its own */
-	if (ret == DWARF_CB_OK)
-		ret = dwfl_getthread_frames(u->dwfl, tid, unwinder__frame, &w);
 	if (w.err) {
 		err = w.err;
 	} else if (ret == DWARF_CB_ABORT && !w.pc_failed) {
@@ -495,6 +530,7 @@ void unwinder__free(struct unwinder *u)
 {
 	if (!u)
 		return;
+	unwinder__go_free(u);
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	/* After the Dwfl: its backend keeps a pointer to this Elf. */

@@ -14,14 +14,15 @@
 /*
  * Go functions that switch stacks or start one. Their CFI does not describe
  * the switch, so unwinding past them reads unrelated memory: Go's own
- * traceback stops at them too (TOPFRAME and SPWRITE functions).
+ * traceback stops at them too (TOPFRAME and SPWRITE functions). asmcgocall
+ * and cgocallback are the cgo boundary, seen from either side.
  */
 bool unwinder__go_outermost(const char *fn)
 {
 	static const char *const names[] = {
 		"runtime.mstart", "runtime.goexit", "runtime.rt0_go",
 		"runtime.mcall", "runtime.morestack", "runtime.systemstack",
-		"runtime.asmcgocall",
+		"runtime.asmcgocall", "runtime.cgocallback",
 	};
 	size_t n;
 

@@ -30,6 +30,10 @@ struct unwinder {
 	/* Identifies the architecture when no mapped file can (see __new). */
 	Elf *arch_elf;
 
+	/* Modules looked at as Go binaries (unwind_go.c). */
+	struct unwind_gomod *gomods;
+	int ngomods;
+
 	/* Last failed read since the last good frame (libdw cannot say). */
 	uint64_t bad_addr;
 	int bad_err; /* errno of the read, or EFAULT outside the stack copy */
@@ -60,6 +64,10 @@ struct walk {
 	 */
 	bool first_is_return;
 	int dwfl_frames;     /* frames libdw has handed us in this walk */
+	/* libdw reached Go code: the Go walk goes on from go_regs. */
+	bool go_handoff;
+	bool go_activation;
+	struct pw_regs go_regs;
 };
 
 /* What the unwinder has to step out of a frame, from what is known of its pc. */
@@ -80,6 +88,21 @@ extern const Dwfl_Callbacks unwinder__proc_callbacks;
 /* Function, module, file:line of pc into *f (activation: pc is the
  * interrupted instruction, else a return address). 0 or -ENOMEM. */
 int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation, struct pw_frame *f);
+
+/* "libc.so.6", "[vdso]": the module's file name, allocated; NULL on ENOMEM. */
+char *unwinder__module_name(Dwfl_Module *mod);
+
+/* unwind_go.c */
+/* pc is in a function of a Go binary's pclntab (pc - 1 unless activation). */
+bool unwinder__go_owns(struct unwinder *u, uint64_t pc, bool activation);
+/*
+ * Step through Go frames from r while its pc is Go code, pushing them named.
+ * DWARF_CB_OK: r (and *activation) now describe a frame outside Go code for
+ * libdw to go on from; DWARF_CB_ABORT: the stack ends (w->error says why
+ * when it ends early, w->err on ENOMEM).
+ */
+int unwinder__go_walk(struct walk *w, struct pw_regs *r, bool *activation);
+void unwinder__go_free(struct unwinder *u);
 
 /* unwind_nocfi.c */
 /* A Go function that switches or starts a stack: the walk ends there. */

@@ -142,7 +142,7 @@ const Dwfl_Callbacks unwinder__proc_callbacks = {
  * "[vdso]", "/memfd:jit (deleted)" -> "memfd:jit": the module is the file's
  * name; that it was deleted since is not part of it (the exe line says so).
  */
-static char *unwinder__module_name(Dwfl_Module *mod)
+char *unwinder__module_name(Dwfl_Module *mod)
 {
 	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
 					    NULL, NULL);
