@@ -147,15 +147,15 @@ $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fi
 
 $(OUT)/fixtures/go/%-go126: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
-	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ *.go
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(abspath $@) *.go
 
 $(OUT)/fixtures/go/%-go119: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
-	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(CURDIR)/$@ *.go
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(abspath $@) *.go
 
 $(OUT)/fixtures/go/%-go127: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go $(GO127)
 	$(call msg,GO,$@)
-	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -o $(CURDIR)/$@ *.go
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -o $(abspath $@) *.go
 
 $(OUT)/fixtures/go/matrix/%: tests/fixtures/go/mutexhold/main.go tests/fixtures/go/fixture.go \
 		tests/fixtures/go/cgo/cgo.go.in tools/go-matrix-build.sh | $(GO127)
@@ -263,7 +263,7 @@ bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 GO_BENCH_BINS = $(OUT)/bench/gopingpong $(OUT)/bench/gohttp
 $(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
 	$(call msg,GO,$@)
-	$(Q)cd tools/bench/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(CURDIR)/$@ main.go
+	$(Q)cd tools/bench/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(abspath $@) main.go
 
 bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
 	tools/bench-goroutines.sh $(OUT)

@@ -192,6 +192,19 @@ count() { jq "[.goroutines[] | select($1)] | length" <<<"$REPORT"; }
 	done
 }
 
+@test "command mode, stripped Go binary without build info: end-of-run probe found through the pclntab" {
+	local bin=$BATS_TEST_TMPDIR/exitcode-stripped report=$BATS_TEST_TMPDIR/end.json
+	(cd "$PW_REPO/tests/fixtures/go/exitcode" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+		/usr/local/go/bin/go build -ldflags='-s -w' -o "$bin.tmp" ./*.go)
+	objcopy --remove-section .go.buildinfo "$bin.tmp" "$bin"
+	! nm "$bin" 2>/dev/null | grep -q runtime.exit
+	run --separate-stderr timeout 60 "$PARKWATCH" --json -o "$report" -t 1h -- "$bin"
+	assert_success
+	[ "$(jq '.end_of_run.snapshot' "$report")" = true ]
+	[ "$(jq -r '.go_processes[0].go_version_source' "$report")" = "runtime.buildVersion (code: runtime.schedinit)" ]
+	[ "$(jq '[.goroutines[] | select(.class == "parked" and .wait_reason == "chan receive" and any(.stack[]; .function == "main.leak"))] | length' "$report")" -eq 3 ]
+}
+
 @test "a Go version parkwatch has never seen, no DWARF: layout inferred, goroutines read" {
 	local bin=$BATS_TEST_TMPDIR/chansend-unknown
 	(cd "$PW_REPO/tests/fixtures/go/chansend" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \

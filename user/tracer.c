@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "parkwatch.skel.h"
 #include "tracer.h"
+#include "go/elf.h"
 
 #define CAP_PERFMON_BIT 38
 #define CAP_BPF_BIT 39
@@ -172,12 +173,33 @@ static int attach_iters(struct tracer *t, const struct tracer_opts *o, char *err
 	return 0;
 }
 
+/* A stripped Go executable (-ldflags='-s -w', strip) has no
+ * runtime.exit.abi0 symbol for libbpf to find; its pclntab, which the
+ * runtime itself needs, still names runtime.exit. */
+static struct bpf_link *attach_go_exit_by_pclntab(struct bpf_program *prog, const char *exe)
+{
+	struct go_binary *b = go_binary__open(exe, NULL, NULL, 0);
+	struct bpf_link *l = NULL;
+	uint64_t entry = 0;
+	int64_t off = -1;
+
+	if (b && go_binary__is_go(b))
+		entry = go_binary__func_entry(b, "runtime.exit", NULL);
+	if (entry)
+		off = go_binary__file_offset(b, entry);
+	if (off >= 0)
+		l = bpf_program__attach_uprobe_opts(prog, -1, exe, off, NULL);
+	go_binary__free(b);
+	return l;
+}
+
 /*
  * Command mode: attach the end-of-run probe to every exit path the command
  * may take — the C library's exit() (the libc parkwatch itself runs on, which
  * is the one dynamically linked programs load), and in the executable itself
- * a static exit() or the Go runtime's exit. Paths that do not exist in a
- * binary are skipped; at least one must attach.
+ * a static exit() or the Go runtime's exit (by symbol, else through the
+ * pclntab). Paths that do not exist in a binary are skipped; at least one
+ * must attach.
  */
 static int attach_end_probes(struct tracer *t, const char *exe, char *errbuf, size_t len)
 {
@@ -197,6 +219,8 @@ static int attach_end_probes(struct tracer *t, const char *exe, char *errbuf, si
 		if (!bin || t->nend_probes == (int)(sizeof(t->end_probes) / sizeof(t->end_probes[0])))
 			continue;
 		l = bpf_program__attach_uprobe_opts(targets[i].prog, -1, bin, 0, &uo);
+		if (!l && targets[i].prog == t->skel->progs.on_go_exit)
+			l = attach_go_exit_by_pclntab(targets[i].prog, bin);
 		if (l)
 			t->end_probes[t->nend_probes++] = l;
 	}

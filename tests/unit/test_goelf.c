@@ -491,6 +491,15 @@ static void use_damaged(const uint8_t *orig, size_t size, size_t keep, unsigned 
 		go_binary__find_allgs(b, &a, err, sizeof(err));
 		go_binary__find_allgs_in_code(b, &a, err, sizeof(err));
 		go_binary__g_layout(b, &l, err, sizeof(err));
+		/* the readers of version.c, reasons.c and infer.c's code scan */
+		const char *const *names;
+		int st, wr, n = go_binary__wait_reasons(b, &names, NULL);
+
+		for (int i = 0; i < n; i++)
+			CHECK(names[i] != NULL);
+		go_infer__code_offsets(b, &st, &wr);
+		if (go_binary__version(b))
+			CHECK(go_binary__version_source(b) != NULL);
 		go_binary__free(b);
 	}
 	CHECK(1); /* reaching here is the check */

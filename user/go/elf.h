@@ -138,6 +138,10 @@ int go_binary__sp_delta(const struct go_binary *b, uint64_t pc, int32_t *delta);
  * "runtime.allgadd"; works in stripped binaries. 0 when absent. */
 uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end);
 
+/* File offset of code at link-time address addr (what uprobes take), -1
+ * when addr is not in an executable section of the file (image.c). */
+int64_t go_binary__file_offset(const struct go_binary *b, uint64_t addr);
+
 /* --- symbols and data (elf.c) ---------------------------------------- */
 
 /* Value of a .symtab symbol (0 when stripped or absent); size if wanted. */

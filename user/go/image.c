@@ -54,3 +54,12 @@ const uint8_t *go_binary__bytes(const struct go_binary *b, uint64_t addr, uint64
 		return NULL;
 	return b->map + s->offset + (addr - s->addr);
 }
+
+int64_t go_binary__file_offset(const struct go_binary *b, uint64_t addr)
+{
+	const struct go_section *s = go_binary__section_at(b, addr, 1);
+
+	if (!s || !s->in_file || s->type == SHT_NOBITS || !(s->flags & SHF_EXECINSTR))
+		return -1;
+	return (int64_t)(s->offset + (addr - s->addr));
+}

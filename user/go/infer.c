@@ -450,7 +450,7 @@ static int choose(struct infer_ctx *x, const struct cand *c, int n, int *chosen,
 				ok ? "passes every check" : x->why);
 		if (!ok) {
 			if (!why[0])
-				snprintf(why, whylen, "%s: %.150s", c[i].desc, x->why);
+				snprintf(why, whylen, "%.95s: %.150s", c[i].desc, x->why);
 			continue;
 		}
 		if (*chosen < 0) {
@@ -474,7 +474,7 @@ int go_infer__layouts(const struct go_infer_in *in, struct go_g_layout *out, cha
 	struct timespec ts;
 	const char *version = in->version ? in->version : "unknown Go version";
 	int n, chosen = -1, ret = -ENOTSUP;
-	char first_why[200] = "";
+	char first_why[256] = "";
 
 	memset(chan_out, 0xff, sizeof(*chan_out));
 	chan_out->source = NULL;
