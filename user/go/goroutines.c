@@ -86,7 +86,7 @@ static void read_many(const struct go_process *p, const uint64_t *addr, const si
 		      uint8_t **dst, bool *ok, size_t n)
 {
 	if (!p->read_fn) {
-		read_many(p, addr, len, dst, ok, n);
+		go_read_many(p->pid, addr, len, dst, ok, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
