@@ -1,7 +1,9 @@
 # parkwatch — build everything into $(OUT).
 #   make            build parkwatch, fixtures and unit tests
 #   make run        install deps, build, one system-wide sweep
-#   make test       install deps, build, run unit tests and the bats suite
+#   make test       install deps, build, run unit tests and the bats suite,
+#                   then make sanitize
+#   make sanitize   ASan+UBSan build in build-san/: unit tests and a bats subset
 #   make bench      futex overhead benchmark (tools/bench-futex.sh)
 #   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
 #   make install    install into $(PREFIX)
@@ -170,6 +172,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory bats
+	$(Q)$(MAKE) --no-print-directory sanitize
 
 # --- make sanitize: parkwatch and the unit tests under ASan + UBSan ------------
 # A second build dir with the sanitizers (fixtures are shared with $(OUT):
@@ -213,4 +216,4 @@ install: $(OUT)/parkwatch
 	install -D -m 0644 tools/parkwatch.bash $(DESTDIR)$(PREFIX)/share/parkwatch/parkwatch.bash
 
 clean:
-	rm -rf $(OUT)
+	rm -rf $(OUT) $(SAN_OUT)
