@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "command.h"
+#include "descendants.h"
 #include "config.h"
 #include "threads/creators.h"
 #include "report/durations.h"
@@ -35,8 +36,15 @@ struct session {
 	struct command cmd;
 	bool has_command;
 	bool command_ran;        /* released and exec'd */
-	struct pw_end_event end; /* set by the end-of-run probe's event */
-	bool end_seen, end_done;
+	struct descendants *tree; /* command mode: the command's process tree */
+	struct go_test_names tests;
+	/* End-of-run probe events not handled yet (their processes wait
+	 * stopped), and the one being handled. */
+	struct pw_end_event ends[256];
+	int nends;
+	const struct pw_end_event *end;
+	bool end_done;           /* the command's own end was reported */
+	bool root_single;        /* the command ended never having had a second thread */
 	bool flagged;
 };
 
@@ -80,19 +88,40 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static void proc_ended(struct session *s, const struct pw_proc_end_event *ev);
+
+static bool test_name(void *ctx, uint32_t tgid, uint64_t goid, char *buf, size_t len)
+{
+	return tracer__test_name(ctx, tgid, goid, buf, len);
+}
+
 static int on_event(void *ctx, uint32_t kind, const void *data)
 {
 	struct session *s = ctx;
 
 	switch (kind) {
-	case PW_EVENT_CLONE:
+	case PW_EVENT_CLONE: {
+		const struct pw_clone_event *ev = data;
+
+		if (s->tree && (ev->flags & PW_THREAD_IS_PROCESS))
+			descendants__on_fork(s->tree, ev->child_tgid);
 		return creators__add(s->cr, data);
+	}
 	case PW_EVENT_EXIT:
 		creators__remove(s->cr, ((const struct pw_exit_event *)data)->tid);
 		return 0;
 	case PW_EVENT_END:
-		s->end = *(const struct pw_end_event *)data;
-		s->end_seen = true;
+		if (s->nends < (int)(sizeof(s->ends) / sizeof(s->ends[0])))
+			s->ends[s->nends++] = *(const struct pw_end_event *)data;
+		else if (!(((const struct pw_end_event *)data)->flags & PW_END_NOT_STOPPED))
+			kill(((const struct pw_end_event *)data)->tgid, SIGCONT); /* never left stopped */
+		return 0;
+	case PW_EVENT_EXEC:
+		if (s->tree)
+			descendants__on_exec(s->tree, data);
+		return 0;
+	case PW_EVENT_PROC_END:
+		proc_ended(s, data);
 		return 0;
 	}
 	return 0;
@@ -125,8 +154,27 @@ static int print_report(struct session *s, const struct pw_report *r)
 	return err;
 }
 
-/* One sweep and its report; 0 or -errno. end: fill in the end of run. */
-static int report(struct session *s, const struct sweep_opts *so, bool final,
+/* Command mode: which process of the tree a report is about. */
+static void set_process(struct session *s, struct pw_report *r, pid_t pid)
+{
+	struct tree_proc *p = s->tree ? descendants__get(s->tree, pid) : NULL;
+
+	r->process.set = true;
+	r->process.pid = pid;
+	r->process.descendant = pid != s->cmd.pid;
+	if (!p)
+		return;
+	r->process.cmdline = p->cmdline;
+	r->process.exe = p->exe;
+	r->process.tool = p->tool;
+	r->process.note = p->note[0] ? p->note : NULL;
+}
+
+/*
+ * One sweep and its report; 0 or -errno. end: fill in the end of run.
+ * quiet: print it only if something was flagged (a descendant's end).
+ */
+static int report(struct session *s, const struct sweep_opts *so, bool final, bool quiet,
 		  void (*end)(struct session *, struct pw_report *))
 {
 	struct pw_report r = {
@@ -138,10 +186,13 @@ static int report(struct session *s, const struct sweep_opts *so, bool final,
 	if (err) {
 		fprintf(stderr, "parkwatch: sweep failed: %s\n", strerror(-err));
 	} else {
+		bool found = r.nthreads > 0 || r.ngoroutines > 0;
+
 		if (end)
 			end(s, &r);
-		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
-		err = print_report(s, &r);
+		s->flagged |= found;
+		if (!quiet || found)
+			err = print_report(s, &r);
 	}
 	report__free(&r);
 	return err;
@@ -149,35 +200,153 @@ static int report(struct session *s, const struct sweep_opts *so, bool final,
 
 static void fill_end(struct session *s, struct pw_report *r)
 {
+	const char *who = s->end->tgid == (uint32_t)s->cmd.pid ? "the command" : "the process";
+
 	r->has_end = true;
 	r->end_snapshot = true;
-	r->exit_status = (int)(s->end.code & 0xff);
+	r->exit_status = (int)(s->end->code & 0xff);
+	set_process(s, r, s->end->tgid);
 	snprintf(r->end_reason, sizeof(r->end_reason),
-		 "the command called exit(%d) in thread %u; every other thread still alive then "
-		 "is listed", r->exit_status, s->end.tid);
+		 "%s called exit(%d) in thread %u; every other thread still alive then "
+		 "is listed", who, r->exit_status, s->end->tid);
+}
+
+/* Sweep these processes from now on: the command's tree as known now. */
+static void target_tree(struct session *s)
+{
+	static pid_t live[MAX_PIDS];
+	int n = descendants__live(s->tree, live, MAX_PIDS);
+
+	if (!n)
+		live[n++] = s->cmd.pid;
+	if (tracer__retarget(s->t, live, n) == 0) {
+		s->so.pids = live;
+		s->so.npids = n;
+	}
+}
+
+/* The command's own end without a stop: a tool, or a single thread. */
+static int end_not_stopped(struct session *s, const struct pw_end_event *ev)
+{
+	struct pw_report r = { .mode = s->mode, .final = true, .threshold_ns = 0 };
+	struct timespec ts;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	r.has_end = true;
+	r.exit_status = (int)(ev->code & 0xff);
+	set_process(s, &r, ev->tgid);
+	r.end_snapshot = !r.process.tool;
+	if (r.process.tool)
+		snprintf(r.end_reason, sizeof(r.end_reason),
+			 "the command called exit(%d); it is the Go toolchain's %s, not a "
+			 "subject: its own goroutines and threads are not examined, the "
+			 "processes it ran are", r.exit_status, r.process.tool);
+	else
+		snprintf(r.end_reason, sizeof(r.end_reason),
+			 "the command called exit(%d) in thread %u, its only thread: nothing "
+			 "else was left", r.exit_status, ev->tid);
+	err = print_report(s, &r);
+	report__free(&r);
+	return err;
 }
 
 /*
- * The command called exit() and the probe stopped it: sweep it as it was,
- * with every other thread counted (threshold 0, timed waits too), then let
- * it go on exiting.
+ * A process of the tree called exit() and the probe stopped it: sweep it as
+ * it was, with every other thread counted (threshold 0, timed waits too),
+ * then let it go on exiting. A descendant's report is printed only when it
+ * left something behind; the command's always.
  */
-static int end_of_run(struct session *s)
+static int end_of_run(struct session *s, const struct pw_end_event *ev)
 {
+	bool root = ev->tgid == (uint32_t)s->cmd.pid;
 	struct sweep_opts so = s->so;
+	pid_t pid = ev->tgid;
 	int err;
 
-	s->end_done = true;
-	if (!command__wait_stopped(&s->cmd, 2000))
-		fprintf(stderr, "parkwatch: the command did not stop for the end-of-run snapshot; "
-			"its threads may have moved on\n");
+	if (root)
+		s->end_done = true;
+	if (ev->flags & PW_END_NOT_STOPPED)
+		return root ? end_not_stopped(s, ev) : 0;
+	if (!command__pid_stopped(pid, 2000))
+		fprintf(stderr, "parkwatch: process %d did not stop for the end-of-run snapshot; "
+			"its threads may have moved on\n", pid);
+	if ((err = tracer__retarget(s->t, &pid, 1))) {
+		fprintf(stderr, "parkwatch: cannot sweep process %d: %s\n", pid, strerror(-err));
+		kill(pid, SIGCONT);
+		return err;
+	}
 	so.threshold_ns = 0;
 	so.show_timed = true;
-	so.end_tgid = s->end.tgid;
-	so.end_tid = s->end.tid;
-	err = report(s, &so, true, fill_end);
-	kill(s->cmd.pid, SIGCONT);
+	so.end_tgid = ev->tgid;
+	so.end_tid = ev->tid;
+	so.pids = &pid;
+	so.npids = 1;
+	s->end = ev;
+	err = report(s, &so, root, !root, fill_end);
+	s->end = NULL;
+	kill(pid, SIGCONT);
 	return err;
+}
+
+/* Every end-of-run event received so far, in order. */
+static int handle_ends(struct session *s)
+{
+	int err = 0;
+
+	for (int i = 0; i < s->nends; i++)
+		if (!err)
+			err = end_of_run(s, &s->ends[i]);
+		else if (!(s->ends[i].flags & PW_END_NOT_STOPPED))
+			kill(s->ends[i].tgid, SIGCONT); /* never left stopped */
+	s->nends = 0;
+	return err;
+}
+
+/* How a process ended, from its wait status. */
+static void describe_status(uint32_t status, char *buf, size_t len, int *code)
+{
+	if (status & 0x7f) {
+		*code = 128 + (status & 0x7f);
+		snprintf(buf, len, "killed by signal %u", status & 0x7f);
+	} else {
+		*code = (status >> 8) & 0xff;
+		snprintf(buf, len, "exited (status %d) without calling exit() (e.g. _exit or "
+			 "exit_group directly)", *code);
+	}
+}
+
+/*
+ * A descendant is gone. Ended through exit(): its end-of-run report said
+ * all. Otherwise, if it ever had a second thread, say that it was not
+ * examined (a single thread cannot leave anything behind; a tool is not a
+ * subject). The command's own end is reported when it is reaped.
+ */
+static void proc_ended(struct session *s, const struct pw_proc_end_event *ev)
+{
+	struct pw_report r = { .mode = s->mode, .final = false };
+	char how[120];
+	struct timespec ts;
+
+	if (!s->tree)
+		return;
+	if (ev->tgid == (uint32_t)s->cmd.pid) {
+		s->root_single = ev->threads == 0;
+		return;
+	}
+	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && ev->threads > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+		r.has_end = true;
+		set_process(s, &r, ev->tgid);
+		describe_status(ev->exit_code, how, sizeof(how), &r.exit_status);
+		snprintf(r.end_reason, sizeof(r.end_reason),
+			 "no end-of-run snapshot: process %u %s", ev->tgid, how);
+		print_report(s, &r);
+		report__free(&r);
+	}
+	descendants__on_end(s->tree, ev->tgid);
 }
 
 /* The command ended without the end-of-run probe firing: say why. */
@@ -187,7 +356,17 @@ static void fill_no_end(struct session *s, struct pw_report *r)
 
 	r->has_end = true;
 	r->exit_status = code;
-	if (code > 128)
+	set_process(s, r, s->cmd.pid);
+	if (r->process.tool)
+		snprintf(r->end_reason, sizeof(r->end_reason),
+			 "the command exited (status %d); it is the Go toolchain's %s, not a "
+			 "subject: its own goroutines and threads are not examined, the "
+			 "processes it ran are", code, r->process.tool);
+	else if (s->root_single && code < 128)
+		snprintf(r->end_reason, sizeof(r->end_reason),
+			 "no end-of-run snapshot: the command exited (status %d) without calling "
+			 "exit(); it never had a second thread, so none was left behind", code);
+	else if (code > 128)
 		snprintf(r->end_reason, sizeof(r->end_reason),
 			 "no end-of-run snapshot: the command was killed by signal %d", code - 128);
 	else
@@ -214,12 +393,14 @@ static int watch(struct session *s)
 	for (;;) {
 		uint64_t now = now_ns();
 
-		if (s->end_seen && !s->end_done && (err = end_of_run(s)))
+		if (s->nends && (err = handle_ends(s)))
 			return err;
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
 		if (now >= next) {
-			if ((err = report(s, &s->so, false, NULL)))
+			if (s->tree)
+				target_tree(s);
+			if ((err = report(s, &s->so, false, false, NULL)))
 				return err;
 			next += s->c->interval_ns;
 			continue;
@@ -231,8 +412,16 @@ static int watch(struct session *s)
 		}
 	}
 	if (!s->has_command)
-		return report(s, &s->so, true, NULL);
-	tracer__poll(s->t, 0); /* an end event still in the ring buffer is too late */
+		return report(s, &s->so, true, false, NULL);
+	/* An end event still in the ring buffer is too late for the command
+	 * (it is gone), not for a descendant still stopped at its exit. */
+	tracer__poll(s->t, 0);
+	for (int i = 0; i < s->nends; i++)
+		if (s->ends[i].tgid == (uint32_t)s->cmd.pid &&
+		    !(s->ends[i].flags & PW_END_NOT_STOPPED))
+			s->ends[i--] = s->ends[--s->nends];
+	if (s->nends && (err = handle_ends(s)))
+		return err;
 	if (!s->end_done) {
 		struct pw_report r = {
 			.mode = s->mode, .final = true, .threshold_ns = s->so.threshold_ns,
@@ -327,13 +516,21 @@ int session__run(struct config *c)
 		.pids = c->pids, .npids = c->npids, .track_creators = !c->once,
 		.futex_hooks = c->futex_hooks && !c->once, .kernel_stacks = c->kstack,
 		.max_threads = c->max_threads, .btf_path = c->btf, .verbose = c->verbose,
-		.command_pid = s.has_command ? s.cmd.pid : 0, .command_exe = s.cmd.exe,
+		.command_pid = s.has_command ? s.cmd.pid : 0,
 	};
 	err = tracer__open(&to, on_event, &s, &s.t, errbuf, sizeof(errbuf));
 	if (err) {
 		fprintf(stderr, "parkwatch: %s\n", errbuf);
 		rc = err == -ESRCH ? EXIT_USAGE : EXIT_ENV;
 		goto out;
+	}
+	if (s.has_command) {
+		s.tree = descendants__new(s.t, s.cmd.pid, c->verbose);
+		s.tests = (struct go_test_names){ .lookup = test_name, .ctx = s.t };
+		if (!s.tree) {
+			rc = EXIT_ENV;
+			goto out;
+		}
 	}
 	if (c->go_precise) {
 		struct go_precise_opts gpo = {
@@ -353,10 +550,10 @@ int session__run(struct config *c)
 		.threshold_ns = c->threshold_ns, .attach_ns = now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
 		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
-		.npids = c->npids,
+		.npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
 	};
 	if (c->once) {
-		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
+		rc = report(&s, &s.so, true, false, NULL) ? EXIT_ENV : 0;
 		goto out;
 	}
 	format_duration(c->interval_ns, every, sizeof(every));
@@ -376,8 +573,10 @@ int session__run(struct config *c)
 	rc = watch(&s) ? EXIT_ENV : 0;
 out:
 	if (s.has_command) {
-		if (s.end_seen)
-			kill(s.cmd.pid, SIGCONT); /* never leave it stopped */
+		if (s.t)
+			tracer__poll(s.t, 0); /* execs waiting for their verdict resume */
+		for (int i = 0; i < s.nends; i++)
+			kill(s.ends[i].tgid, SIGCONT); /* never leave one stopped */
 		command__abort(&s.cmd);      /* a child never released */
 		command__wait(&s.cmd);
 		forward_to = 0;
@@ -391,6 +590,7 @@ out:
 	tracer__close(s.t);
 	creators__free(s.cr);
 	go_watch__free(s.go);
+	descendants__free(s.tree);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);
 	if (s.out && s.out != stdout)

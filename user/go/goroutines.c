@@ -72,6 +72,11 @@ const struct go_binary *go_process__binary(const struct go_process *p)
 	return p->bin;
 }
 
+const struct go_g_layout *go_process__g_layout(const struct go_process *p)
+{
+	return &p->lay;
+}
+
 uint64_t go_process__bias(const struct go_process *p)
 {
 	return p->bias;

@@ -7,6 +7,7 @@
 #include "go/precise.h"
 #include "go/goroutines.h"
 #include "go/sweep.h"
+#include "go/testname.h"
 #include "go/wait.h"
 
 /* One process seen by the sweeps: Go or not, decided once. */
@@ -131,13 +132,17 @@ static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opt
 	return g->start_function && o->idle && idle_list__match(o->idle, &s);
 }
 
-/* End of run: every user goroutine still alive is left behind. */
+/* End of run: every user goroutine still alive is left behind. One in a
+ * syscall or a blocking cgo call (_Gsyscall) waits in the kernel or in C:
+ * parked there, never "spinning". */
 static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
 {
+	bool waits = g->status == 4 /* _Gwaiting */ || g->status == 3 /* _Gsyscall */;
+
 	if (v->class != GO_CLASS_NONE)
 		return;
-	v->class = g->status == 4 ? GO_CLASS_PARKED : GO_CLASS_SPINNING;
-	if (!v->duration_source && g->status == 4)
+	v->class = waits ? GO_CLASS_PARKED : GO_CLASS_SPINNING;
+	if (!v->duration_source && waits)
 		v->duration_source = "unknown";
 }
 
@@ -209,6 +214,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 			break;
 		f->g = *g; /* moves the stack and strings into the report */
 		memset(g, 0, sizeof(*g));
+		f->g.test = go_test__attribute(e->proc, o->tests, &f->g);
 		f->class = go_class_name(v[i].class);
 		f->parked_ns = v[i].parked_ns;
 		f->duration_source = v[i].duration_source;
@@ -217,6 +223,37 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 	free(v);
 	go_snapshot__free(&s);
 	return 0;
+}
+
+/* Name a frame the thread unwinder left nameless (a stripped Go binary has
+ * no symbol table; its pclntab names every function). */
+static void name_frame(const struct go_process *p, struct pw_frame *f, bool activation)
+{
+	struct go_func_info fi;
+	uint64_t pc = f->pc - go_process__bias(p);
+
+	if (f->function || go_binary__lookup(go_process__binary(p), activation ? pc : pc - 1, &fi))
+		return;
+	f->function = strdup(fi.function);
+	f->offset = pc - fi.entry;
+	if (fi.file && !f->file) {
+		f->file = strdup(fi.file);
+		f->line = fi.line;
+	}
+}
+
+void go_watch__name_thread_frames(struct go_watch *w, struct pw_report *r)
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		struct pw_flagged *t = &r->threads[i];
+		struct go_process *p = NULL;
+
+		for (int j = 0; j < w->n && !p; j++)
+			if (w->v[j].pid == t->pid)
+				p = w->v[j].proc;
+		for (int k = 0; p && k < t->stack.nframes; k++)
+			name_frame(p, &t->stack.frames[k], k == 0);
+	}
 }
 
 int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
@@ -237,7 +274,10 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 		if (e->proc || e->error || e->gone)
 			rc = sweep_one(w, e, o, r);
 	}
-	/* Forget processes that are gone. */
+	/* Forget processes that are gone (an end-of-run sweep covers one
+	 * process: the others are not gone). */
+	if (npids == 1 && o->end_tgid)
+		return rc;
 	for (int i = 0; i < w->n; i++)
 		if (!w->v[i].seen) {
 			entry_free(&w->v[i]);

@@ -259,6 +259,7 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 		json_null(j);
 	json_kstring(j, "duration_source", f->duration_source);
 	json_kstring(j, "class", f->class);
+	json_kstring(j, "test", g->test); /* null: not created under a test */
 	json_kint(j, "group", f->group);
 	if (f->site_count)
 		json_kint(j, "site_count", f->site_count);
@@ -403,6 +404,18 @@ void report__print_json(const struct pw_report *r, FILE *f)
 		json_kbool(&j, "snapshot", r->end_snapshot);
 		json_kint(&j, "exit_status", r->exit_status);
 		json_kstring(&j, "reason", r->end_reason);
+		json_object_end(&j);
+	}
+	if (r->process.set) {
+		json_key(&j, "process");
+		json_object_begin(&j);
+		json_kuint(&j, "pid", r->process.pid);
+		json_kstring(&j, "cmdline", r->process.cmdline);
+		json_kstring(&j, "exe", r->process.exe);
+		json_kbool(&j, "descendant", r->process.descendant);
+		json_kbool(&j, "subject", !r->process.tool);
+		json_kstring(&j, "tool", r->process.tool);
+		json_kstring(&j, "note", r->process.note);
 		json_object_end(&j);
 	}
 	print_ignore_rules(&j, r);

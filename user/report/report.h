@@ -111,6 +111,16 @@ struct pw_report {
 	bool end_snapshot;   /* the command called exit() and was swept */
 	int exit_status;     /* the command's exit code (128+sig if killed) */
 	char end_reason[160];
+	/* Command mode: the process of the tree an end-of-run report is about
+	 * (strings owned by the session, valid while the report is printed). */
+	struct {
+		bool set;
+		bool descendant;     /* started by the command, not the command */
+		uint32_t pid;
+		const char *cmdline, *exe;
+		const char *tool;    /* a tool, not a subject ("cmd/go"), or NULL */
+		const char *note;    /* e.g. why test names are unknown, or NULL */
+	} process;
 	struct pw_stats stats;
 	/* Wait-for graph (waitgraph.c): cycles and chains over the threads. */
 	struct pw_deadlock *deadlocks;

@@ -18,6 +18,18 @@ const char *const idle_default_functions[] = {
 	"runtime.schedule",       /* Go: an M between goroutines, looking for work */
 	"runtime.findRunnable",   /*   (1.21+ spelling) */
 	"runtime.findrunnable",   /*   (older spelling) */
+	/* goleak's standard ignores: goroutines of the standard library and
+	 * of package testing that every test binary may have at its exit. */
+	"os/signal.signal_recv",  /* Go: signal.Notify's receiving loop */
+	"os/signal.loop",
+	"runtime.ensureSigM.func1", /* Go: signal mask keeper (signal.Notify) */
+	"testing.tRunner",        /* Go: a test's own goroutine, and its parent */
+	"testing.(*T).Run",       /*   waiting for subtests */
+	"testing.runTests",       /* Go: the test runner */
+	"testing.runFuzzTests",
+	"testing.runFuzzing",
+	"testing.(*M).Run",
+	"testing.(*M).startAlarm.func1", /* Go: -test.timeout's alarm */
 	NULL,
 };
 

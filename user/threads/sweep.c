@@ -302,7 +302,7 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 {
 	struct go_sweep_opts go = {
 		.threshold_ns = o->threshold_ns, .show_idle = o->show_idle, .idle = o->idle,
-		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid,
+		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid, .tests = o->tests,
 	};
 	uint32_t *pids = malloc((n ? n : 1) * sizeof(*pids));
 	int np = 0, err;
@@ -315,6 +315,28 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 	err = go_watch__sweep(o->go, pids, np, &go, r);
 	free(pids);
 	return err;
+}
+
+/* Threads of stripped Go programs had no names when flag_thread judged
+ * them idle or not; with the pclntab's names the runtime's idle Ms are
+ * recognised like in any other Go program. */
+static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
+{
+	go_watch__name_thread_frames(o->go, r);
+	for (int i = 0; i < r->nthreads; i++) {
+		struct pw_flagged *t = &r->threads[i];
+		const char *idle = t->idle_match ? NULL : idle_list__match(o->idle, &t->stack);
+
+		if (!idle)
+			continue;
+		if (o->show_idle) {
+			t->idle_match = idle;
+			continue;
+		}
+		r->stats.idle_hidden++;
+		r->stats.flagged--;
+		report__remove(r, i--);
+	}
 }
 
 /* Forget creator records of threads that no longer exist. */
@@ -406,6 +428,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	}
 	if (o->go && (err = sweep_goroutines(recs, n, self, o, r)))
 		goto out;
+	if (o->go)
+		rejudge_go_threads(o, r);
 	if (o->ignore)
 		ignore_set__apply(o->ignore, r);
 	err = report__group(r);

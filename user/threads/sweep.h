@@ -35,6 +35,7 @@ struct sweep_opts {
 	 * their state comes from the exit probe's record, not from now. */
 	pid_t end_tgid;
 	uint32_t end_tid;
+	const struct go_test_names *tests; /* command mode: name leaking tests */
 };
 
 /* Fills r (which the caller zeroed and later frees). 0 or -errno. */
