@@ -157,6 +157,9 @@ struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
 static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
 		    struct exe_seen *x)
 {
+	static const char *const runners[] = {
+		"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
+	};
 	uint64_t entry = go_binary__func_entry(b, "runtime.exit.abi0", NULL);
 	struct go_test_layout tl;
 	struct go_g_layout gl;
@@ -170,8 +173,7 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	err = tracer__attach_exe_probe(d->t, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
 	if (err)
 		return err;
-	entry = go_binary__func_entry(b, "testing.tRunner", NULL);
-	if (!entry || (off = go_binary__file_offset(b, entry)) < 0)
+	if (!go_binary__func_entry(b, "testing.tRunner", NULL))
 		return 0; /* not a test binary */
 	if (go_binary__g_layout(b, &gl, NULL, 0) || go_test_layout(b, &gl, &tl) ||
 	    gl.goid > 0xffff || tl.common_name > 0xffff) {
@@ -180,11 +182,19 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 			 go_binary__version(b) ? go_binary__version(b) : "this Go version");
 		return 0;
 	}
-	err = tracer__attach_exe_probe(d->t, TRACER_PROBE_TRUNNER, path, NULL, off,
-				       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
-	if (err)
-		snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
-			 "testing.tRunner: %s", strerror(-err));
+	/* Where each test, benchmark and fuzz target runs: its own goroutine,
+	 * entered with its *T, *B or *F (all embed testing.common first). */
+	for (size_t i = 0; i < sizeof(runners) / sizeof(runners[0]) && !err; i++) {
+		if (!(entry = go_binary__func_entry(b, runners[i], NULL)))
+			continue;
+		if ((off = go_binary__file_offset(b, entry)) < 0)
+			continue;
+		err = tracer__attach_exe_probe(d->t, TRACER_PROBE_TRUNNER, path, NULL, off,
+					       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
+		if (err)
+			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
+				 "%s: %s", runners[i], strerror(-err));
+	}
 	x->test_binary = !err;
 	return 0;
 }

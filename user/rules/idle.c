@@ -18,6 +18,7 @@ const char *const idle_default_functions[] = {
 	"runtime.schedule",       /* Go: an M between goroutines, looking for work */
 	"runtime.findRunnable",   /*   (1.21+ spelling) */
 	"runtime.findrunnable",   /*   (older spelling) */
+	"runtime.clone",          /* Go: a new M not yet in mstart (just cloned) */
 	/* goleak's standard ignores: goroutines of the standard library and
 	 * of package testing that every test binary may have at its exit. */
 	"os/signal.signal_recv",  /* Go: signal.Notify's receiving loop */
