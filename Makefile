@@ -4,6 +4,7 @@
 #   make test       install deps, build, run unit tests and the bats suite
 #   make bench      futex overhead benchmark (tools/bench-futex.sh)
 #   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
+#   make bench-suites  a Go test suite with and without parkwatch (tools/bench-suites.sh)
 #   make install    install into $(PREFIX)
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
@@ -59,7 +60,20 @@ BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BE
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
 
-fixtures: $(FIXTURES) $(GO_FIXTURES)
+# tests/suites.bats runs `go test` on tests/fixtures/gotest offline with both
+# toolchains; their build caches live here, warmed once (Go 1.26 builds the
+# testing package's dependencies from source: about a minute).
+GOTEST_SRCS = $(wildcard tests/fixtures/gotest/go.mod tests/fixtures/gotest/*/*.go)
+GOTEST_CACHES = $(OUT)/gocache/go126.stamp $(OUT)/gocache/go119.stamp
+GOTEST_ENV = GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GOTELEMETRY=off \
+	GOPATH=$(CURDIR)/$(OUT)/gopath
+fixtures: $(FIXTURES) $(GO_FIXTURES) $(GOTEST_CACHES)
+
+$(OUT)/gocache/go%.stamp: $(GOTEST_SRCS)
+	$(call msg,GOCACHE,$@)
+	$(Q)mkdir -p $(@D) && cd tests/fixtures/gotest && \
+		$(GOTEST_ENV) GOCACHE=$(CURDIR)/$(OUT)/gocache/go$* \
+		$(if $(filter 119,$*),$(GO119),$(GO)) test -count=1 -run '^$$' ./... >/dev/null && touch $(CURDIR)/$@
 
 deps:
 	$(Q)tools/install-deps.sh

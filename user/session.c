@@ -238,6 +238,7 @@ static int end_not_stopped(struct session *s, const struct pw_end_event *ev)
 	r.exit_status = (int)(ev->code & 0xff);
 	set_process(s, &r, ev->tgid);
 	r.end_snapshot = !r.process.tool;
+	r.end_covered = true;
 	if (r.process.tool)
 		snprintf(r.end_reason, sizeof(r.end_reason),
 			 "the command called exit(%d); it is the Go toolchain's %s, not a "
@@ -357,6 +358,7 @@ static void fill_no_end(struct session *s, struct pw_report *r)
 	r->has_end = true;
 	r->exit_status = code;
 	set_process(s, r, s->cmd.pid);
+	r->end_covered = r->process.tool || (s->root_single && code < 128);
 	if (r->process.tool)
 		snprintf(r->end_reason, sizeof(r->end_reason),
 			 "the command exited (status %d); it is the Go toolchain's %s, not a "

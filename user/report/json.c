@@ -402,6 +402,7 @@ void report__print_json(const struct pw_report *r, FILE *f)
 		json_key(&j, "end_of_run");
 		json_object_begin(&j);
 		json_kbool(&j, "snapshot", r->end_snapshot);
+		json_kbool(&j, "covered", r->end_snapshot || r->end_covered);
 		json_kint(&j, "exit_status", r->exit_status);
 		json_kstring(&j, "reason", r->end_reason);
 		json_object_end(&j);

@@ -109,6 +109,8 @@ struct pw_report {
 	/* Command mode's final report: what the end-of-run snapshot saw. */
 	bool has_end;
 	bool end_snapshot;   /* the command called exit() and was swept */
+	bool end_covered;    /* nothing it could leave went unseen: swept, or a
+			      * single thread, or a tool (not a subject) */
 	int exit_status;     /* the command's exit code (128+sig if killed) */
 	char end_reason[160];
 	/* Command mode: the process of the tree an end-of-run report is about
