@@ -133,11 +133,12 @@ static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opt
 }
 
 /* End of run: every user goroutine still alive is left behind. One in a
- * syscall or a blocking cgo call (_Gsyscall) waits in the kernel or in C:
- * parked there, never "spinning". */
+ * syscall or a blocking cgo call (_Gsyscall) waits in the kernel or in C,
+ * and a runnable one has not run since it was made ready (often: not yet
+ * at all): parked, never "spinning". Only one running on a CPU then is. */
 static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
 {
-	bool waits = g->status == 4 /* _Gwaiting */ || g->status == 3 /* _Gsyscall */;
+	bool waits = g->status != 2 /* _Grunning */;
 
 	if (v->class != GO_CLASS_NONE)
 		return;
@@ -240,6 +241,14 @@ static void name_frame(const struct go_process *p, struct pw_frame *f, bool acti
 		f->file = strdup(fi.file);
 		f->line = fi.line;
 	}
+}
+
+bool go_watch__is_go(const struct go_watch *w, uint32_t pid)
+{
+	for (int j = 0; j < w->n; j++)
+		if (w->v[j].pid == pid)
+			return w->v[j].proc != NULL;
+	return false;
 }
 
 void go_watch__name_thread_frames(struct go_watch *w, struct pw_report *r)

@@ -40,6 +40,8 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 /* Threads of the Go processes just swept: name the frames the unwinder
  * could not (stripped binaries) from the pclntab. */
 void go_watch__name_thread_frames(struct go_watch *w, struct pw_report *r);
+/* Was pid read as a Go process by the sweeps? */
+bool go_watch__is_go(const struct go_watch *w, uint32_t pid);
 void go_watch__free(struct go_watch *w);
 
 #endif

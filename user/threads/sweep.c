@@ -320,12 +320,33 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 /* Threads of stripped Go programs had no names when flag_thread judged
  * them idle or not; with the pclntab's names the runtime's idle Ms are
  * recognised like in any other Go program. */
+/* Only the Go runtime's own code on the stack (an M between goroutines,
+ * often cut short at an assembly function without frame pointer): the
+ * scheduler's machinery, whose work the goroutines show. */
+static bool go_runtime_only(const struct pw_stack *s)
+{
+	int named = 0;
+
+	for (int i = 0; i < s->nframes; i++) {
+		const char *fn = s->frames[i].function;
+
+		if (fn && strncmp(fn, "runtime.", 8))
+			return false;
+		named += fn != NULL;
+	}
+	return named > 0;
+}
+
 static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
 {
 	go_watch__name_thread_frames(o->go, r);
 	for (int i = 0; i < r->nthreads; i++) {
 		struct pw_flagged *t = &r->threads[i];
 		const char *idle = t->idle_match ? NULL : idle_list__match(o->idle, &t->stack);
+
+		if (!idle && !t->idle_match && go_watch__is_go(o->go, t->pid) &&
+		    go_runtime_only(&t->stack))
+			idle = "runtime.* (a Go runtime thread)";
 
 		if (!idle)
 			continue;
