@@ -55,7 +55,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures
+.PHONY: all deps run test unit bats bench bench-go bench-suites install clean fixtures
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -197,6 +197,10 @@ $(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
 bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
 	tools/bench-goroutines.sh $(OUT)
 # --- end benchmark: goroutines ---------------------------------------------------
+
+# --- benchmark: test suites (tools/bench-suites.sh) ------------------------------
+bench-suites: deps $(OUT)/parkwatch
+	tools/bench-suites.sh $(OUT)
 
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch

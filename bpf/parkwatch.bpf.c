@@ -255,7 +255,16 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!tp)
 		return 0;
+	if (tp->exec_killed) {
+		struct pw_exec_lost_event lost = {
+			.kind = PW_EVENT_EXEC_LOST, .tgid = tgid, .threads = tp->exec_killed,
+		};
+
+		if (bpf_ringbuf_output(&clone_events, &lost, sizeof(lost), 0))
+			count(PW_CNT_RINGBUF_FULL);
+	}
 	tp->threads = 0; /* exec left one thread */
+	tp->exec_killed = 0;
 	ino = BPF_CORE_READ(bprm, file, f_inode);
 	key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(ino, i_ino);
@@ -301,8 +310,17 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	__u32 tid = p->pid;
 	struct pw_exit_event ev = { .kind = PW_EVENT_EXIT, .tid = tid };
 
-	if (command_tgid && group_dead)
+	if (command_tgid && group_dead) {
 		tree_proc_end(p);
+	} else if (command_tgid && BPF_CORE_READ(p, signal, group_exec_task)) {
+		/* Another thread of its process is in execve: this one ends
+		 * without exit(), killed by the exec. */
+		__u32 tgid = p->tgid;
+		struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
+
+		if (tp)
+			__sync_fetch_and_add(&tp->exec_killed, 1);
+	}
 	/* Only a thread we track costs a delete; lookup first keeps exits of
 	 * untracked threads to a single hash probe. */
 	if (bpf_map_lookup_elem(&threads, &tid)) {

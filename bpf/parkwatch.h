@@ -76,6 +76,7 @@ enum pw_event_kind {
 	PW_EVENT_END = 3,
 	PW_EVENT_EXEC = 4,     /* a descendant exec'd an executable not yet seen */
 	PW_EVENT_PROC_END = 5, /* a descendant process ended (its last thread) */
+	PW_EVENT_EXEC_LOST = 6, /* an exec ended other threads of a descendant */
 };
 
 struct pw_clone_event {
@@ -132,7 +133,7 @@ struct pw_tree_proc {
 	__u32 flags;     /* PW_PROC_* */
 	__u32 ended;     /* end-of-run probe fired (first fire wins) */
 	__u32 threads;   /* threads created in it while watched */
-	__u32 pad;
+	__u32 exec_killed; /* threads ended by an exec in progress */
 };
 
 #define PW_PROC_TOOL 1 /* a tool, not a subject (the go command, its compilers) */
@@ -153,6 +154,15 @@ struct pw_exec_event {
 	__u32 kind; /* PW_EVENT_EXEC */
 	__u32 tgid;
 	struct pw_exe_key exe;
+};
+
+/* A process of the tree exec'd while other threads ran: the kernel ended
+ * them without an exit() call, so without an end-of-run snapshot. */
+struct pw_exec_lost_event {
+	__u32 kind; /* PW_EVENT_EXEC_LOST */
+	__u32 tgid;
+	__u32 threads; /* threads the exec ended */
+	__u32 pad;
 };
 
 struct pw_proc_end_event {

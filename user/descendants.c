@@ -136,6 +136,11 @@ static char *read_exe(pid_t pid)
 	return strdup(buf);
 }
 
+const struct tree_proc *descendants__peek(struct descendants *d, pid_t pid)
+{
+	return find(d, pid);
+}
+
 struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
 {
 	struct tree_proc *p = find(d, pid);

@@ -44,6 +44,8 @@ void descendants__on_end(struct descendants *d, pid_t pid);
 /* The record of pid, its command line read now if it is still there (it
  * is stopped at its exit); NULL if pid is not known. */
 struct tree_proc *descendants__get(struct descendants *d, pid_t pid);
+/* The record of pid as it is (nothing read now), NULL if not known. */
+const struct tree_proc *descendants__peek(struct descendants *d, pid_t pid);
 /* Live processes of the tree (for periodic sweeps): up to max into out. */
 int descendants__live(const struct descendants *d, pid_t *out, int max);
 

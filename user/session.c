@@ -89,6 +89,7 @@ static uint64_t now_ns(void)
 }
 
 static void proc_ended(struct session *s, const struct pw_proc_end_event *ev);
+static void exec_lost(struct session *s, const struct pw_exec_lost_event *ev);
 
 static bool test_name(void *ctx, uint32_t tgid, uint64_t goid, char *buf, size_t len)
 {
@@ -122,6 +123,9 @@ static int on_event(void *ctx, uint32_t kind, const void *data)
 		return 0;
 	case PW_EVENT_PROC_END:
 		proc_ended(s, data);
+		return 0;
+	case PW_EVENT_EXEC_LOST:
+		exec_lost(s, data);
 		return 0;
 	}
 	return 0;
@@ -348,6 +352,34 @@ static void proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 		report__free(&r);
 	}
 	descendants__on_end(s->tree, ev->tgid);
+}
+
+/* A process of the tree exec'd while other threads ran: the kernel ended
+ * them at the exec, unexamined. Said in a report of its own (before the
+ * exec event updates its command line: this is the old program's). */
+static void exec_lost(struct session *s, const struct pw_exec_lost_event *ev)
+{
+	struct pw_report r = { .mode = s->mode, .final = false };
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	r.has_end = true;
+	r.process.set = true;
+	r.process.pid = ev->tgid;
+	r.process.descendant = ev->tgid != (uint32_t)s->cmd.pid;
+	if (s->tree) {
+		const struct tree_proc *p = descendants__peek(s->tree, ev->tgid);
+
+		r.process.cmdline = p ? p->cmdline : NULL;
+		r.process.exe = p ? p->exe : NULL;
+	}
+	snprintf(r.end_reason, sizeof(r.end_reason),
+		 "no end-of-run snapshot: process %u replaced itself by exec while %u other "
+		 "thread%s ran; the exec ended them unexamined", ev->tgid, ev->threads,
+		 ev->threads == 1 ? "" : "s");
+	print_report(s, &r);
+	report__free(&r);
 }
 
 /* The command ended without the end-of-run probe firing: say why. */

@@ -107,6 +107,7 @@ static int on_ringbuf(void *ctx, void *data, size_t size)
 		[PW_EVENT_END] = sizeof(struct pw_end_event),
 		[PW_EVENT_EXEC] = sizeof(struct pw_exec_event),
 		[PW_EVENT_PROC_END] = sizeof(struct pw_proc_end_event),
+		[PW_EVENT_EXEC_LOST] = sizeof(struct pw_exec_lost_event),
 	};
 	struct tracer *t = ctx;
 	uint32_t kind;

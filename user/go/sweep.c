@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "go/class.h"
+#include "go/elf.h"
 #include "go/precise.h"
 #include "go/goroutines.h"
 #include "go/sweep.h"
@@ -124,12 +125,50 @@ static bool is_exiting(const struct pw_goroutine *g, const struct go_sweep_opts 
 	return o->end_tgid && g->thread_tid && g->thread_tid == o->end_tid;
 }
 
+/*
+ * A goroutine started by an idle-listed function. Since Go 1.22 `go f(x)`
+ * starts a wrapper named after the function holding the go statement
+ * (testing.(*T).Run.gowrap1 for t.Run's `go tRunner(t, f)`): that function
+ * is what the list names.
+ */
 static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opts *o)
 {
-	struct pw_frame f = { .function = (char *)g->start_function };
-	struct pw_stack s = { .frames = &f, .nframes = 1 };
+	struct pw_frame f[2] = { { .function = (char *)g->start_function } };
+	struct pw_stack s = { .frames = f, .nframes = 1 };
+	const char *wrap = g->start_function ? strstr(g->start_function, ".gowrap") : NULL;
+	char outer[256];
+	bool hidden;
 
-	return g->start_function && o->idle && idle_list__match(o->idle, &s);
+	if (!g->start_function || !o->idle)
+		return false;
+	if (wrap && (size_t)(wrap - g->start_function) < sizeof(outer)) {
+		snprintf(outer, sizeof(outer), "%.*s", (int)(wrap - g->start_function),
+			 g->start_function);
+		f[1].function = outer;
+		s.nframes = 2;
+	}
+	hidden = idle_list__match(o->idle, &s) != NULL;
+	return hidden;
+}
+
+/*
+ * End of run: a goroutine running on a thread stopped in the runtime's own
+ * code is being switched out or destroyed (a goroutine that ended a moment
+ * before the exit, in goexit), not running user code: not left behind.
+ */
+static bool finishing(const struct go_process *p, const struct pw_goroutine *g,
+		      const struct go_sweep_opts *o)
+{
+	struct go_func_info fi;
+
+	if (g->status != 2 /* _Grunning */ || !g->thread_tid)
+		return false;
+	for (size_t i = 0; i < o->ntasks; i++)
+		if (o->tasks[i].tid == g->thread_tid)
+			return !go_binary__lookup(go_process__binary(p),
+						  o->tasks[i].regs.ip - go_process__bias(p), &fi) &&
+			       go_runtime_function(fi.function);
+	return false;
 }
 
 /* End of run: every user goroutine still alive is left behind. One in a
@@ -206,6 +245,10 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		if (o->end_tgid == (pid_t)e->pid) {
 			if (is_exiting(g, o))
 				continue;
+			if (finishing(e->proc, g, o)) {
+				gp->runtime_hidden++;
+				continue;
+			}
 			judge_end(g, &v[i]);
 		}
 		if (v[i].class == GO_CLASS_NONE)

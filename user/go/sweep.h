@@ -25,6 +25,8 @@ struct go_sweep_opts {
 	pid_t end_tgid;              /* end of run: everything left is flagged */
 	uint32_t end_tid;            /* the thread calling exit: its goroutine is not */
 	const struct go_test_names *tests; /* test binaries: name the test, or NULL */
+	const struct pw_task *tasks; /* the sweep's threads (their registers) */
+	size_t ntasks;
 };
 
 struct go_watch *go_watch__new(void);

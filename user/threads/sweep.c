@@ -9,6 +9,7 @@
 #include "threads/sweep.h"
 #include "threads/unwind.h"
 #include "threads/wait_time.h"
+#include "go/class.h"
 
 #define TASK_INTERRUPTIBLE 0x1
 #define TASK_UNINTERRUPTIBLE 0x2
@@ -303,6 +304,7 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 	struct go_sweep_opts go = {
 		.threshold_ns = o->threshold_ns, .show_idle = o->show_idle, .idle = o->idle,
 		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid, .tests = o->tests,
+		.tasks = recs, .ntasks = n,
 	};
 	uint32_t *pids = malloc((n ? n : 1) * sizeof(*pids));
 	int np = 0, err;
@@ -330,7 +332,7 @@ static bool go_runtime_only(const struct pw_stack *s)
 	for (int i = 0; i < s->nframes; i++) {
 		const char *fn = s->frames[i].function;
 
-		if (fn && strncmp(fn, "runtime.", 8))
+		if (fn && !go_runtime_function(fn))
 			return false;
 		named += fn != NULL;
 	}
