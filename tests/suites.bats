@@ -151,6 +151,18 @@ null|select (no cases)"
 	jq_check '.end_of_run.exit_status == 134'
 }
 
+@test "a descendant that replaces itself by exec while threads run is reported as such" {
+	require_fixture exit_leaky
+	REPORT=$BATS_TEST_TMPDIR/reports.json
+	run --separate-stderr timeout 60 "$PARKWATCH" --json -o "$REPORT" -t 1h \
+		-- sh -c "$FIXTURES/exit_leaky exec; true"
+	assert_success
+	jq -s -c '.[0]' "$REPORT" >"$BATS_TEST_TMPDIR/child.json"
+	REPORT=$BATS_TEST_TMPDIR/child.json
+	jq_check '.process.descendant and (.process.cmdline | endswith("exit_leaky exec"))'
+	jq_check '(.end_of_run.covered | not) and (.end_of_run.reason | test("exec while 4 other threads"))'
+}
+
 @test "bats helper: parkwatch_run and parkwatch_assert_no_leaks over go test" {
 	use_go 126
 	load "$PW_REPO/tools/parkwatch.bash"
