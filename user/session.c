@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "command.h"
+#include "session_priv.h"
 #include "descendants.h"
 #include "config.h"
 #include "threads/creators.h"
@@ -21,32 +21,6 @@
 #include "threads/ksyms.h"
 #include "threads/sweep.h"
 #include "tracer.h"
-
-struct session {
-	struct config *c;
-	struct tracer *t;
-	struct creators *cr;
-	struct ksyms *k;
-	struct idle_list *idle;
-	struct go_watch *go;
-	struct go_precise *gp;   /* --go-precise */
-	struct sweep_opts so;
-	FILE *out;
-	const char *mode;
-	struct command cmd;
-	bool has_command;
-	bool command_ran;        /* released and exec'd */
-	struct descendants *tree; /* command mode: the command's process tree */
-	struct go_test_names tests;
-	/* End-of-run probe events not handled yet (their processes wait
-	 * stopped), and the one being handled. */
-	struct pw_end_event ends[256];
-	int nends;
-	const struct pw_end_event *end;
-	bool end_done;           /* the command's own end was reported */
-	bool root_single;        /* the command ended never having had a second thread */
-	bool flagged;
-};
 
 static volatile sig_atomic_t stop;
 static volatile pid_t forward_to; /* command mode: the command's pid */
@@ -80,7 +54,7 @@ static void install_signals(void)
 	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = on_child }, NULL);
 }
 
-static uint64_t now_ns(void)
+uint64_t session__now_ns(void)
 {
 	struct timespec ts;
 
@@ -88,8 +62,6 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void proc_ended(struct session *s, const struct pw_proc_end_event *ev);
-static void exec_lost(struct session *s, const struct pw_exec_lost_event *ev);
 
 static bool test_name(void *ctx, uint32_t tgid, uint64_t goid, char *buf, size_t len)
 {
@@ -122,16 +94,16 @@ static int on_event(void *ctx, uint32_t kind, const void *data)
 			descendants__on_exec(s->tree, data);
 		return 0;
 	case PW_EVENT_PROC_END:
-		proc_ended(s, data);
+		session__proc_ended(s, data);
 		return 0;
 	case PW_EVENT_EXEC_LOST:
-		exec_lost(s, data);
+		session__exec_lost(s, data);
 		return 0;
 	}
 	return 0;
 }
 
-static int print_report(struct session *s, const struct pw_report *r)
+int session__print(struct session *s, const struct pw_report *r)
 {
 	struct print_opts po = { .color = s->c->color && !s->c->output, .weight = s->c->weight };
 	int err = 0;
@@ -158,28 +130,12 @@ static int print_report(struct session *s, const struct pw_report *r)
 	return err;
 }
 
-/* Command mode: which process of the tree a report is about. */
-static void set_process(struct session *s, struct pw_report *r, pid_t pid)
-{
-	struct tree_proc *p = s->tree ? descendants__get(s->tree, pid) : NULL;
-
-	r->process.set = true;
-	r->process.pid = pid;
-	r->process.descendant = pid != s->cmd.pid;
-	if (!p)
-		return;
-	r->process.cmdline = p->cmdline;
-	r->process.exe = p->exe;
-	r->process.tool = p->tool;
-	r->process.note = p->note[0] ? p->note : NULL;
-}
-
 /*
  * One sweep and its report; 0 or -errno. end: fill in the end of run.
  * quiet: print it only if something was flagged (a descendant's end).
  */
-static int report(struct session *s, const struct sweep_opts *so, bool final, bool quiet,
-		  void (*end)(struct session *, struct pw_report *))
+int session__report(struct session *s, const struct sweep_opts *so, bool final, bool quiet,
+		    void (*end)(struct session *, struct pw_report *))
 {
 	struct pw_report r = {
 		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .final = final,
@@ -196,218 +152,12 @@ static int report(struct session *s, const struct sweep_opts *so, bool final, bo
 			end(s, &r);
 		s->flagged |= found;
 		if (!quiet || found)
-			err = print_report(s, &r);
+			err = session__print(s, &r);
 	}
 	report__free(&r);
 	return err;
 }
 
-static void fill_end(struct session *s, struct pw_report *r)
-{
-	const char *who = s->end->tgid == (uint32_t)s->cmd.pid ? "the command" : "the process";
-
-	r->has_end = true;
-	r->end_snapshot = true;
-	r->exit_status = (int)(s->end->code & 0xff);
-	set_process(s, r, s->end->tgid);
-	snprintf(r->end_reason, sizeof(r->end_reason),
-		 "%s called exit(%d) in thread %u; every other thread still alive then "
-		 "is listed", who, r->exit_status, s->end->tid);
-}
-
-/* Sweep these processes from now on: the command's tree as known now. */
-static void target_tree(struct session *s)
-{
-	static pid_t live[MAX_PIDS];
-	int n = descendants__live(s->tree, live, MAX_PIDS);
-
-	if (!n)
-		live[n++] = s->cmd.pid;
-	if (tracer__retarget(s->t, live, n) == 0) {
-		s->so.pids = live;
-		s->so.npids = n;
-	}
-}
-
-/* The command's own end without a stop: a tool, or a single thread. */
-static int end_not_stopped(struct session *s, const struct pw_end_event *ev)
-{
-	struct pw_report r = { .mode = s->mode, .final = true, .threshold_ns = 0 };
-	struct timespec ts;
-	int err;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	r.has_end = true;
-	r.exit_status = (int)(ev->code & 0xff);
-	set_process(s, &r, ev->tgid);
-	r.end_snapshot = !r.process.tool;
-	r.end_covered = true;
-	if (r.process.tool)
-		snprintf(r.end_reason, sizeof(r.end_reason),
-			 "the command called exit(%d); it is the Go toolchain's %s, not a "
-			 "subject: its own goroutines and threads are not examined, the "
-			 "processes it ran are", r.exit_status, r.process.tool);
-	else
-		snprintf(r.end_reason, sizeof(r.end_reason),
-			 "the command called exit(%d) in thread %u, its only thread: nothing "
-			 "else was left", r.exit_status, ev->tid);
-	err = print_report(s, &r);
-	report__free(&r);
-	return err;
-}
-
-/*
- * A process of the tree called exit() and the probe stopped it: sweep it as
- * it was, with every other thread counted (threshold 0, timed waits too),
- * then let it go on exiting. A descendant's report is printed only when it
- * left something behind; the command's always.
- */
-static int end_of_run(struct session *s, const struct pw_end_event *ev)
-{
-	bool root = ev->tgid == (uint32_t)s->cmd.pid;
-	struct sweep_opts so = s->so;
-	pid_t pid = ev->tgid;
-	int err;
-
-	if (root)
-		s->end_done = true;
-	if (ev->flags & PW_END_NOT_STOPPED)
-		return root ? end_not_stopped(s, ev) : 0;
-	if (!command__pid_stopped(pid, 2000))
-		fprintf(stderr, "parkwatch: process %d did not stop for the end-of-run snapshot; "
-			"its threads may have moved on\n", pid);
-	if ((err = tracer__retarget(s->t, &pid, 1))) {
-		fprintf(stderr, "parkwatch: cannot sweep process %d: %s\n", pid, strerror(-err));
-		kill(pid, SIGCONT);
-		return err;
-	}
-	so.threshold_ns = 0;
-	so.show_timed = true;
-	so.end_tgid = ev->tgid;
-	so.end_tid = ev->tid;
-	so.pids = &pid;
-	so.npids = 1;
-	s->end = ev;
-	err = report(s, &so, root, !root, fill_end);
-	s->end = NULL;
-	kill(pid, SIGCONT);
-	return err;
-}
-
-/* Every end-of-run event received so far, in order. */
-static int handle_ends(struct session *s)
-{
-	int err = 0;
-
-	for (int i = 0; i < s->nends; i++)
-		if (!err)
-			err = end_of_run(s, &s->ends[i]);
-		else if (!(s->ends[i].flags & PW_END_NOT_STOPPED))
-			kill(s->ends[i].tgid, SIGCONT); /* never left stopped */
-	s->nends = 0;
-	return err;
-}
-
-/* How a process ended, from its wait status. */
-static void describe_status(uint32_t status, char *buf, size_t len, int *code)
-{
-	if (status & 0x7f) {
-		*code = 128 + (status & 0x7f);
-		snprintf(buf, len, "killed by signal %u", status & 0x7f);
-	} else {
-		*code = (status >> 8) & 0xff;
-		snprintf(buf, len, "exited (status %d) without calling exit() (e.g. _exit or "
-			 "exit_group directly)", *code);
-	}
-}
-
-/*
- * A descendant is gone. Ended through exit(): its end-of-run report said
- * all. Otherwise, if it ever had a second thread, say that it was not
- * examined (a single thread cannot leave anything behind; a tool is not a
- * subject). The command's own end is reported when it is reaped.
- */
-static void proc_ended(struct session *s, const struct pw_proc_end_event *ev)
-{
-	struct pw_report r = { .mode = s->mode, .final = false };
-	char how[120];
-	struct timespec ts;
-
-	if (!s->tree)
-		return;
-	if (ev->tgid == (uint32_t)s->cmd.pid) {
-		s->root_single = ev->threads == 0;
-		return;
-	}
-	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && ev->threads > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-		r.has_end = true;
-		set_process(s, &r, ev->tgid);
-		describe_status(ev->exit_code, how, sizeof(how), &r.exit_status);
-		snprintf(r.end_reason, sizeof(r.end_reason),
-			 "no end-of-run snapshot: process %u %s", ev->tgid, how);
-		print_report(s, &r);
-		report__free(&r);
-	}
-	descendants__on_end(s->tree, ev->tgid);
-}
-
-/* A process of the tree exec'd while other threads ran: the kernel ended
- * them at the exec, unexamined. Said in a report of its own (before the
- * exec event updates its command line: this is the old program's). */
-static void exec_lost(struct session *s, const struct pw_exec_lost_event *ev)
-{
-	struct pw_report r = { .mode = s->mode, .final = false };
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	r.has_end = true;
-	r.process.set = true;
-	r.process.pid = ev->tgid;
-	r.process.descendant = ev->tgid != (uint32_t)s->cmd.pid;
-	if (s->tree) {
-		const struct tree_proc *p = descendants__peek(s->tree, ev->tgid);
-
-		r.process.cmdline = p ? p->cmdline : NULL;
-		r.process.exe = p ? p->exe : NULL;
-	}
-	snprintf(r.end_reason, sizeof(r.end_reason),
-		 "no end-of-run snapshot: process %u replaced itself by exec while %u other "
-		 "thread%s ran; the exec ended them unexamined", ev->tgid, ev->threads,
-		 ev->threads == 1 ? "" : "s");
-	print_report(s, &r);
-	report__free(&r);
-}
-
-/* The command ended without the end-of-run probe firing: say why. */
-static void fill_no_end(struct session *s, struct pw_report *r)
-{
-	int code = command__exit_code(&s->cmd);
-
-	r->has_end = true;
-	r->exit_status = code;
-	set_process(s, r, s->cmd.pid);
-	r->end_covered = r->process.tool || (s->root_single && code < 128);
-	if (r->process.tool)
-		snprintf(r->end_reason, sizeof(r->end_reason),
-			 "the command exited (status %d); it is the Go toolchain's %s, not a "
-			 "subject: its own goroutines and threads are not examined, the "
-			 "processes it ran are", code, r->process.tool);
-	else if (s->root_single && code < 128)
-		snprintf(r->end_reason, sizeof(r->end_reason),
-			 "no end-of-run snapshot: the command exited (status %d) without calling "
-			 "exit(); it never had a second thread, so none was left behind", code);
-	else if (code > 128)
-		snprintf(r->end_reason, sizeof(r->end_reason),
-			 "no end-of-run snapshot: the command was killed by signal %d", code - 128);
-	else
-		snprintf(r->end_reason, sizeof(r->end_reason),
-			 "no end-of-run snapshot: the command exited (status %d) without calling "
-			 "exit() (e.g. _exit or exit_group directly)", code);
-}
 
 /* Milliseconds to wait for events: until the next report, at most 500. */
 static int poll_timeout(uint64_t now, uint64_t until)
@@ -425,16 +175,16 @@ static int watch(struct session *s)
 	int err;
 
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = session__now_ns();
 
-		if (s->nends && (err = handle_ends(s)))
+		if (s->nends && (err = session__handle_ends(s)))
 			return err;
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
 		if (now >= next) {
 			if (s->tree)
-				target_tree(s);
-			if ((err = report(s, &s->so, false, false, NULL)))
+				session__target_tree(s);
+			if ((err = session__report(s, &s->so, false, false, NULL)))
 				return err;
 			next += s->c->interval_ns;
 			continue;
@@ -446,7 +196,7 @@ static int watch(struct session *s)
 		}
 	}
 	if (!s->has_command)
-		return report(s, &s->so, true, false, NULL);
+		return session__report(s, &s->so, true, false, NULL);
 	/* An end event still in the ring buffer is too late for the command
 	 * (it is gone), not for a descendant still stopped at its exit. */
 	tracer__poll(s->t, 0);
@@ -454,7 +204,7 @@ static int watch(struct session *s)
 		if (s->ends[i].tgid == (uint32_t)s->cmd.pid &&
 		    !(s->ends[i].flags & PW_END_NOT_STOPPED))
 			s->ends[i--] = s->ends[--s->nends];
-	if (s->nends && (err = handle_ends(s)))
+	if (s->nends && (err = session__handle_ends(s)))
 		return err;
 	if (!s->end_done) {
 		struct pw_report r = {
@@ -465,8 +215,8 @@ static int watch(struct session *s)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		/* Nothing is left to sweep once the command is gone. */
-		fill_no_end(s, &r);
-		print_report(s, &r);
+		session__fill_no_end(s, &r);
+		session__print(s, &r);
 		report__free(&r);
 	}
 	return 0;
@@ -581,13 +331,13 @@ int session__run(struct config *c)
 		go_watch__set_precise(s.go, s.gp);
 	}
 	s.so = (struct sweep_opts){
-		.threshold_ns = c->threshold_ns, .attach_ns = now_ns(), .show_timed = c->timed,
+		.threshold_ns = c->threshold_ns, .attach_ns = session__now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
 		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
 		.npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
 	};
 	if (c->once) {
-		rc = report(&s, &s.so, true, false, NULL) ? EXIT_ENV : 0;
+		rc = session__report(&s, &s.so, true, false, NULL) ? EXIT_ENV : 0;
 		goto out;
 	}
 	format_duration(c->interval_ns, every, sizeof(every));

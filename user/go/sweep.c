@@ -151,26 +151,6 @@ static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opt
 	return hidden;
 }
 
-/*
- * End of run: a goroutine running on a thread stopped in the runtime's own
- * code is being switched out or destroyed (a goroutine that ended a moment
- * before the exit, in goexit), not running user code: not left behind.
- */
-static bool finishing(const struct go_process *p, const struct pw_goroutine *g,
-		      const struct go_sweep_opts *o)
-{
-	struct go_func_info fi;
-
-	if (g->status != 2 /* _Grunning */ || !g->thread_tid)
-		return false;
-	for (size_t i = 0; i < o->ntasks; i++)
-		if (o->tasks[i].tid == g->thread_tid)
-			return !go_binary__lookup(go_process__binary(p),
-						  o->tasks[i].regs.ip - go_process__bias(p), &fi) &&
-			       go_runtime_function(fi.function);
-	return false;
-}
-
 /* End of run: every user goroutine still alive is left behind. One in a
  * syscall or a blocking cgo call (_Gsyscall) waits in the kernel or in C,
  * and a runnable one has not run since it was made ready (often: not yet
@@ -245,8 +225,12 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		if (o->end_tgid == (pid_t)e->pid) {
 			if (is_exiting(g, o))
 				continue;
-			if (finishing(e->proc, g, o)) {
-				gp->runtime_hidden++;
+			/* One look cannot tell a loop from a goroutine in
+			 * its last instructions (its test just returned):
+			 * running at exit is counted, not flagged; only
+			 * earlier sweeps' history makes it "spinning". */
+			if (g->status == 2 /* _Grunning */ && v[i].class == GO_CLASS_NONE) {
+				gp->running_at_exit++;
 				continue;
 			}
 			judge_end(g, &v[i]);
@@ -291,6 +275,17 @@ bool go_watch__is_go(const struct go_watch *w, uint32_t pid)
 	for (int j = 0; j < w->n; j++)
 		if (w->v[j].pid == pid)
 			return w->v[j].proc != NULL;
+	return false;
+}
+
+bool go_watch__go_code(const struct go_watch *w, uint32_t pid, uint64_t pc)
+{
+	struct go_func_info fi;
+
+	for (int j = 0; j < w->n; j++)
+		if (w->v[j].pid == pid && w->v[j].proc)
+			return !go_binary__lookup(go_process__binary(w->v[j].proc),
+						  pc - go_process__bias(w->v[j].proc), &fi);
 	return false;
 }
 

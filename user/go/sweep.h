@@ -25,8 +25,6 @@ struct go_sweep_opts {
 	pid_t end_tgid;              /* end of run: everything left is flagged */
 	uint32_t end_tid;            /* the thread calling exit: its goroutine is not */
 	const struct go_test_names *tests; /* test binaries: name the test, or NULL */
-	const struct pw_task *tasks; /* the sweep's threads (their registers) */
-	size_t ntasks;
 };
 
 struct go_watch *go_watch__new(void);
@@ -44,6 +42,8 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 void go_watch__name_thread_frames(struct go_watch *w, struct pw_report *r);
 /* Was pid read as a Go process by the sweeps? */
 bool go_watch__is_go(const struct go_watch *w, uint32_t pid);
+/* Is pc in the Go code (pclntab) of Go process pid? */
+bool go_watch__go_code(const struct go_watch *w, uint32_t pid, uint64_t pc);
 void go_watch__free(struct go_watch *w);
 
 #endif

@@ -310,6 +310,7 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 		json_kstring(j, "layout", p->layout_source);
 		json_kint(j, "goroutines", p->goroutines);
 		json_kint(j, "runtime_hidden", p->runtime_hidden);
+		json_kint(j, "running_at_exit", p->running_at_exit);
 		json_kstring(j, "error", p->error);
 		json_object_end(j);
 	}

@@ -63,6 +63,7 @@ struct pw_goproc {
 	const char *layout_source;
 	int goroutines;              /* live goroutines read */
 	int runtime_hidden;          /* runtime-owned, not judged */
+	int running_at_exit;         /* end of run: on a CPU then, not judged */
 	char *error;                 /* why they could not be read, or NULL */
 };
 

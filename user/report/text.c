@@ -432,10 +432,15 @@ static void print_tests(FILE *f, const struct pw_report *r, const struct print_o
 static void print_goroutines(FILE *f, const struct pw_report *r, const struct print_opts *o)
 {
 	print_tests(f, r, o);
-	for (int i = 0; i < r->ngoprocs; i++)
+	for (int i = 0; i < r->ngoprocs; i++) {
 		if (r->goprocs[i].error)
 			fprintf(f, "goroutines of %u not read: %s\n", r->goprocs[i].pid,
 				r->goprocs[i].error);
+		if (r->goprocs[i].running_at_exit)
+			fprintf(f, "%d goroutine%s of %u running at exit: not judged (one look cannot "
+				"tell a loop from one finishing)\n", r->goprocs[i].running_at_exit,
+				r->goprocs[i].running_at_exit == 1 ? "" : "s", r->goprocs[i].pid);
+	}
 	for (int g = 0; g < r->nggroups; g++) {
 		const struct pw_goroutine *gr = &r->goroutines[r->ggroups[g].first].g;
 

@@ -304,7 +304,6 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 	struct go_sweep_opts go = {
 		.threshold_ns = o->threshold_ns, .show_idle = o->show_idle, .idle = o->idle,
 		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid, .tests = o->tests,
-		.tasks = recs, .ntasks = n,
 	};
 	uint32_t *pids = malloc((n ? n : 1) * sizeof(*pids));
 	int np = 0, err;
@@ -349,6 +348,11 @@ static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
 		if (!idle && !t->idle_match && go_watch__is_go(o->go, t->pid) &&
 		    go_runtime_only(&t->stack))
 			idle = "runtime.* (a Go runtime thread)";
+		/* Running Go code: a goroutine on its M, judged as a goroutine
+		 * (C code running in a Go program stays a thread's verdict). */
+		if (!idle && t->wait.class == PW_CLASS_RUNNING && t->stack.nframes &&
+		    go_watch__go_code(o->go, t->pid, t->stack.frames[0].pc))
+			idle = "Go code (judged as a goroutine)";
 
 		if (!idle)
 			continue;
