@@ -80,6 +80,15 @@ struct {
 	__type(value, struct pw_exe_verdict);
 } exes SEC(".maps");
 
+/* Executables: how many processes of the tree run each (its probes can go
+ * when none does). Only the BPF side changes the counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pw_exe_key);
+	__type(value, __u64);
+} exe_users SEC(".maps");
+
 /* Go test binaries: the test each tRunner goroutine runs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -120,6 +129,23 @@ static __always_inline bool tgid_watched(__u32 tgid)
 	       (command_tgid && bpf_map_lookup_elem(&tree, &tgid) != NULL);
 }
 
+/* Count a process of the tree in or out of an executable's users. */
+static __always_inline __u64 exe_user(struct pw_exe_key *key, int delta)
+{
+	__u64 *n, zero = 0;
+
+	if (!key->ino)
+		return 0;
+	n = bpf_map_lookup_elem(&exe_users, key);
+	if (!n && delta > 0) {
+		bpf_map_update_elem(&exe_users, key, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&exe_users, key);
+	}
+	if (!n)
+		return 0;
+	return __sync_add_and_fetch(n, delta);
+}
+
 /* Command mode: a process forked by a member of the tree joins it; a thread
  * created in a member is counted (a process that never had a second thread
  * cannot leave one behind). */
@@ -135,7 +161,9 @@ static __always_inline void follow_tree(struct task_struct *cur, struct task_str
 		return;
 	}
 	np.flags = pp->flags; /* until it execs: the same program */
-	bpf_map_update_elem(&tree, &tgid, &np, BPF_ANY);
+	np.exe = pp->exe;
+	if (!bpf_map_update_elem(&tree, &tgid, &np, BPF_ANY))
+		exe_user(&np.exe, 1);
 }
 
 static __always_inline void copy_regs(struct pw_regs *dst, struct pt_regs *src)
@@ -236,6 +264,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 #define SIGSTOP 19
 
+
 /*
  * Command mode: a member of the tree exec'd. An executable already judged
  * gives its verdict at once; a new one stops the process before its first
@@ -268,6 +297,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	ino = BPF_CORE_READ(bprm, file, f_inode);
 	key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(ino, i_ino);
+	exe_user(&tp->exe, -1);
+	tp->exe = key;
+	exe_user(&key, 1);
 	v = bpf_map_lookup_elem(&exes, &key);
 	if (v) {
 		tp->flags = v->proc_flags;
@@ -281,7 +313,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	ev->kind = PW_EVENT_EXEC;
 	ev->tgid = tgid;
 	ev->exe = key;
-	bpf_ringbuf_submit(ev, 0);
+	/* Forced: a wakeup is otherwise skipped while userspace is still
+	 * consuming earlier records, and the process waits stopped on it. */
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	bpf_send_signal(SIGSTOP);
 	return 0;
 }
@@ -299,6 +333,8 @@ static __always_inline void tree_proc_end(struct task_struct *p)
 	ev.proc_flags = tp->flags;
 	ev.threads = tp->threads;
 	ev.ended = tp->ended;
+	ev.exe = tp->exe;
+	ev.exe_users = exe_user(&tp->exe, -1);
 	bpf_map_delete_elem(&tree, &tgid);
 	if (bpf_ringbuf_output(&clone_events, &ev, sizeof(ev), 0))
 		count(PW_CNT_RINGBUF_FULL);
@@ -481,7 +517,7 @@ static __always_inline int send_end(struct task_struct *cur, long code, __u32 n,
 	ev->now_ns = bpf_ktime_get_ns();
 	ev->flags = flags;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* the process waits stopped */
 	return 0;
 }
 

@@ -129,21 +129,24 @@ struct pw_end_event {
  * Command mode follows the command's process tree: every process forked by
  * a member is a member (any depth). Keyed by tgid.
  */
+struct pw_exe_key {
+	__u64 dev; /* the kernel's s_dev (MKDEV: major << 20 | minor) */
+	__u64 ino;
+};
+
 struct pw_tree_proc {
 	__u32 flags;     /* PW_PROC_* */
 	__u32 ended;     /* end-of-run probe fired (first fire wins) */
 	__u32 threads;   /* threads created in it while watched */
 	__u32 exec_killed; /* threads ended by an exec in progress */
+	struct pw_exe_key exe; /* what it runs since its last exec (0: unknown) */
 };
 
 #define PW_PROC_TOOL 1 /* a tool, not a subject (the go command, its compilers) */
 
-/* An executable seen exec'd in the tree, by inode; its verdict is set by
- * userspace (the exec'ing process waits stopped until then). */
-struct pw_exe_key {
-	__u64 dev; /* the kernel's s_dev (MKDEV: major << 20 | minor) */
-	__u64 ino;
-};
+/* An executable seen exec'd in the tree, by inode (pw_exe_key); its
+ * verdict is set by userspace (the exec'ing process waits stopped until
+ * then). How many processes of the tree run it: exe_users. */
 
 struct pw_exe_verdict {
 	__u32 proc_flags; /* PW_PROC_* given to every process exec'ing it */
@@ -172,6 +175,8 @@ struct pw_proc_end_event {
 	__u32 proc_flags;
 	__u32 threads;   /* threads it created while watched */
 	__u32 ended;     /* the end-of-run probe fired for it */
+	struct pw_exe_key exe; /* what it ran */
+	__u64 exe_users; /* processes of the tree still running it */
 };
 
 /*

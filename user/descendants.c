@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "descendants.h"
 #include "go/elf.h"
+#include "go/probe.h"
 #include "go/testname.h"
 
 /* An executable judged once (the kernel map has the verdict too; this copy
@@ -18,6 +20,7 @@ struct exe_seen {
 	uint32_t flags;
 	const char *tool;
 	bool test_binary;
+	bool probed;         /* probes attached: released when unused */
 	char note[160];
 };
 
@@ -78,6 +81,21 @@ void descendants__on_fork(struct descendants *d, pid_t child)
 		return;
 	d->procs = v;
 	d->procs[d->nprocs++] = (struct tree_proc){ .pid = child };
+}
+
+void descendants__on_proc_end(struct descendants *d, const struct pw_proc_end_event *ev)
+{
+	/* The last process running a probed executable is gone: its probes
+	 * go (a later exec of it is judged again). */
+	if (ev->exe_users)
+		return;
+	for (int i = 0; i < d->nexes; i++) {
+		if (memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)) || !d->exes[i].probed)
+			continue;
+		tracer__release_exe(d->t, &ev->exe);
+		d->exes[i] = d->exes[--d->nexes];
+		break;
+	}
 }
 
 void descendants__on_end(struct descendants *d, pid_t pid)
@@ -160,7 +178,7 @@ struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
 /* The end-of-run probe on a Go program's runtime.exit, and for a test
  * binary the tRunner probe with the offsets it needs in its cookie. */
 static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
-		    struct exe_seen *x)
+		    const char *cmdline, struct exe_seen *x)
 {
 	static const char *const runners[] = {
 		"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
@@ -175,7 +193,8 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 		entry = go_binary__func_entry(b, "runtime.exit", NULL);
 	if (!entry || (off = go_binary__file_offset(b, entry)) < 0)
 		return -ENOENT;
-	err = tracer__attach_exe_probe(d->t, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
+	err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
+	x->probed = !err;
 	if (err)
 		return err;
 	if (!go_binary__func_entry(b, "testing.tRunner", NULL))
@@ -190,11 +209,24 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	/* Where each test, benchmark and fuzz target runs: its own goroutine,
 	 * entered with its *T, *B or *F (all embed testing.common first). */
 	for (size_t i = 0; i < sizeof(runners) / sizeof(runners[0]) && !err; i++) {
-		if (!(entry = go_binary__func_entry(b, runners[i], NULL)))
+		uint64_t end = 0;
+		const uint8_t *code;
+		struct go_probe_site site = { 0 };
+
+		if (!(entry = go_binary__func_entry(b, runners[i], &end)))
 			continue;
 		if ((off = go_binary__file_offset(b, entry)) < 0)
 			continue;
-		err = tracer__attach_exe_probe(d->t, TRACER_PROBE_TRUNNER, path, NULL, off,
+		/* At the stack check's jbe (emulated) rather than +0
+		 * (single-stepped): same registers, a fraction of the cost. */
+		code = go_binary__bytes(b, entry, 16);
+		if (code && end > entry)
+			go_probe__place(code, end - entry < 16 ? end - entry : 16, &site);
+		if ((i == 1 && !strstr(cmdline, "-test.bench=")) ||
+		    (i == 2 && !strstr(cmdline, "-test.fuzz=")))
+			continue; /* each probe costs a grace period to detach */
+		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
+					       off + site.offset,
 					       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
 		if (err)
 			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
@@ -204,7 +236,7 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	return 0;
 }
 
-static void judge(struct descendants *d, pid_t pid, struct exe_seen *x)
+static void judge(struct descendants *d, pid_t pid, const char *cmdline, struct exe_seen *x)
 {
 	char path[64], err[256];
 	struct go_binary *b;
@@ -234,10 +266,11 @@ static void judge(struct descendants *d, pid_t pid, struct exe_seen *x)
 			x->flags |= PW_PROC_TOOL;
 			x->tool = i < 16 ? tools[i] : "cmd/...";
 		} else {
-			rc = probe_go(d, b, path, x);
+			rc = probe_go(d, b, path, cmdline ? cmdline : "", x);
 		}
 	} else if (!go_binary__is_dynamic(b) && go_binary__symbol(b, "exit", NULL)) {
-		rc = tracer__attach_exe_probe(d->t, TRACER_PROBE_EXIT, path, "exit", 0, 0);
+		rc = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_EXIT, path, "exit", 0, 0);
+		x->probed = !rc;
 	}
 	if (rc)
 		fprintf(stderr, "parkwatch: descendant %d (%s): cannot attach the end-of-run probe: "
@@ -248,26 +281,37 @@ static void judge(struct descendants *d, pid_t pid, struct exe_seen *x)
 void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 {
 	struct exe_seen *x = NULL, *v;
+	char *cmdline;
+	struct timespec t0, t1;
 	struct tree_proc *p;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < d->nexes; i++)
 		if (!memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)))
 			x = &d->exes[i];
+	cmdline = read_cmdline(ev->tgid);
 	if (!x && (v = realloc(d->exes, (d->nexes + 1) * sizeof(*v)))) {
 		d->exes = v;
 		x = &d->exes[d->nexes++];
 		*x = (struct exe_seen){ .key = ev->exe };
-		judge(d, ev->tgid, x);
+		judge(d, ev->tgid, cmdline, x);
 		tracer__set_exe_verdict(d->t, &ev->exe, x->flags);
 	}
 	if (x)
 		tracer__set_proc_flags(d->t, ev->tgid, x->flags);
+	if (d->verbose) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms: %s%s\n", ev->tgid,
+			(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
+	}
 	descendants__on_fork(d, ev->tgid);
 	if ((p = find(d, ev->tgid))) {
 		free(p->exe);
 		free(p->cmdline);
 		p->exe = read_exe(ev->tgid);
-		p->cmdline = read_cmdline(ev->tgid); /* the report may come when it is gone */
+		p->cmdline = cmdline; /* the report may come when it is gone */
+		cmdline = NULL;
 		p->tool = x ? x->tool : NULL;
 		p->test_binary = x && x->test_binary;
 		snprintf(p->note, sizeof(p->note), "%s", x ? x->note : "");
@@ -275,4 +319,5 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 	/* Resume it: stopped at its exec by the kernel side, or about to be
 	 * (a SIGCONT sent first discards the pending stop). */
 	kill(ev->tgid, SIGCONT);
+	free(cmdline);
 }

@@ -39,6 +39,9 @@ void descendants__free(struct descendants *d);
 void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev);
 /* A process of the tree forked (clone event of a new process). */
 void descendants__on_fork(struct descendants *d, pid_t child);
+/* A process of the tree ended: release its executable's probes when no
+ * other process runs it. */
+void descendants__on_proc_end(struct descendants *d, const struct pw_proc_end_event *ev);
 /* Gone: forget it (after the report used it). */
 void descendants__on_end(struct descendants *d, pid_t pid);
 /* The record of pid, its command line read now if it is still there (it

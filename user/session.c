@@ -371,7 +371,10 @@ out:
 		rc = EXIT_FLAGGED;
 	go_precise__print_stats(s.gp, c->verbose, stderr);
 	go_precise__close(s.gp);
-	tracer__close(s.t);
+	if (s.has_command && s.t)
+		tracer__close_in_background(s.t);
+	else
+		tracer__close(s.t);
 	creators__free(s.cr);
 	go_watch__free(s.go);
 	descendants__free(s.tree);

@@ -93,15 +93,18 @@ static int end_of_run(struct session *s, const struct pw_end_event *ev)
 	bool root = ev->tgid == (uint32_t)s->cmd.pid;
 	struct sweep_opts so = s->so;
 	pid_t pid = ev->tgid;
+	uint64_t t0, t1;
 	int err;
 
 	if (root)
 		s->end_done = true;
 	if (ev->flags & PW_END_NOT_STOPPED)
 		return root ? end_not_stopped(s, ev) : 0;
+	t0 = session__now_ns();
 	if (!command__pid_stopped(pid, 2000))
 		fprintf(stderr, "parkwatch: process %d did not stop for the end-of-run snapshot; "
 			"its threads may have moved on\n", pid);
+	t1 = session__now_ns();
 	if ((err = tracer__retarget(s->t, &pid, 1))) {
 		fprintf(stderr, "parkwatch: cannot sweep process %d: %s\n", pid, strerror(-err));
 		kill(pid, SIGCONT);
@@ -117,6 +120,9 @@ static int end_of_run(struct session *s, const struct pw_end_event *ev)
 	err = session__report(s, &so, root, !root, fill_end);
 	s->end = NULL;
 	kill(pid, SIGCONT);
+	if (s->c->verbose)
+		fprintf(stderr, "parkwatch: end of run of pid %d: stopped in %.1f ms, swept and "
+			"reported in %.1f ms\n", pid, (t1 - t0) / 1e6, (session__now_ns() - t1) / 1e6);
 	return err;
 }
 
@@ -163,6 +169,7 @@ void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 		return;
 	if (ev->tgid == (uint32_t)s->cmd.pid) {
 		s->root_single = ev->threads == 0;
+		descendants__on_proc_end(s->tree, ev);
 		return;
 	}
 	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && ev->threads > 0) {
@@ -176,6 +183,7 @@ void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 		session__print(s, &r);
 		report__free(&r);
 	}
+	descendants__on_proc_end(s->tree, ev);
 	descendants__on_end(s->tree, ev->tgid);
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,10 +29,129 @@ struct tracer {
 	void *cb_ctx;
 	struct bpf_link *end_probes[4];
 	int nend_probes;
-	struct bpf_link **exe_probes; /* command mode: per-executable probes */
+	struct exe_probe *exe_probes; /* command mode: per-executable probes */
 	int nexe_probes;
+	struct detacher *detacher;
 	int ncpus;
 };
+
+struct exe_probe {
+	struct pw_exe_key exe;
+	struct bpf_link *link;
+};
+
+/*
+ * Destroying a uprobe link waits for an RCU grace period (100 ms or more
+ * here, each): a run of many test binaries would pile those up at the end,
+ * or stall the event loop while processes wait stopped. Links whose
+ * executable no process of the tree runs any more go to this thread.
+ */
+struct detacher {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct bpf_link **q;
+	int n, cap;
+	bool quit;
+};
+
+static void *detach_main(void *arg)
+{
+	struct detacher *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->n && !d->quit)
+			pthread_cond_wait(&d->cond, &d->lock);
+		if (!d->n)
+			break;
+		{
+			struct bpf_link *l = d->q[--d->n];
+
+			pthread_mutex_unlock(&d->lock);
+			bpf_link__destroy(l);
+			pthread_mutex_lock(&d->lock);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+static struct detacher *detacher_new(void)
+{
+	struct detacher *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if (pthread_create(&d->thread, NULL, detach_main, d)) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* false: not queued (no thread, no memory): the caller destroys it. */
+static bool detacher_push(struct detacher *d, struct bpf_link *l)
+{
+	bool ok = false;
+
+	if (!d)
+		return false;
+	pthread_mutex_lock(&d->lock);
+	if (d->n < d->cap || (d->q = realloc(d->q, (d->cap = d->cap * 2 + 16) * sizeof(*d->q)))) {
+		d->q[d->n++] = l;
+		ok = true;
+		pthread_cond_signal(&d->cond);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
+static void *destroy_one(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/* The uprobe links left at the end, each on its own thread: their grace
+ * periods overlap instead of adding up. */
+static void destroy_parallel(struct bpf_link **links, int n)
+{
+	pthread_t th[n > 0 ? n : 1];
+	bool started[n > 0 ? n : 1];
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&th[i], NULL, destroy_one, links[i]);
+	for (int i = 0; i < n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			bpf_link__destroy(links[i]);
+}
+
+/* Stop the thread; what it had not begun is destroyed in parallel. */
+static void detacher_free(struct detacher *d)
+{
+	struct bpf_link **left;
+	int n;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->quit = true;
+	left = d->q;
+	n = d->n;
+	d->q = NULL;
+	d->n = d->cap = 0;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	destroy_parallel(left, n);
+	free(left);
+	free(d);
+}
 
 static bool verbose_libbpf;
 
@@ -390,14 +511,16 @@ int tracer__end_probes(const struct tracer *t)
 	return t->nend_probes;
 }
 
-int tracer__attach_exe_probe(struct tracer *t, enum tracer_exe_probe which, const char *path,
-			     const char *func, uint64_t offset, uint64_t cookie)
+int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
+			     enum tracer_exe_probe which, const char *path, const char *func,
+			     uint64_t offset, uint64_t cookie)
 {
 	struct bpf_program *prog = which == TRACER_PROBE_GO_EXIT ? t->skel->progs.on_go_exit :
 				   which == TRACER_PROBE_TRUNNER ? t->skel->progs.on_trunner :
 				   t->skel->progs.on_exit_call;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .func_name = func);
-	struct bpf_link **v, *l;
+	struct exe_probe *v;
+	struct bpf_link *l;
 
 	v = realloc(t->exe_probes, (t->nexe_probes + 1) * sizeof(*v));
 	if (!v)
@@ -406,8 +529,23 @@ int tracer__attach_exe_probe(struct tracer *t, enum tracer_exe_probe which, cons
 	l = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &uo);
 	if (!l)
 		return -errno;
-	t->exe_probes[t->nexe_probes++] = l;
+	t->exe_probes[t->nexe_probes++] = (struct exe_probe){ .exe = *exe, .link = l };
+	if (!t->detacher)
+		t->detacher = detacher_new();
 	return 0;
+}
+
+void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe)
+{
+	bpf_map__delete_elem(t->skel->maps.exes, exe, sizeof(*exe), 0);
+	bpf_map__delete_elem(t->skel->maps.exe_users, exe, sizeof(*exe), 0);
+	for (int i = 0; i < t->nexe_probes; i++) {
+		if (memcmp(&t->exe_probes[i].exe, exe, sizeof(*exe)))
+			continue;
+		if (!detacher_push(t->detacher, t->exe_probes[i].link))
+			bpf_link__destroy(t->exe_probes[i].link);
+		t->exe_probes[i--] = t->exe_probes[--t->nexe_probes];
+	}
 }
 
 void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uint32_t proc_flags)
@@ -460,14 +598,65 @@ int tracer__retarget(struct tracer *t, const pid_t *pids, int npids)
 	return attach_iters(t, &o, errbuf, sizeof(errbuf));
 }
 
+void tracer__close_in_background(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.tree), null;
+	__u32 key, next;
+	pid_t pid;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0) {
+		/* parkwatch (or a failed fork: then here, the slow way). Its
+		 * copies of the descriptors close at its exit; the child's keep
+		 * the links until it destroys them. */
+		if (pid < 0)
+			tracer__close(t);
+		return;
+	}
+	/* Nothing may wait on this child: no output, no terminal. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3 && null >= 0; i++)
+		dup2(null, i);
+	setsid();
+	tracer__close(t);
+	_exit(0);
+}
+
 void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < t->nend_probes; i++)
-		bpf_link__destroy(t->end_probes[i]);
-	for (int i = 0; i < t->nexe_probes; i++)
-		bpf_link__destroy(t->exe_probes[i]);
+	{
+		/* Each detach waits for a grace period: the uprobes' and the
+		 * tracepoints' all at once, on threads of their own. */
+		struct bpf_link *links[t->nend_probes + t->nexe_probes + 4];
+		int n = 0;
+
+		for (int i = 0; i < t->nend_probes; i++)
+			links[n++] = t->end_probes[i];
+		for (int i = 0; i < t->nexe_probes; i++)
+			links[n++] = t->exe_probes[i].link;
+		if (t->skel) {
+			struct bpf_link **tps[] = {
+				&t->skel->links.on_fork, &t->skel->links.on_exit,
+				&t->skel->links.on_exec, &t->skel->links.on_sys_enter,
+			};
+
+			for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
+				if (*tps[i]) {
+					links[n++] = *tps[i];
+					*tps[i] = NULL;
+				}
+		}
+		detacher_free(t->detacher);
+		destroy_parallel(links, n);
+	}
 	free(t->exe_probes);
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->niters; i++)

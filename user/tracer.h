@@ -65,10 +65,14 @@ enum tracer_exe_probe {
 	TRACER_PROBE_GO_EXIT,  /* runtime.exit (ABI0: code on the stack) */
 	TRACER_PROBE_TRUNNER,  /* testing.tRunner; cookie: goid | name_off << 16 */
 };
-/* Attach one probe to path at func (its symbol table) + offset, or at a
- * file offset when func is NULL. 0 or -errno. */
-int tracer__attach_exe_probe(struct tracer *t, enum tracer_exe_probe which, const char *path,
-			     const char *func, uint64_t offset, uint64_t cookie);
+/* Attach one probe, kept for executable exe, to path at func (its symbol
+ * table) + offset, or at a file offset when func is NULL. 0 or -errno. */
+int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
+			     enum tracer_exe_probe which, const char *path, const char *func,
+			     uint64_t offset, uint64_t cookie);
+/* No process of the tree runs exe any more: forget its verdict and detach
+ * its probes (in the background: each detach waits for a grace period). */
+void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe);
 /* Judge an executable once: processes exec'ing it later get proc_flags
  * without being stopped. */
 void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uint32_t proc_flags);
@@ -83,5 +87,12 @@ bool tracer__test_name(const struct tracer *t, uint32_t tgid, uint64_t goid, cha
 int tracer__retarget(struct tracer *t, const pid_t *pids, int npids);
 
 void tracer__close(struct tracer *t);
+/*
+ * Command mode's end: the same, by a child process, so that parkwatch exits
+ * (and the command's caller goes on) without waiting for the detaches, one
+ * grace period each. The tree is emptied first, so that the probes still
+ * attached meanwhile act on no process.
+ */
+void tracer__close_in_background(struct tracer *t);
 
 #endif

@@ -44,6 +44,23 @@ int main(void)
 	CHECK(l != NULL);
 	CHECK(idle_list__match(l, &a) && !strcmp(idle_list__match(l, &a), "runtime.notesleep"));
 	CHECK(idle_list__match(l, &b) == NULL);
+	/* goleak's standard ignores: signal.Notify's loop, the testing
+	 * package's own goroutines (matched on their start function); a user
+	 * goroutine in a test is not */
+	{
+		const char *sig[] = { "os/signal.signal_recv", "os/signal.loop", "runtime.goexit" };
+		const char *trunner[] = { "testing.tRunner" };
+		const char *user[] = { "runtime.gopark", "runtime.chansend1", "main.leak.func1",
+				       "runtime.goexit" };
+		struct pw_stack s1 = stack_of(sig, 3), s2 = stack_of(trunner, 1), s3 = stack_of(user, 4);
+
+		CHECK(idle_list__match(l, &s1) && !strcmp(idle_list__match(l, &s1), "os/signal.signal_recv"));
+		CHECK(idle_list__match(l, &s2) != NULL);
+		CHECK(idle_list__match(l, &s3) == NULL);
+		pw_stack__free(&s1);
+		pw_stack__free(&s2);
+		pw_stack__free(&s3);
+	}
 	idle_list__free(l);
 
 	path = write_tmp("# comment\n\n  worker_wait  # trailing comment\nother\n");

@@ -125,6 +125,9 @@ uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint
 
 /* Value of a .symtab symbol (0 when stripped or absent); size if wanted. */
 uint64_t go_binary__symbol(const struct go_binary *b, const char *name, uint64_t *size);
+/* The file's bytes at a link-time address, bounds-checked (NULL outside
+ * a section with file contents): e.g. a function's first instructions. */
+const uint8_t *go_binary__bytes(const struct go_binary *b, uint64_t addr, uint64_t len);
 /* Link-time address -> offset in the file (for uprobes), -1 if not code. */
 int64_t go_binary__file_offset(const struct go_binary *b, uint64_t vaddr);
 /* Has a program interpreter (PT_INTERP): loads the C library's exit(). */
