@@ -333,7 +333,7 @@ int session__run(struct config *c)
 	s.so = (struct sweep_opts){
 		.threshold_ns = c->threshold_ns, .attach_ns = session__now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
-		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
+		.idle = s.idle, .builtin_idle = !c->idle_file, .ignore = c->ignore, .go = s.go, .pids = c->pids,
 		.npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
 	};
 	if (c->once) {

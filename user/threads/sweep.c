@@ -345,12 +345,14 @@ static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
 		struct pw_flagged *t = &r->threads[i];
 		const char *idle = t->idle_match ? NULL : idle_list__match(o->idle, &t->stack);
 
-		if (!idle && !t->idle_match && go_watch__is_go(o->go, t->pid) &&
-		    go_runtime_only(&t->stack))
+		if (!o->builtin_idle) {
+			/* --idle-file: its names only */
+		} else if (!idle && !t->idle_match && go_watch__is_go(o->go, t->pid) &&
+			   go_runtime_only(&t->stack))
 			idle = "runtime.* (a Go runtime thread)";
 		/* Running Go code: a goroutine on its M, judged as a goroutine
 		 * (C code running in a Go program stays a thread's verdict). */
-		if (!idle && t->wait.class == PW_CLASS_RUNNING && t->stack.nframes &&
+		if (o->builtin_idle && !idle && t->wait.class == PW_CLASS_RUNNING && t->stack.nframes &&
 		    go_watch__go_code(o->go, t->pid, t->stack.frames[0].pc))
 			idle = "Go code (judged as a goroutine)";
 

@@ -26,6 +26,8 @@ struct sweep_opts {
 	bool kernel_stacks;
 	int max_frames;
 	const struct idle_list *idle;
+	bool builtin_idle;    /* the built-in list (not --idle-file): Go threads
+			       * running only runtime code, or Go code, are idle */
 	struct ignore_set *ignore; /* may be NULL */
 	struct go_watch *go;       /* goroutines too; NULL: threads only */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
