@@ -175,3 +175,27 @@ null|select (no cases)"
 	assert_failure 1
 	assert_output --partial "TestSubtests/case_1 leaked 1 goroutine [sync.Mutex.Lock] created at leaky_test.go:"
 }
+
+@test "periodic reports during the run cover the command's descendants" {
+	require_fixture condvar_leak
+	local reports=$BATS_TEST_TMPDIR/periodic.json deadline fixture=
+	start_parkwatch -i 1s -t 100ms --json -o "$reports" -- sh -c "$FIXTURES/condvar_leak; true"
+	wait_for_line "$PW_ERR" '^parkwatch: watching' 20
+	# wait (60 s at most) for a periodic report listing the fixture's workers
+	deadline=$(($(now_ms) + 60000))
+	until fixture=$(json_docs "$reports" | jq -r 'select(.final == false)
+		| .threads[] | select(.comm == "condvar_leak") | .pid' | head -n 1) && [ -n "$fixture" ]; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "no periodic report listed condvar_leak"
+		sleep 0.1
+	done
+	# the fixture is the shell's child, not the command itself
+	[ "$fixture" != "$PW_PID" ]
+	[ "$(awk '{ sub(/.*\) /, ""); print $2 }' "/proc/$fixture/stat")" != "$PW_PID" ]
+	kill -TERM "$fixture"
+	wait_exit "$PW_PID" 30
+	assert_equal "$EXIT_STATUS" 0
+	# its end without exit() is reported, the shell's end last
+	json_docs "$reports" | jq -s -e --argjson p "$fixture" \
+		'any(.[]; .process.pid == $p and (.end_of_run.reason | test("killed by signal 15")))
+		 and (last | .final)' >/dev/null
+}
