@@ -199,3 +199,15 @@ null|select (no cases)"
 		'any(.[]; .process.pid == $p and (.end_of_run.reason | test("killed by signal 15")))
 		 and (last | .final)' >/dev/null
 }
+
+@test "go test with periodic reports: the go command is not swept, and only exits count for --fail" {
+	use_go 126
+	go_test --fail -i 50ms -t 0 -- ./clean
+	[ "$status" -eq 0 ] || { echo "status $status: $stderr"; false; }
+	local gopid
+	gopid=$(jq -s -r 'last | .process.pid' "$REPORT")
+	[ "$(jq -s -r 'last | .process.tool' "$REPORT")" = cmd/go ]
+	# periodic reports came, none about the go command's own threads or goroutines
+	[ "$(jq -s '[.[] | select(.final == false)] | length' "$REPORT")" -ge 1 ]
+	[ "$(jq -s --argjson p "$gopid" '[.[] | (.threads[], .goroutines[]) | select(.pid == $p)] | length' "$REPORT")" -eq 0 ]
+}

@@ -150,7 +150,10 @@ int session__report(struct session *s, const struct sweep_opts *so, bool final, 
 
 		if (end)
 			end(s, &r);
-		s->flagged |= found;
+		/* Command mode judges what is left at each exit; its periodic
+		 * reports (first looks at tests still running) inform only. */
+		if (!s->has_command || end)
+			s->flagged |= found;
 		if (!quiet || found)
 			err = session__print(s, &r);
 	}
@@ -182,9 +185,8 @@ static int watch(struct session *s)
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
 		if (now >= next) {
-			if (s->tree)
-				session__target_tree(s);
-			if ((err = session__report(s, &s->so, false, false, NULL)))
+			if ((!s->tree || session__target_tree(s)) &&
+			    (err = session__report(s, &s->so, false, false, NULL)))
 				return err;
 			next += s->c->interval_ns;
 			continue;

@@ -41,17 +41,21 @@ static void fill_end(struct session *s, struct pw_report *r)
 }
 
 /* Sweep these processes from now on: the command's tree as known now. */
-void session__target_tree(struct session *s)
+int session__target_tree(struct session *s)
 {
 	static pid_t live[MAX_PIDS];
-	int n = descendants__live(s->tree, live, MAX_PIDS);
+	int n = descendants__live(s->tree, live, MAX_PIDS), k = 0;
 
-	if (!n)
-		live[n++] = s->cmd.pid;
-	if (tracer__retarget(s->t, live, n) == 0) {
-		s->so.pids = live;
-		s->so.npids = n;
-	}
+	/* Tools are not subjects (the go command, its compiler and linker) */
+	for (int i = 0; i < n; i++)
+		if (!(tracer__proc_flags(s->t, live[i]) & PW_PROC_TOOL))
+			live[k++] = live[i];
+	n = k;
+	if (!n || tracer__retarget(s->t, live, n))
+		return 0;
+	s->so.pids = live;
+	s->so.npids = n;
+	return n;
 }
 
 /* The command's own end without a stop: a tool, or a single thread. */

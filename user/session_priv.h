@@ -64,7 +64,8 @@ void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev);
 void session__exec_lost(struct session *s, const struct pw_exec_lost_event *ev);
 /* The command ended without the end-of-run probe firing: say why. */
 void session__fill_no_end(struct session *s, struct pw_report *r);
-/* Periodic sweeps: the command's tree as known now. */
-void session__target_tree(struct session *s);
+/* Periodic sweeps: the subjects of the command's tree as known now; how
+ * many (0: nothing to sweep, the tracer left as it was). */
+int session__target_tree(struct session *s);
 
 #endif

@@ -453,6 +453,15 @@ void tracer__set_proc_flags(struct tracer *t, uint32_t tgid, uint32_t proc_flags
 	bpf_map__update_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), BPF_EXIST);
 }
 
+uint32_t tracer__proc_flags(struct tracer *t, uint32_t tgid)
+{
+	struct pw_tree_proc p;
+
+	if (bpf_map__lookup_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), 0))
+		return 0;
+	return p.flags;
+}
+
 bool tracer__in_tree(struct tracer *t, uint32_t tgid)
 {
 	struct pw_tree_proc p;

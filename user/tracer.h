@@ -78,6 +78,8 @@ void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe);
 void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uint32_t proc_flags);
 /* Set the PW_PROC_* flags of a process of the tree (stopped at its exec). */
 void tracer__set_proc_flags(struct tracer *t, uint32_t tgid, uint32_t proc_flags);
+/* PW_PROC_* flags of a process of the tree (0 if not in it). */
+uint32_t tracer__proc_flags(struct tracer *t, uint32_t tgid);
 /* Is tgid a live process of the command's tree? */
 bool tracer__in_tree(struct tracer *t, uint32_t tgid);
 /* The test a tRunner goroutine ran (Go test binaries), false if unknown. */

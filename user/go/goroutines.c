@@ -17,6 +17,7 @@
 #define G_STATUS_RUNNING 2
 #define G_STATUS_WAITING 4
 #define G_STATUS_DEAD 6
+#define G_STATUS_DEADEXTRA 11 /* 1.26: a dead g kept for a cgo callback's M */
 #define MAX_GS (1 << 24)      /* more goroutines than any sane process */
 #define STACK_WINDOW 1024     /* bytes of each stack read in one batch: the
 				 parked frames on top; deeper ones are read
@@ -476,6 +477,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 
 		win_len[i] = 0;
 		if (!ok[i] || st == G_STATUS_DEAD || st == G_STATUS_IDLE || st == G_STATUS_RUNNING ||
+		    st == G_STATUS_DEADEXTRA ||
 		    !sp || hi <= sp)
 			continue;
 		addr[m] = sp;
@@ -495,7 +497,8 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		if (!ok[i])
 			continue;
 		g->status = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
-		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE || g->status > 20)
+		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE ||
+		    g->status == G_STATUS_DEADEXTRA || g->status > 20)
 			continue;
 		g->pid = p->pid;
 		g->gaddr = ptrs[i];

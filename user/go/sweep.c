@@ -147,7 +147,9 @@ static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opt
 		f[1].function = outer;
 		s.nframes = 2;
 	}
-	hidden = idle_list__match(o->idle, &s) != NULL;
+	/* or anywhere on its stack, as for threads: the testing package's
+	 * own goroutines (a parent test in t.Run waiting for its subtests) */
+	hidden = idle_list__match(o->idle, &s) || idle_list__match(o->idle, &g->stack);
 	return hidden;
 }
 

@@ -31,6 +31,7 @@ const char *const idle_default_functions[] = {
 	"testing.runFuzzing",
 	"testing.(*M).Run",
 	"testing.(*M).startAlarm.func1", /* Go: -test.timeout's alarm */
+	"testing.runExample.func1", /* Go: an example's output reader */
 	NULL,
 };
 

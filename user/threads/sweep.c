@@ -350,9 +350,10 @@ static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
 		} else if (!idle && !t->idle_match && go_watch__is_go(o->go, t->pid) &&
 			   go_runtime_only(&t->stack))
 			idle = "runtime.* (a Go runtime thread)";
-		/* Running Go code: a goroutine on its M, judged as a goroutine
-		 * (C code running in a Go program stays a thread's verdict). */
-		if (o->builtin_idle && !idle && t->wait.class == PW_CLASS_RUNNING && t->stack.nframes &&
+		/* In Go code (running, or in a system call): a goroutine on
+		 * its M, judged as that goroutine; C code in a Go program
+		 * (cgo, a C library's threads) stays a thread's verdict. */
+		if (o->builtin_idle && !idle && t->stack.nframes &&
 		    go_watch__go_code(o->go, t->pid, t->stack.frames[0].pc))
 			idle = "Go code (judged as a goroutine)";
 
