@@ -9,6 +9,7 @@
 #   make fuzz       libFuzzer targets of the Go binary readers, FUZZ_RUNS
 #                   executions each (tools/doc/fuzzing.md); make fuzz-short:
 #                   FUZZ_SHORT_TIME seconds each (part of make test)
+#   make bench-suites  a Go test suite with and without parkwatch (tools/bench-suites.sh)
 #   make install    install into $(PREFIX)
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
@@ -38,7 +39,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser $(SANITIZE_FLAGS)
 # libiberty (static only in Debian) demangles C++ and Rust names.
-LIBS = -lbpf -lelf -ldw -lz -ljson-c -liberty
+LIBS = -lbpf -lelf -ldw -lz -ljson-c -liberty -pthread
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
 
 # user/ is grouped by concern (see tools/doc/architecture.md): the top holds
@@ -79,7 +80,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures sanitize go127 fuzz fuzz-short
+.PHONY: all deps run test unit bats bench bench-go bench-suites install clean fixtures sanitize go127 fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -99,6 +100,21 @@ $(GO127):
 	$(call msg,FETCH,$(GO127_VERSION))
 	$(Q)GOTOOLCHAIN=$(GO127_VERSION) $(GO) version >/dev/null
 	$(Q)test -x $@ || { echo "$(GO127_VERSION) is not at $@ after the fetch" >&2; exit 1; }
+
+# tests/suites.bats runs `go test` on tests/fixtures/gotest offline with both
+# toolchains; their build caches live here, warmed once (Go 1.26 builds the
+# testing package's dependencies from source: about a minute).
+GOTEST_SRCS = $(wildcard tests/fixtures/gotest/go.mod tests/fixtures/gotest/*/*.go)
+GOTEST_CACHES = $(OUT)/gocache/go126.stamp $(OUT)/gocache/go119.stamp
+GOTEST_ENV = GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GOTELEMETRY=off \
+	GOPATH=$(CURDIR)/$(OUT)/gopath
+fixtures: $(GOTEST_CACHES)
+
+$(OUT)/gocache/go%.stamp: $(GOTEST_SRCS)
+	$(call msg,GOCACHE,$@)
+	$(Q)mkdir -p $(@D) && cd tests/fixtures/gotest && \
+		$(GOTEST_ENV) GOCACHE=$(CURDIR)/$(OUT)/gocache/go$* \
+		$(if $(filter 119,$*),$(GO119),$(GO)) test -count=1 -run '^$$' ./... >/dev/null && touch $(CURDIR)/$@
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -339,6 +355,10 @@ fuzz-short: $(FUZZ_BINS) $(FUZZ_SEEDS)/.done
 	$(Q)PARKWATCH_FUZZ_GO_BINARY=$(FUZZ_GO_BINARY) tools/run-fuzz.sh $(OUT) 0 \
 		"$(FUZZ_SHORT_TIME)" $(FUZZ_TARGETS)
 # --- end fuzzing -----------------------------------------------------------------
+
+# --- benchmark: test suites (tools/bench-suites.sh) ------------------------------
+bench-suites: deps $(OUT)/parkwatch
+	tools/bench-suites.sh $(OUT)
 
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch

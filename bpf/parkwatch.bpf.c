@@ -64,6 +64,39 @@ struct {
 	__type(value, struct pw_exit_snap);
 } exit_snaps SEC(".maps");
 
+/* Command mode: the command's process tree (tgid -> pw_tree_proc). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pw_tree_proc);
+} tree SEC(".maps");
+
+/* Executables exec'd in the tree and judged by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pw_exe_key);
+	__type(value, struct pw_exe_verdict);
+} exes SEC(".maps");
+
+/* Executables: how many processes of the tree run each (its probes can go
+ * when none does). Only the BPF side changes the counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pw_exe_key);
+	__type(value, __u64);
+} exe_users SEC(".maps");
+
+/* Go test binaries: the test each tRunner goroutine runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct pw_test_key);
+	__type(value, struct pw_test_name);
+} test_names SEC(".maps");
+
 /* pw_task is too big for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -92,7 +125,45 @@ static __always_inline bool tgid_watched(__u32 tgid)
 {
 	if (!filter_tgid_count)
 		return true;
-	return bpf_map_lookup_elem(&filter_tgids, &tgid) != NULL;
+	return bpf_map_lookup_elem(&filter_tgids, &tgid) != NULL ||
+	       (command_tgid && bpf_map_lookup_elem(&tree, &tgid) != NULL);
+}
+
+/* Count a process of the tree in or out of an executable's users. */
+static __always_inline __u64 exe_user(struct pw_exe_key *key, int delta)
+{
+	__u64 *n, zero = 0;
+
+	if (!key->ino)
+		return 0;
+	n = bpf_map_lookup_elem(&exe_users, key);
+	if (!n && delta > 0) {
+		bpf_map_update_elem(&exe_users, key, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&exe_users, key);
+	}
+	if (!n)
+		return 0;
+	return __sync_add_and_fetch(n, delta);
+}
+
+/* Command mode: a process forked by a member of the tree joins it; a thread
+ * created in a member is counted (a process that never had a second thread
+ * cannot leave one behind). */
+static __always_inline void follow_tree(struct task_struct *cur, struct task_struct *child)
+{
+	__u32 parent = cur->tgid, tgid = child->tgid;
+	struct pw_tree_proc *pp = bpf_map_lookup_elem(&tree, &parent), np = {};
+
+	if (!pp)
+		return;
+	if (tgid == parent) {
+		__sync_fetch_and_add(&pp->threads, 1);
+		return;
+	}
+	np.flags = pp->flags; /* until it execs: the same program */
+	np.exe = pp->exe;
+	if (!bpf_map_update_elem(&tree, &tgid, &np, BPF_ANY))
+		exe_user(&np.exe, 1);
 }
 
 static __always_inline void copy_regs(struct pw_regs *dst, struct pt_regs *src)
@@ -150,6 +221,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 child_tid = child->pid;
 
 	t.tgid = child->tgid;
+	if (command_tgid)
+		follow_tree(cur, child);
 	if (!tgid_watched(t.tgid) && !tgid_watched(cur->tgid))
 		return 0;
 	/* Kernel threads, and user processes a kernel thread spawns (usermode
@@ -189,12 +262,101 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+#define SIGSTOP 19
+
+
+/*
+ * Command mode: a member of the tree exec'd. An executable already judged
+ * gives its verdict at once; a new one stops the process before its first
+ * instruction so userspace can read it and attach the end-of-run probe to
+ * its own exit path (a Go or static program does not go through the C
+ * library's exit()), then resume it. Once per executable.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
+	struct pw_exe_verdict *v;
+	struct pw_exec_event *ev;
+	struct pw_exe_key key = {};
+	struct inode *ino;
+
+	if (!tp)
+		return 0;
+	if (tp->exec_killed) {
+		struct pw_exec_lost_event lost = {
+			.kind = PW_EVENT_EXEC_LOST, .tgid = tgid, .threads = tp->exec_killed,
+		};
+
+		if (bpf_ringbuf_output(&clone_events, &lost, sizeof(lost), 0))
+			count(PW_CNT_RINGBUF_FULL);
+	}
+	tp->threads = 0; /* exec left one thread */
+	tp->exec_killed = 0;
+	ino = BPF_CORE_READ(bprm, file, f_inode);
+	key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(ino, i_ino);
+	exe_user(&tp->exe, -1);
+	tp->exe = key;
+	exe_user(&key, 1);
+	v = bpf_map_lookup_elem(&exes, &key);
+	if (v) {
+		tp->flags = v->proc_flags;
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PW_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	ev->kind = PW_EVENT_EXEC;
+	ev->tgid = tgid;
+	ev->exe = key;
+	/* Forced: a wakeup is otherwise skipped while userspace is still
+	 * consuming earlier records, and the process waits stopped on it. */
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
+/* Command mode: a member of the tree is gone (its last thread exited). */
+static __always_inline void tree_proc_end(struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
+	struct pw_proc_end_event ev = { .kind = PW_EVENT_PROC_END, .tgid = tgid };
+
+	if (!tp)
+		return;
+	ev.exit_code = p->exit_code;
+	ev.proc_flags = tp->flags;
+	ev.threads = tp->threads;
+	ev.ended = tp->ended;
+	ev.exe = tp->exe;
+	ev.exe_users = exe_user(&tp->exe, -1);
+	bpf_map_delete_elem(&tree, &tgid);
+	if (bpf_ringbuf_output(&clone_events, &ev, sizeof(ev), 0))
+		count(PW_CNT_RINGBUF_FULL);
+}
+
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_exit, struct task_struct *p)
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 {
 	__u32 tid = p->pid;
 	struct pw_exit_event ev = { .kind = PW_EVENT_EXIT, .tid = tid };
 
+	if (command_tgid && group_dead) {
+		tree_proc_end(p);
+	} else if (command_tgid && BPF_CORE_READ(p, signal, group_exec_task)) {
+		/* Another thread of its process is in execve: this one ends
+		 * without exit(), killed by the exec. */
+		__u32 tgid = p->tgid;
+		struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
+
+		if (tp)
+			__sync_fetch_and_add(&tp->exec_killed, 1);
+	}
 	/* Only a thread we track costs a delete; lookup first keeps exits of
 	 * untracked threads to a single hash probe. */
 	if (bpf_map_lookup_elem(&threads, &tid)) {
@@ -331,9 +493,6 @@ extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
 extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
 extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
 
-__u32 end_fired = 0;
-
-#define SIGSTOP 19
 
 /*
  * Command mode: entry of exit() in the C library, or of the Go runtime's
@@ -342,15 +501,39 @@ __u32 end_fired = 0;
  * stop below wakes parked threads into the stopped state), then stop the
  * command so userspace can unwind them; userspace resumes it with SIGCONT.
  */
+static __always_inline int send_end(struct task_struct *cur, long code, __u32 n, __u32 flags)
+{
+	struct pw_end_event *ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
+
+	if (!ev) {
+		count(PW_CNT_RINGBUF_FULL);
+		return -1;
+	}
+	ev->kind = PW_EVENT_END;
+	ev->tgid = cur->tgid;
+	ev->tid = cur->pid;
+	ev->threads = n;
+	ev->code = code;
+	ev->now_ns = bpf_ktime_get_ns();
+	ev->flags = flags;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* the process waits stopped */
+	return 0;
+}
+
 static __always_inline int end_of_run(struct task_struct *cur, long code)
 {
+	__u32 tgid = cur->tgid, n = 0;
+	struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
 	struct task_struct *t;
 	struct bpf_iter_task it;
-	struct pw_end_event *ev;
-	__u32 n = 0;
 
-	if (__sync_fetch_and_add(&end_fired, 1))
+	if (!tp || __sync_fetch_and_add(&tp->ended, 1))
 		return 0;
+	/* A tool is not examined; a process whose only thread calls exit
+	 * leaves nothing behind: neither is stopped. */
+	if ((tp->flags & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
+		return send_end(cur, code, 0, PW_END_NOT_STOPPED);
 	/* Every thread of the machine, keeping this process's: the per-process
 	 * mode walks the thread list only from the task it is given to its
 	 * end, so from a thread other than the leader (a Go program often
@@ -372,30 +555,15 @@ static __always_inline int end_of_run(struct task_struct *cur, long code)
 			n++;
 	}
 	bpf_iter_task_destroy(&it);
-	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
-	if (ev) {
-		ev->kind = PW_EVENT_END;
-		ev->tgid = cur->tgid;
-		ev->tid = cur->pid;
-		ev->threads = n;
-		ev->code = code;
-		ev->now_ns = bpf_ktime_get_ns();
-		bpf_ringbuf_submit(ev, 0);
-	} else {
-		count(PW_CNT_RINGBUF_FULL);
-	}
-	bpf_send_signal(SIGSTOP);
+	if (!send_end(cur, code, n, 0))
+		bpf_send_signal(SIGSTOP); /* no stop userspace would not hear of */
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(on_exit_call, long code)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
-
-	if (cur->tgid != command_tgid)
-		return 0;
-	return end_of_run(cur, code);
+	return end_of_run(bpf_get_current_task_btf(), code);
 }
 
 /* The Go runtime's exit is an ABI0 assembly function: its argument is on
@@ -406,8 +574,36 @@ int BPF_KPROBE(on_go_exit)
 	struct task_struct *cur = bpf_get_current_task_btf();
 	__s32 code = 0;
 
-	if (cur->tgid != command_tgid)
-		return 0;
 	bpf_probe_read_user(&code, sizeof(code), (void *)(PT_REGS_SP(ctx) + 8));
 	return end_of_run(cur, code);
+}
+
+/*
+ * Go test binaries: entry of testing.tRunner(t *T, fn func(*T)), the
+ * goroutine every test and subtest runs on. Records goid -> t.name, read
+ * now: a finished test's T may be freed by the end of the run. At +0 the
+ * probe is single-stepped (~10 us), once per test: not worth placing it.
+ */
+SEC("uprobe")
+int BPF_KPROBE(on_trunner)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 goid_off = cookie & 0xffff, name_off = (cookie >> 16) & 0xffff;
+	struct pw_test_key key = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct pw_test_name *v, zero = {};
+	struct { __u64 ptr, len; } str;
+	__u32 len;
+
+	if (bpf_probe_read_user(&key.goid, sizeof(key.goid), (void *)(ctx->r14 + goid_off)) ||
+	    bpf_probe_read_user(&str, sizeof(str), (void *)(ctx->ax + name_off)))
+		return 0;
+	if (bpf_map_update_elem(&test_names, &key, &zero, BPF_ANY))
+		return 0;
+	v = bpf_map_lookup_elem(&test_names, &key);
+	if (!v)
+		return 0;
+	len = str.len < PW_TEST_NAME_LEN - 1 ? str.len : PW_TEST_NAME_LEN - 1;
+	if (bpf_probe_read_user(v->name, len & (PW_TEST_NAME_LEN - 1), (void *)str.ptr))
+		v->name[0] = 0;
+	return 0;
 }

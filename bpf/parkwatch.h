@@ -74,6 +74,9 @@ enum pw_event_kind {
 	PW_EVENT_CLONE = 1,
 	PW_EVENT_EXIT = 2,
 	PW_EVENT_END = 3,
+	PW_EVENT_EXEC = 4,     /* a descendant exec'd an executable not yet seen */
+	PW_EVENT_PROC_END = 5, /* a descendant process ended (its last thread) */
+	PW_EVENT_EXEC_LOST = 6, /* an exec ended other threads of a descendant */
 };
 
 struct pw_clone_event {
@@ -114,6 +117,84 @@ struct pw_end_event {
 	__u32 threads; /* threads recorded in exit_snaps */
 	__u64 code; /* exit()'s argument */
 	__u64 now_ns;
+	__u32 flags; /* PW_END_* */
+	__u32 pad;
+};
+
+/* The process was not stopped: a tool (not a subject), or its only thread
+ * is the one calling exit (nothing can be left behind). */
+#define PW_END_NOT_STOPPED 1
+
+/*
+ * Command mode follows the command's process tree: every process forked by
+ * a member is a member (any depth). Keyed by tgid.
+ */
+struct pw_exe_key {
+	__u64 dev; /* the kernel's s_dev (MKDEV: major << 20 | minor) */
+	__u64 ino;
+};
+
+struct pw_tree_proc {
+	__u32 flags;     /* PW_PROC_* */
+	__u32 ended;     /* end-of-run probe fired (first fire wins) */
+	__u32 threads;   /* threads created in it while watched */
+	__u32 exec_killed; /* threads ended by an exec in progress */
+	struct pw_exe_key exe; /* what it runs since its last exec (0: unknown) */
+};
+
+#define PW_PROC_TOOL 1 /* a tool, not a subject (the go command, its compilers) */
+
+/* An executable seen exec'd in the tree, by inode (pw_exe_key); its
+ * verdict is set by userspace (the exec'ing process waits stopped until
+ * then). How many processes of the tree run it: exe_users. */
+
+struct pw_exe_verdict {
+	__u32 proc_flags; /* PW_PROC_* given to every process exec'ing it */
+	__u32 pad;
+};
+
+struct pw_exec_event {
+	__u32 kind; /* PW_EVENT_EXEC */
+	__u32 tgid;
+	struct pw_exe_key exe;
+};
+
+/* A process of the tree exec'd while other threads ran: the kernel ended
+ * them without an exit() call, so without an end-of-run snapshot. */
+struct pw_exec_lost_event {
+	__u32 kind; /* PW_EVENT_EXEC_LOST */
+	__u32 tgid;
+	__u32 threads; /* threads the exec ended */
+	__u32 pad;
+};
+
+struct pw_proc_end_event {
+	__u32 kind; /* PW_EVENT_PROC_END */
+	__u32 tgid;
+	__u32 exit_code; /* wait status: (code << 8) or the killing signal */
+	__u32 proc_flags;
+	__u32 threads;   /* threads it created while watched */
+	__u32 ended;     /* the end-of-run probe fired for it */
+	struct pw_exe_key exe; /* what it ran */
+	__u64 exe_users; /* processes of the tree still running it */
+};
+
+/*
+ * Go test binaries: which test each tRunner goroutine runs, recorded by an
+ * entry uprobe on testing.tRunner (its *T in rax, the g in r14). The
+ * offsets come in the probe's cookie: g.goid in the low 16 bits,
+ * testing.common.name in the next 16.
+ */
+#define PW_TEST_NAME_LEN 128
+
+struct pw_test_key {
+	__u64 goid;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct pw_test_name {
+	char name[PW_TEST_NAME_LEN]; /* NUL-terminated, cut at 127 bytes */
 };
 
 /* One thread's scheduler state at the command's exit() call. */

@@ -35,6 +35,7 @@
 #   parkwatch_watch_pid PID [PARKWATCH_OPTIONS...]
 #   parkwatch_run [PARKWATCH_OPTIONS...] -- COMMAND [ARGS...]
 #   parkwatch_assert_no_parked [--threshold DUR] [--ignore-top F]... [...]
+#   parkwatch_assert_no_leaks           (after parkwatch_run of a test runner)
 #   parkwatch_stop
 #   parkwatch_wait_for FILE REGEX [TIMEOUT_S [PID]]
 #
@@ -642,5 +643,46 @@ parkwatch_assert_no_parked() {
 		_parkwatch_summary "$report"
 		_parkwatch_render "$report"
 	} >&2
+	return 1
+}
+
+# parkwatch_assert_no_leaks
+#   After parkwatch_run of a test runner (`go test ./...`, `make test`, a
+#   shell script): pass when no process of the run left a thread or a
+#   goroutine behind at its exit. Each process the command started is
+#   examined when it calls exit(); a Go test binary's goroutines name the
+#   test that leaked them. On failure prints, per process,
+#       parkwatch: pid 4242 (/tmp/go-build.../pkg.test -test.v): 0 threads, 2 goroutines
+#         TestFetch/slow leaked 2 goroutines [chan send] created at fetch.go:31
+#   and fails too when a process that could have left threads ended without
+#   an end-of-run snapshot (killed, or _exit with threads running).
+parkwatch_assert_no_leaks() {
+	local out rc=0
+	if [ "$PARKWATCH_MODE" != command ] || [ ! -s "${PARKWATCH_REPORTS:-}" ]; then
+		_parkwatch_err "parkwatch_assert_no_leaks: call parkwatch_run first"
+		return 2
+	fi
+	out=$(jq -r -s '
+		def leaks: [.goroutines[]? | select(.test != null)]
+			| group_by([.test, (.wait_reason // .status), .created_by.file, .created_by.line])
+			| .[] | "  \(.[0].test) leaked \(length) goroutine\(if length == 1 then "" else "s" end)"
+				+ " [\(.[0].wait_reason // .[0].status)]"
+				+ (if .[0].created_by.file then " created at \(.[0].created_by.file | split("/") | last):\(.[0].created_by.line)" else "" end);
+		def who: "pid \(.process.pid // "?") (\(.process.cmdline // .process.exe // "?"))";
+		.[] | select(.end_of_run != null)
+		| if ((.threads | length) + (.goroutines | length)) > 0 then
+			"parkwatch: \(who): \(.threads | length) threads, \(.goroutines | length) goroutines left behind",
+			leaks,
+			(.threads[] | "  thread \(.tid) [\(.class)] at \([.stack[]? | .function // empty] | first // "?")"),
+			(.goroutines[]? | select(.test == null)
+				| "  goroutine \(.goid) [\(.wait_reason // .status)] at \([.stack[]? | .function // empty | select(startswith("runtime.") | not)] | first // "?")")
+		  elif (.end_of_run.covered // .end_of_run.snapshot) | not then
+			"parkwatch: \(who): not examined: \(.end_of_run.reason)"
+		  else empty end' "$PARKWATCH_REPORTS") || {
+		_parkwatch_err "parkwatch_assert_no_leaks: cannot read $PARKWATCH_REPORTS"
+		return 1
+	}
+	[ -z "$out" ] && return 0
+	printf '%s\n' "$out" >&2
 	return 1
 }

@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "command.h"
+#include "go/testname.h"
+
+#define PW_STR_(x) #x
+#define PW_STR(x) PW_STR_(x)
 
 /* execvp's search, done here so the end-of-run probe can be attached to the
  * executable before it runs. */
@@ -74,6 +78,11 @@ int command__spawn(struct command *c, char *const argv[], char *err, size_t errl
 		 * byte means parkwatch gave up. */
 		if (read(release[0], &byte, 1) != 1)
 			_exit(127);
+		/* Go programs of the tree keep their goroutines' creation
+		 * chains, so a leak names the test that started it; a
+		 * GODEBUG of the user's own is left as it is. */
+		if (!getenv("GODEBUG"))
+			setenv("GODEBUG", "tracebackancestors=" PW_STR(GO_TEST_ANCESTORS), 1);
 		execv(c->exe, argv);
 		e = errno;
 		if (write(exec_err[1], &e, sizeof(e)) < 0)
@@ -157,10 +166,10 @@ static bool all_stopped(pid_t pid)
 	return all;
 }
 
-bool command__wait_stopped(const struct command *c, int timeout_ms)
+bool command__pid_stopped(pid_t pid, int timeout_ms)
 {
 	for (int waited = 0; waited < timeout_ms; waited++) {
-		if (all_stopped(c->pid))
+		if (all_stopped(pid))
 			return true;
 		usleep(1000);
 	}

@@ -29,8 +29,8 @@ int command__release(struct command *c, char *err, size_t errlen);
 bool command__poll(struct command *c);
 /* Block until the child exits. */
 void command__wait(struct command *c);
-/* Wait until every thread of the child is stopped (timeout_ms), true if so. */
-bool command__wait_stopped(const struct command *c, int timeout_ms);
+/* Wait until every thread of pid is stopped (timeout_ms), true if so. */
+bool command__pid_stopped(pid_t pid, int timeout_ms);
 /* The exit code parkwatch passes on: the child's status, or 128+signal. */
 int command__exit_code(const struct command *c);
 /* Kill a child that was never released (setup failed). */

@@ -62,7 +62,7 @@ static const struct argp_option options[] = {
 	{ "duration", 'd', "DUR", 0, "Watch mode: stop after DUR (default: until Ctrl-C)", 0 },
 	{ "sample", OPT_SAMPLE, "DUR", 0,
 	  "Watch mode: look every DUR between reports, for spinning and growing (default 1s "
-	  "with -p or a command, else the interval)", 0 },
+	  "with -p, else the interval)", 0 },
 	{ "futex-hooks", OPT_FUTEX_HOOKS, NULL, 0,
 	  "Hook futex syscall entry for exact wait start times (costs every futex call)", 1 },
 	{ "timed", OPT_TIMED, NULL, 0, "Also flag waits that have a timeout", 1 },

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "command.h"
+#include "session_priv.h"
+#include "descendants.h"
 #include "config.h"
 #include "threads/creators.h"
 #include "report/durations.h"
@@ -23,28 +24,6 @@
 #include "threads/targets.h"
 #include "output.h"
 #include "tracer.h"
-
-struct session {
-	struct config *c;
-	struct tracer *t;
-	struct creators *cr;
-	struct ksyms *k;
-	struct idle_list *idle;
-	struct go_watch *go;
-	struct go_precise *gp;   /* --go-precise */
-	struct sweep_opts so;
-	struct targets targets;  /* -p: PID + start time */
-	struct output out;
-	bool final_written;      /* the run's last report reached the output */
-	const char *mode;
-	struct command cmd;
-	bool has_command;
-	bool command_ran;        /* released and exec'd */
-	struct pw_end_event end; /* set by the end-of-run probe's event */
-	bool end_seen, end_done;
-	bool flagged;
-	struct growth *growth;   /* threads' sites across looks (growing) */
-};
 
 static volatile sig_atomic_t stop;
 static volatile pid_t forward_to; /* command mode: the command's pid */
@@ -78,7 +57,7 @@ static void install_signals(void)
 	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = on_child }, NULL);
 }
 
-static uint64_t now_ns(void)
+uint64_t session__now_ns(void)
 {
 	struct timespec ts;
 
@@ -86,25 +65,48 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+
+static bool test_name(void *ctx, uint32_t tgid, uint64_t goid, char *buf, size_t len)
+{
+	return tracer__test_name(ctx, tgid, goid, buf, len);
+}
+
 static int on_event(void *ctx, uint32_t kind, const void *data)
 {
 	struct session *s = ctx;
 
 	switch (kind) {
-	case PW_EVENT_CLONE:
+	case PW_EVENT_CLONE: {
+		const struct pw_clone_event *ev = data;
+
+		if (s->tree && (ev->flags & PW_THREAD_IS_PROCESS))
+			descendants__on_fork(s->tree, ev->child_tgid);
 		return creators__add(s->cr, data);
+	}
 	case PW_EVENT_EXIT:
 		creators__remove(s->cr, ((const struct pw_exit_event *)data)->tid);
 		return 0;
 	case PW_EVENT_END:
-		s->end = *(const struct pw_end_event *)data;
-		s->end_seen = true;
+		if (s->nends < (int)(sizeof(s->ends) / sizeof(s->ends[0])))
+			s->ends[s->nends++] = *(const struct pw_end_event *)data;
+		else if (!(((const struct pw_end_event *)data)->flags & PW_END_NOT_STOPPED))
+			kill(((const struct pw_end_event *)data)->tgid, SIGCONT); /* never left stopped */
+		return 0;
+	case PW_EVENT_EXEC:
+		if (s->tree)
+			descendants__on_exec(s->tree, data);
+		return 0;
+	case PW_EVENT_PROC_END:
+		session__proc_ended(s, data);
+		return 0;
+	case PW_EVENT_EXEC_LOST:
+		session__exec_lost(s, data);
 		return 0;
 	}
 	return 0;
 }
 
-static int print_report(struct session *s, const struct pw_report *r)
+int session__print(struct session *s, const struct pw_report *r)
 {
 	struct print_opts po = { .color = s->c->color && !s->c->output, .weight = s->c->weight };
 	FILE *f = s->out.f;
@@ -139,9 +141,12 @@ static int print_report(struct session *s, const struct pw_report *r)
 	return err;
 }
 
-/* One sweep and its report; 0 or -errno. end: fill in the end of run. */
-static int report(struct session *s, const struct sweep_opts *so, bool final,
-		  void (*end)(struct session *, struct pw_report *))
+/*
+ * One sweep and its report; 0 or -errno. end: fill in the end of run.
+ * quiet: print it only if something was flagged (a descendant's end).
+ */
+int session__report(struct session *s, const struct sweep_opts *so, bool final, bool quiet,
+		    void (*end)(struct session *, struct pw_report *))
 {
 	struct pw_report r = {
 		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .final = final,
@@ -154,63 +159,21 @@ static int report(struct session *s, const struct sweep_opts *so, bool final,
 	if (err) {
 		fprintf(stderr, "parkwatch: sweep failed: %s\n", strerror(-err));
 	} else {
+		bool found = r.nthreads > 0 || r.ngoroutines > 0;
+
 		if (end)
 			end(s, &r);
-		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
-		err = print_report(s, &r);
+		/* Command mode judges what is left at each exit; its periodic
+		 * reports (first looks at tests still running) inform only. */
+		if (!s->has_command || end)
+			s->flagged |= found;
+		if (!quiet || found)
+			err = session__print(s, &r);
 	}
 	report__free(&r);
 	return err;
 }
 
-static void fill_end(struct session *s, struct pw_report *r)
-{
-	r->has_end = true;
-	r->end_snapshot = true;
-	r->exit_status = (int)(s->end.code & 0xff);
-	snprintf(r->end_reason, sizeof(r->end_reason),
-		 "the command called exit(%d) in thread %u; every other thread still alive then "
-		 "is listed", r->exit_status, s->end.tid);
-}
-
-/*
- * The command called exit() and the probe stopped it: sweep it as it was,
- * with every other thread counted (threshold 0, timed waits too), then let
- * it go on exiting.
- */
-static int end_of_run(struct session *s)
-{
-	struct sweep_opts so = s->so;
-	int err;
-
-	s->end_done = true;
-	if (!command__wait_stopped(&s->cmd, 2000))
-		fprintf(stderr, "parkwatch: the command did not stop for the end-of-run snapshot; "
-			"its threads may have moved on\n");
-	so.threshold_ns = 0;
-	so.show_timed = true;
-	so.end_tgid = s->end.tgid;
-	so.end_tid = s->end.tid;
-	err = report(s, &so, true, fill_end);
-	kill(s->cmd.pid, SIGCONT);
-	return err;
-}
-
-/* The command ended without the end-of-run probe firing: say why. */
-static void fill_no_end(struct session *s, struct pw_report *r)
-{
-	int code = command__exit_code(&s->cmd);
-
-	r->has_end = true;
-	r->exit_status = code;
-	if (code > 128)
-		snprintf(r->end_reason, sizeof(r->end_reason),
-			 "no end-of-run snapshot: the command was killed by signal %d", code - 128);
-	else
-		snprintf(r->end_reason, sizeof(r->end_reason),
-			 "no end-of-run snapshot: the command exited (status %d) without calling "
-			 "exit() (e.g. _exit or exit_group directly)", code);
-}
 
 /* Milliseconds to wait for events: until the next report, at most 500. */
 static int poll_timeout(uint64_t now, uint64_t until)
@@ -241,18 +204,19 @@ static int sample(struct session *s)
 		target_gone |= r.exited[i].reason != PW_EXIT_DURING_SWEEP;
 	if (!err && target_gone) {
 		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
-		err = print_report(s, &r);
+		err = session__print(s, &r);
 	}
 	report__free(&r);
 	return err;
 }
 
 /* How often to look between reports: --sample, else each second when the
- * targets are known (-p, a command: cheap), else only at each report. */
+ * targets are known (-p: cheap), else only at each report. Command mode
+ * judges what is left at exit: its periodic reports need no looks. */
 static uint64_t sample_every(const struct config *c)
 {
 	uint64_t v = c->sample_ns ? c->sample_ns :
-		     c->npids || c->command ? 1000000000ULL : c->interval_ns;
+		     c->npids && !c->command ? 1000000000ULL : c->interval_ns;
 
 	return v < c->interval_ns ? v : c->interval_ns;
 }
@@ -273,9 +237,9 @@ static int watch(struct session *s)
 	int err;
 
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = session__now_ns();
 
-		if (s->end_seen && !s->end_done && (err = end_of_run(s)))
+		if (s->nends && (err = session__handle_ends(s)))
 			return err;
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
@@ -285,7 +249,8 @@ static int watch(struct session *s)
 		bool swept = true;
 
 		if (now >= next || targets__any_changed(s->so.targets)) {
-			if ((err = report(s, &s->so, false, NULL)))
+			if ((!s->tree || session__target_tree(s)) &&
+			    (err = session__report(s, &s->so, false, false, NULL)))
 				return err;
 			if (now >= next)
 				next += s->c->interval_ns;
@@ -310,8 +275,16 @@ static int watch(struct session *s)
 		}
 	}
 	if (!s->has_command)
-		return report(s, &s->so, true, NULL);
-	tracer__poll(s->t, 0); /* an end event still in the ring buffer is too late */
+		return session__report(s, &s->so, true, false, NULL);
+	/* An end event still in the ring buffer is too late for the command
+	 * (it is gone), not for a descendant still stopped at its exit. */
+	tracer__poll(s->t, 0);
+	for (int i = 0; i < s->nends; i++)
+		if (s->ends[i].tgid == (uint32_t)s->cmd.pid &&
+		    !(s->ends[i].flags & PW_END_NOT_STOPPED))
+			s->ends[i--] = s->ends[--s->nends];
+	if (s->nends && (err = session__handle_ends(s)))
+		return err;
 	if (!s->end_done) {
 		struct pw_report r = {
 			.mode = s->mode, .final = true, .threshold_ns = s->so.threshold_ns,
@@ -321,8 +294,8 @@ static int watch(struct session *s)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		/* Nothing is left to sweep once the command is gone. */
-		fill_no_end(s, &r);
-		err = print_report(s, &r);
+		session__fill_no_end(s, &r);
+		err = session__print(s, &r);
 		report__free(&r);
 		return err;
 	}
@@ -417,13 +390,21 @@ int session__run(struct config *c)
 		.pids = c->pids, .npids = c->npids, .track_creators = !c->once,
 		.futex_hooks = c->futex_hooks && !c->once, .kernel_stacks = c->kstack,
 		.max_threads = c->max_threads, .btf_path = c->btf, .verbose = c->verbose,
-		.command_pid = s.has_command ? s.cmd.pid : 0, .command_exe = s.cmd.exe,
+		.command_pid = s.has_command ? s.cmd.pid : 0,
 	};
 	err = tracer__open(&to, on_event, &s, &s.t, errbuf, sizeof(errbuf));
 	if (err) {
 		fprintf(stderr, "parkwatch: %s\n", errbuf);
 		rc = err == -ESRCH ? EXIT_USAGE : EXIT_ENV;
 		goto out;
+	}
+	if (s.has_command) {
+		s.tree = descendants__new(s.t, s.cmd.pid, c->verbose);
+		s.tests = (struct go_test_names){ .lookup = test_name, .ctx = s.t };
+		if (!s.tree) {
+			rc = EXIT_ENV;
+			goto out;
+		}
 	}
 	if (c->go_precise) {
 		struct go_precise_opts gpo = {
@@ -440,10 +421,10 @@ int session__run(struct config *c)
 		go_watch__set_precise(s.go, s.gp);
 	}
 	s.so = (struct sweep_opts){
-		.threshold_ns = c->threshold_ns, .attach_ns = now_ns(), .show_timed = c->timed,
+		.threshold_ns = c->threshold_ns, .attach_ns = session__now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
-		.idle = s.idle, .ignore = c->ignore, .go = s.go, .pids = c->pids,
-		.npids = c->npids,
+		.idle = s.idle, .builtin_idle = !c->idle_file, .ignore = c->ignore, .go = s.go, .pids = c->pids,
+		.npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
 	};
 	if (c->npids && !s.has_command) {
 		s.targets = (struct targets){ .pids = c->pids, .start = c->pid_start,
@@ -451,7 +432,7 @@ int session__run(struct config *c)
 		s.so.targets = &s.targets;
 	}
 	if (c->once) {
-		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
+		rc = session__report(&s, &s.so, true, false, NULL) ? EXIT_ENV : 0;
 		goto out;
 	}
 	format_duration(c->interval_ns, every, sizeof(every));
@@ -471,8 +452,10 @@ int session__run(struct config *c)
 	rc = watch(&s) ? EXIT_ENV : 0;
 out:
 	if (s.has_command) {
-		if (s.end_seen)
-			kill(s.cmd.pid, SIGCONT); /* never leave it stopped */
+		if (s.t)
+			tracer__poll(s.t, 0); /* execs waiting for their verdict resume */
+		for (int i = 0; i < s.nends; i++)
+			kill(s.ends[i].tgid, SIGCONT); /* never leave one stopped */
 		command__abort(&s.cmd);      /* a child never released */
 		command__wait(&s.cmd);
 		forward_to = 0;
@@ -483,10 +466,14 @@ out:
 		rc = EXIT_FLAGGED;
 	go_precise__print_stats(s.gp, c->verbose, stderr);
 	go_precise__close(s.gp);
-	tracer__close(s.t);
+	if (s.has_command && s.t)
+		tracer__close_in_background(s.t);
+	else
+		tracer__close(s.t);
 	creators__free(s.cr);
 	go_watch__free(s.go);
 	growth__free(s.growth);
+	descendants__free(s.tree);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);
 	/* The report replaces -o FILE only if the run got to write it all. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@
 #include <bpf/libbpf.h>
 #include "parkwatch.skel.h"
 #include "tracer.h"
-#include "go/elf.h"
+#include "detach.h"
 
 #define CAP_PERFMON_BIT 38
 #define CAP_BPF_BIT 39
@@ -29,7 +31,15 @@ struct tracer {
 	void *cb_ctx;
 	struct bpf_link *end_probes[4];
 	int nend_probes;
+	struct exe_probe *exe_probes; /* command mode: per-executable probes */
+	int nexe_probes;
+	struct detacher *detacher;
 	int ncpus;
+};
+
+struct exe_probe {
+	struct pw_exe_key exe;
+	struct bpf_link *link;
 };
 
 static bool verbose_libbpf;
@@ -128,6 +138,9 @@ static int on_ringbuf(void *ctx, void *data, size_t size)
 		[PW_EVENT_CLONE] = sizeof(struct pw_clone_event),
 		[PW_EVENT_EXIT] = sizeof(struct pw_exit_event),
 		[PW_EVENT_END] = sizeof(struct pw_end_event),
+		[PW_EVENT_EXEC] = sizeof(struct pw_exec_event),
+		[PW_EVENT_PROC_END] = sizeof(struct pw_proc_end_event),
+		[PW_EVENT_EXEC_LOST] = sizeof(struct pw_exec_lost_event),
 	};
 	struct tracer *t = ctx;
 	uint32_t kind;
@@ -173,61 +186,27 @@ static int attach_iters(struct tracer *t, const struct tracer_opts *o, char *err
 	return 0;
 }
 
-/* A stripped Go executable (-ldflags='-s -w', strip) has no
- * runtime.exit.abi0 symbol for libbpf to find; its pclntab, which the
- * runtime itself needs, still names runtime.exit. */
-static struct bpf_link *attach_go_exit_by_pclntab(struct bpf_program *prog, const char *exe)
-{
-	struct go_binary *b = go_binary__open(exe, NULL, NULL, 0);
-	struct bpf_link *l = NULL;
-	uint64_t entry = 0;
-	int64_t off = -1;
-
-	if (b && go_binary__is_go(b))
-		entry = go_binary__func_entry(b, "runtime.exit", NULL);
-	if (entry)
-		off = go_binary__file_offset(b, entry);
-	if (off >= 0)
-		l = bpf_program__attach_uprobe_opts(prog, -1, exe, off, NULL);
-	go_binary__free(b);
-	return l;
-}
-
 /*
- * Command mode: attach the end-of-run probe to every exit path the command
- * may take — the C library's exit() (the libc parkwatch itself runs on, which
- * is the one dynamically linked programs load), and in the executable itself
- * a static exit() or the Go runtime's exit (by symbol, else through the
- * pclntab). Paths that do not exist in a binary are skipped; at least one
- * must attach.
+ * Command mode: the end-of-run probe on the C library's exit() (the libc
+ * parkwatch itself runs on, which is the one dynamically linked programs
+ * load). Executables with their own exit path (static, Go) get theirs when
+ * a process of the tree execs them (tracer__attach_exe_probe).
  */
-static int attach_end_probes(struct tracer *t, const char *exe, char *errbuf, size_t len)
+static int attach_end_probes(struct tracer *t, char *errbuf, size_t len)
 {
-	const struct { bool in_exe; const char *func; struct bpf_program *prog; } targets[] = {
-		{ false, "exit", t->skel->progs.on_exit_call },
-		{ true, "exit", t->skel->progs.on_exit_call },
-		{ true, "runtime.exit.abi0", t->skel->progs.on_go_exit },
-	};
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "exit");
 	Dl_info libc = {};
+	struct bpf_link *l;
 
 	dladdr((void *)exit, &libc);
-	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = targets[i].func);
-		const char *bin = targets[i].in_exe ? exe : libc.dli_fname;
-		struct bpf_link *l;
-
-		if (!bin || t->nend_probes == (int)(sizeof(t->end_probes) / sizeof(t->end_probes[0])))
-			continue;
-		l = bpf_program__attach_uprobe_opts(targets[i].prog, -1, bin, 0, &uo);
-		if (!l && targets[i].prog == t->skel->progs.on_go_exit)
-			l = attach_go_exit_by_pclntab(targets[i].prog, bin);
-		if (l)
-			t->end_probes[t->nend_probes++] = l;
-	}
-	if (t->nend_probes)
+	l = libc.dli_fname ? bpf_program__attach_uprobe_opts(t->skel->progs.on_exit_call, -1,
+							      libc.dli_fname, 0, &uo) : NULL;
+	if (l) {
+		t->end_probes[t->nend_probes++] = l;
 		return 0;
-	snprintf(errbuf, len, "cannot attach the end-of-run probe to exit() in %s or %s",
-		 libc.dli_fname ? libc.dli_fname : "the C library", exe);
+	}
+	snprintf(errbuf, len, "cannot attach the end-of-run probe to exit() in %s",
+		 libc.dli_fname ? libc.dli_fname : "the C library");
 	return -ENOENT;
 }
 
@@ -266,6 +245,8 @@ int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 	bpf_map__set_max_entries(t->skel->maps.exit_snaps, o->max_threads);
 	bpf_program__set_autoload(t->skel->progs.on_exit_call, o->command_pid > 0);
 	bpf_program__set_autoload(t->skel->progs.on_go_exit, o->command_pid > 0);
+	bpf_program__set_autoload(t->skel->progs.on_trunner, o->command_pid > 0);
+	bpf_program__set_autoload(t->skel->progs.on_exec, o->command_pid > 0);
 	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
 	t->skel->rodata->wait_slot_mask = wait_slot_count(o->futex_hooks) - 1;
 	bpf_map__set_max_entries(t->skel->maps.wait_slots, wait_slot_count(o->futex_hooks));
@@ -291,6 +272,13 @@ int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 		bpf_map__update_elem(t->skel->maps.filter_tgids, &tgid, sizeof(tgid), &one,
 				     sizeof(one), BPF_ANY);
 	}
+	if (o->command_pid > 0) {
+		__u32 tgid = o->command_pid;
+		struct pw_tree_proc root = {};
+
+		bpf_map__update_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &root, sizeof(root),
+				     BPF_ANY);
+	}
 	/* Creators first, then the iterators: a thread cloned between the two
 	 * is still seen by both. */
 	err = parkwatch_bpf__attach(t->skel);
@@ -304,7 +292,7 @@ int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 	if (err)
 		goto fail;
 	if (o->command_pid > 0) {
-		err = attach_end_probes(t, o->command_exe, errbuf, errlen);
+		err = attach_end_probes(t, errbuf, errlen);
 		if (err)
 			goto fail;
 	}
@@ -451,12 +439,162 @@ int tracer__end_probes(const struct tracer *t)
 	return t->nend_probes;
 }
 
+int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
+			     enum tracer_exe_probe which, const char *path, const char *func,
+			     uint64_t offset, uint64_t cookie)
+{
+	struct bpf_program *prog = which == TRACER_PROBE_GO_EXIT ? t->skel->progs.on_go_exit :
+				   which == TRACER_PROBE_TRUNNER ? t->skel->progs.on_trunner :
+				   t->skel->progs.on_exit_call;
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .func_name = func);
+	struct exe_probe *v;
+	struct bpf_link *l;
+
+	v = realloc(t->exe_probes, (t->nexe_probes + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	t->exe_probes = v;
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &uo);
+	if (!l)
+		return -errno;
+	t->exe_probes[t->nexe_probes++] = (struct exe_probe){ .exe = *exe, .link = l };
+	if (!t->detacher)
+		t->detacher = detacher_new();
+	return 0;
+}
+
+void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe)
+{
+	bpf_map__delete_elem(t->skel->maps.exes, exe, sizeof(*exe), 0);
+	bpf_map__delete_elem(t->skel->maps.exe_users, exe, sizeof(*exe), 0);
+	for (int i = 0; i < t->nexe_probes; i++) {
+		if (memcmp(&t->exe_probes[i].exe, exe, sizeof(*exe)))
+			continue;
+		if (!detacher_push(t->detacher, t->exe_probes[i].link))
+			bpf_link__destroy(t->exe_probes[i].link);
+		t->exe_probes[i--] = t->exe_probes[--t->nexe_probes];
+	}
+}
+
+void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uint32_t proc_flags)
+{
+	struct pw_exe_verdict v = { .proc_flags = proc_flags };
+
+	bpf_map__update_elem(t->skel->maps.exes, exe, sizeof(*exe), &v, sizeof(v), BPF_ANY);
+}
+
+void tracer__set_proc_flags(struct tracer *t, uint32_t tgid, uint32_t proc_flags)
+{
+	struct pw_tree_proc p;
+
+	if (bpf_map__lookup_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), 0))
+		return;
+	p.flags = proc_flags;
+	bpf_map__update_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), BPF_EXIST);
+}
+
+uint32_t tracer__proc_flags(struct tracer *t, uint32_t tgid)
+{
+	struct pw_tree_proc p;
+
+	if (bpf_map__lookup_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), 0))
+		return 0;
+	return p.flags;
+}
+
+bool tracer__in_tree(struct tracer *t, uint32_t tgid)
+{
+	struct pw_tree_proc p;
+
+	return bpf_map__lookup_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), 0) == 0;
+}
+
+bool tracer__test_name(const struct tracer *t, uint32_t tgid, uint64_t goid, char *buf,
+		       size_t len)
+{
+	struct pw_test_key key = { .goid = goid, .tgid = tgid };
+	struct pw_test_name v;
+
+	if (bpf_map__lookup_elem(t->skel->maps.test_names, &key, sizeof(key), &v, sizeof(v), 0))
+		return false;
+	v.name[sizeof(v.name) - 1] = 0;
+	snprintf(buf, len, "%s", v.name);
+	return true;
+}
+
+int tracer__retarget(struct tracer *t, const pid_t *pids, int npids)
+{
+	struct tracer_opts o = { .pids = pids, .npids = npids };
+	char errbuf[256];
+
+	for (int i = 0; i < t->niters; i++)
+		bpf_link__destroy(t->iters[i]);
+	free(t->iters);
+	t->iters = NULL;
+	t->niters = 0;
+	return attach_iters(t, &o, errbuf, sizeof(errbuf));
+}
+
+void tracer__close_in_background(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.tree), null;
+	__u32 key, next;
+	pid_t pid;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0) {
+		/* parkwatch (or a failed fork: then here, the slow way). Its
+		 * copies of the descriptors close at its exit; the child's keep
+		 * the links until it destroys them. */
+		if (pid < 0)
+			tracer__close(t);
+		return;
+	}
+	/* Nothing may wait on this child: no output, no terminal. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3 && null >= 0; i++)
+		dup2(null, i);
+	setsid();
+	tracer__close(t);
+	_exit(0);
+}
+
 void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < t->nend_probes; i++)
-		bpf_link__destroy(t->end_probes[i]);
+	{
+		/* Each detach waits for a grace period: the uprobes' and the
+		 * tracepoints' all at once, on threads of their own. */
+		struct bpf_link *links[t->nend_probes + t->nexe_probes + 4];
+		int n = 0;
+
+		for (int i = 0; i < t->nend_probes; i++)
+			links[n++] = t->end_probes[i];
+		for (int i = 0; i < t->nexe_probes; i++)
+			links[n++] = t->exe_probes[i].link;
+		if (t->skel) {
+			struct bpf_link **tps[] = {
+				&t->skel->links.on_fork, &t->skel->links.on_exit,
+				&t->skel->links.on_exec, &t->skel->links.on_sys_enter,
+			};
+
+			for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
+				if (*tps[i]) {
+					links[n++] = *tps[i];
+					*tps[i] = NULL;
+				}
+		}
+		detacher_free(t->detacher);
+		destroy_parallel(links, n);
+	}
+	free(t->exe_probes);
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->niters; i++)
 		bpf_link__destroy(t->iters[i]);

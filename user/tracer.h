@@ -23,7 +23,6 @@ struct tracer_opts {
 	const char *btf_path; /* NULL: the running kernel's */
 	bool verbose;
 	pid_t command_pid;        /* command mode: the child, before its exec */
-	const char *command_exe;  /* its executable (for static or Go exit) */
 };
 
 struct tracer;
@@ -65,6 +64,42 @@ bool tracer__exit_snap(struct tracer *t, uint32_t tid, struct pw_exit_snap *out)
 /* Command mode: how many exit paths the end-of-run probe is attached to. */
 int tracer__end_probes(const struct tracer *t);
 
+/* Command mode, per executable a process of the tree execs: */
+enum tracer_exe_probe {
+	TRACER_PROBE_EXIT,     /* a static exit() */
+	TRACER_PROBE_GO_EXIT,  /* runtime.exit (ABI0: code on the stack) */
+	TRACER_PROBE_TRUNNER,  /* testing.tRunner; cookie: goid | name_off << 16 */
+};
+/* Attach one probe, kept for executable exe, to path at func (its symbol
+ * table) + offset, or at a file offset when func is NULL. 0 or -errno. */
+int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
+			     enum tracer_exe_probe which, const char *path, const char *func,
+			     uint64_t offset, uint64_t cookie);
+/* No process of the tree runs exe any more: forget its verdict and detach
+ * its probes (in the background: each detach waits for a grace period). */
+void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe);
+/* Judge an executable once: processes exec'ing it later get proc_flags
+ * without being stopped. */
+void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uint32_t proc_flags);
+/* Set the PW_PROC_* flags of a process of the tree (stopped at its exec). */
+void tracer__set_proc_flags(struct tracer *t, uint32_t tgid, uint32_t proc_flags);
+/* PW_PROC_* flags of a process of the tree (0 if not in it). */
+uint32_t tracer__proc_flags(struct tracer *t, uint32_t tgid);
+/* Is tgid a live process of the command's tree? */
+bool tracer__in_tree(struct tracer *t, uint32_t tgid);
+/* The test a tRunner goroutine ran (Go test binaries), false if unknown. */
+bool tracer__test_name(const struct tracer *t, uint32_t tgid, uint64_t goid, char *buf,
+		       size_t len);
+/* Sweep these processes from now on (task iterators re-made). 0 or -errno. */
+int tracer__retarget(struct tracer *t, const pid_t *pids, int npids);
+
 void tracer__close(struct tracer *t);
+/*
+ * Command mode's end: the same, by a child process, so that parkwatch exits
+ * (and the command's caller goes on) without waiting for the detaches, one
+ * grace period each. The tree is emptied first, so that the probes still
+ * attached meanwhile act on no process.
+ */
+void tracer__close_in_background(struct tracer *t);
 
 #endif

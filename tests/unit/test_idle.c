@@ -58,6 +58,24 @@ int main(void)
 	/* a comm-only rule */
 	CHECK((why = idle_list__match(l, &(struct idle_subject){ .stack = &b, .comm = "jemalloc_bg_thd" })) &&
 	      !strcmp(why, "jemalloc background thread"));
+	/* goleak's standard ignores: signal.Notify's loop, the testing
+	 * package's own goroutines (matched on their start function); a user
+	 * goroutine in a test is not */
+	{
+		const char *sig[] = { "os/signal.signal_recv", "os/signal.loop", "runtime.goexit" };
+		const char *trunner[] = { "testing.tRunner" };
+		const char *user[] = { "runtime.gopark", "runtime.chansend1", "main.leak.func1",
+				       "runtime.goexit" };
+		struct pw_stack s1 = stack_of(sig, 3), s2 = stack_of(trunner, 1), s3 = stack_of(user, 4);
+
+		CHECK((why = idle_list__match(l, &(struct idle_subject){ .stack = &s1 })) &&
+		      !strcmp(why, "os/signal loop"));
+		CHECK(idle_list__match(l, &(struct idle_subject){ .stack = &s2 }) != NULL);
+		CHECK(idle_list__match(l, &(struct idle_subject){ .stack = &s3 }) == NULL);
+		pw_stack__free(&s1);
+		pw_stack__free(&s2);
+		pw_stack__free(&s3);
+	}
 	idle_list__free(l);
 
 	path = write_tmp("# comment\n\n  worker_wait  # trailing comment\nother\nworker_* comm=cv* my pool  at rest\n");

@@ -221,3 +221,9 @@ int go_history__observe_precise(struct go_history *h, const struct go_snapshot *
 	h->sweeps++;
 	return 0;
 }
+
+bool go_runtime_function(const char *fn)
+{
+	return fn && (!strncmp(fn, "runtime.", 8) || !strncmp(fn, "internal/", 9) ||
+		      !strchr(fn, '.'));
+}

@@ -50,6 +50,10 @@ int go_history__sweeps(const struct go_history *h);
 void go_history__free(struct go_history *h);
 
 const char *go_class_name(enum go_class c);
+/* A function of the Go runtime's own machinery: runtime.*, internal/...
+ * (bytealg, ...), or an assembly helper without a package path
+ * (indexbytebody). */
+bool go_runtime_function(const char *fn);
 /* Wait reasons that end by themselves (time.Sleep): not flagged as parked. */
 bool go_wait_is_timed(const char *wait_reason);
 

@@ -328,3 +328,27 @@ uint64_t go_binary__moduledata(const struct go_binary *b)
 {
 	return b->moduledata;
 }
+
+/* --- test binaries (go/testname.c) ------------------------------------ */
+
+int go_binary__test_layout_dwarf(const struct go_binary *b, struct go_test_layout *out)
+{
+	struct wanted w[] = { { .name = "testing.common" }, { .name = "runtime.g" },
+			      { .name = "runtime.ancestorInfo" } };
+	Dwarf *dw;
+	int ret = -ESRCH;
+
+	if (!(dw = open_dwarf(b)))
+		return -ENOENT;
+	find_structs(dw, w, 3);
+	if (w[0].found && w[1].found) {
+		out->source = "dwarf";
+		out->common_name = member(&w[0].die, "name", NULL);
+		out->g_ancestors = member(&w[1].die, "ancestors", NULL);
+		out->ancestor_size = w[2].found ? struct_size(&w[2].die) : -1;
+		out->ancestor_goid = w[2].found ? member(&w[2].die, "goid", NULL) : -1;
+		ret = out->common_name < 0 ? -ESRCH : 0;
+	}
+	dwarf_end(dw);
+	return ret;
+}

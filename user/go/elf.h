@@ -138,14 +138,17 @@ int go_binary__sp_delta(const struct go_binary *b, uint64_t pc, int32_t *delta);
  * "runtime.allgadd"; works in stripped binaries. 0 when absent. */
 uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end);
 
-/* File offset of code at link-time address addr (what uprobes take), -1
- * when addr is not in an executable section of the file (image.c). */
-int64_t go_binary__file_offset(const struct go_binary *b, uint64_t addr);
-
 /* --- symbols and data (elf.c) ---------------------------------------- */
 
 /* Value of a .symtab symbol (0 when stripped or absent); size if wanted. */
 uint64_t go_binary__symbol(const struct go_binary *b, const char *name, uint64_t *size);
+/* The file's bytes at a link-time address, bounds-checked (NULL outside
+ * a section with file contents): e.g. a function's first instructions. */
+const uint8_t *go_binary__bytes(const struct go_binary *b, uint64_t addr, uint64_t len);
+/* Link-time address -> offset in the file (for uprobes), -1 if not code. */
+int64_t go_binary__file_offset(const struct go_binary *b, uint64_t vaddr);
+/* Has a program interpreter (PT_INTERP): loads the C library's exit(). */
+bool go_binary__is_dynamic(const struct go_binary *b);
 
 /* --- runtime.allgs (allgs.c) ----------------------------------------- */
 
@@ -196,6 +199,19 @@ int go_g_layout_table(size_t i, struct go_g_layout *out, int *last_minor);
  * -ENOENT when not Go) with a sentence in err. */
 int go_binary__g_layout(const struct go_binary *b, struct go_g_layout *out, char *err,
 			size_t errlen);
+
+/* --- test binaries (dwarf.c, go/testname.c) ------------------------ */
+
+/* Offsets for naming the test behind a goroutine; -1 when unknown. */
+struct go_test_layout {
+	const char *source;  /* "dwarf" or "table go1.N" */
+	int common_name;     /* testing.common.name (T embeds common first) */
+	int g_ancestors;     /* runtime.g.ancestors (*[]ancestorInfo) */
+	int ancestor_size, ancestor_goid; /* runtime.ancestorInfo */
+};
+
+/* From DWARF: -ENOENT without, -ESRCH when testing.common is missing. */
+int go_binary__test_layout_dwarf(const struct go_binary *b, struct go_test_layout *out);
 
 /* --- channel and semaphore layouts (dwarf.c, runtime.c) ----------- */
 

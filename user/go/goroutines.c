@@ -19,6 +19,7 @@
 #define G_STATUS_RUNNING 2
 #define G_STATUS_WAITING 4
 #define G_STATUS_DEAD 6
+#define G_STATUS_DEADEXTRA 11 /* 1.26: a dead g kept for a cgo callback's M */
 #define MAX_GS (1 << 24)      /* more goroutines than any sane process */
 #define STACK_WINDOW 1024     /* bytes of each stack read in one batch: the
 				 parked frames on top; deeper ones are read
@@ -101,6 +102,11 @@ int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_
 const struct go_binary *go_process__binary(const struct go_process *p)
 {
 	return p->bin;
+}
+
+const struct go_g_layout *go_process__g_layout(const struct go_process *p)
+{
+	return &p->lay;
 }
 
 uint64_t go_process__bias(const struct go_process *p)
@@ -538,6 +544,7 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 
 		win_len[i] = 0;
 		if (!ok[i] || st == G_STATUS_DEAD || st == G_STATUS_IDLE || st == G_STATUS_RUNNING ||
+		    st == G_STATUS_DEADEXTRA ||
 		    !sp || hi <= sp)
 			continue;
 		addr[m] = sp;
@@ -557,7 +564,8 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		if (!ok[i])
 			continue;
 		g->status = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
-		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE || g->status > 20)
+		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE ||
+		    g->status == G_STATUS_DEADEXTRA || g->status > 20)
 			continue;
 		g->pid = p->pid;
 		g->gaddr = ptrs[i];

@@ -57,6 +57,8 @@ struct pw_goroutine {
 	uint32_t thread_tid;     /* running: the thread (M) it runs on, else 0 */
 	uint64_t waiting;        /* g.waiting (*sudog), 0 if none or unknown */
 	struct pw_gwait *wait;   /* what it waits on (go/wait.c), NULL: unknown */
+	char *test;              /* test binaries: the test whose goroutine tree
+				  * created it ("TestX/sub"), NULL: none known */
 };
 
 /* Free what a goroutine owns (its stack and creation site strings). */
@@ -67,6 +69,7 @@ static inline void pw_goroutine__release(struct pw_goroutine *g)
 	free(g->created_by.file);
 	free(g->created_by.module);
 	free(g->wait);
+	free(g->test);
 }
 
 struct go_snapshot {
@@ -113,6 +116,8 @@ void go_process__free(struct go_process *p);
 int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_t len);
 const struct go_binary *go_process__binary(const struct go_process *p);
 uint64_t go_process__bias(const struct go_process *p);
+struct go_g_layout;
+const struct go_g_layout *go_process__g_layout(const struct go_process *p);
 const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
 						     const char **why);
 

@@ -55,11 +55,37 @@ const uint8_t *go_binary__bytes(const struct go_binary *b, uint64_t addr, uint64
 	return b->map + s->offset + (addr - s->addr);
 }
 
-int64_t go_binary__file_offset(const struct go_binary *b, uint64_t addr)
+/* Link-time address -> file offset through the executable PT_LOAD holding
+ * it (the uprobe API takes file offsets); -1 when none does. */
+int64_t go_binary__file_offset(const struct go_binary *b, uint64_t vaddr)
 {
-	const struct go_section *s = go_binary__section_at(b, addr, 1);
+	size_t n;
 
-	if (!s || !s->in_file || s->type == SHT_NOBITS || !(s->flags & SHF_EXECINSTR))
+	if (!b->elf || elf_getphdrnum(b->elf, &n))
 		return -1;
-	return (int64_t)(s->offset + (addr - s->addr));
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(b->elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz)
+			return vaddr - ph.p_vaddr + ph.p_offset;
+	}
+	return -1;
+}
+
+/* Dynamically linked (has a program interpreter)? */
+bool go_binary__is_dynamic(const struct go_binary *b)
+{
+	size_t n;
+
+	if (!b->elf || elf_getphdrnum(b->elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(b->elf, i, &ph) && ph.p_type == PT_INTERP)
+			return true;
+	}
+	return false;
 }

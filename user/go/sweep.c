@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "go/class.h"
+#include "go/elf.h"
 #include "go/precise.h"
 #include "go/goroutines.h"
 #include "go/sweep.h"
+#include "go/testname.h"
 #include "go/wait.h"
 
 /* One process seen by the sweeps: Go or not, decided once. */
@@ -130,22 +132,47 @@ static bool is_exiting(const struct pw_goroutine *g, const struct go_sweep_opts 
 	return o->end_tgid && g->thread_tid && g->thread_tid == o->end_tid;
 }
 
+/*
+ * A goroutine started by an idle-listed function. Since Go 1.22 `go f(x)`
+ * starts a wrapper named after the function holding the go statement
+ * (testing.(*T).Run.gowrap1 for t.Run's `go tRunner(t, f)`): that function
+ * is what the list names.
+ */
 static bool hidden_start(const struct pw_goroutine *g, const struct go_sweep_opts *o)
 {
-	struct pw_frame f = { .function = (char *)g->start_function };
-	struct pw_stack s = { .frames = &f, .nframes = 1 };
+	struct pw_frame f[2] = { { .function = (char *)g->start_function } };
+	struct pw_stack s = { .frames = f, .nframes = 1 };
+	const char *wrap = g->start_function ? strstr(g->start_function, ".gowrap") : NULL;
+	char outer[256];
+	bool hidden;
 
-	return g->start_function && o->idle &&
-	       idle_list__match(o->idle, &(struct idle_subject){ .stack = &s });
+	if (!g->start_function || !o->idle)
+		return false;
+	if (wrap && (size_t)(wrap - g->start_function) < sizeof(outer)) {
+		snprintf(outer, sizeof(outer), "%.*s", (int)(wrap - g->start_function),
+			 g->start_function);
+		f[1].function = outer;
+		s.nframes = 2;
+	}
+	/* or anywhere on its stack, as for threads: the testing package's
+	 * own goroutines (a parent test in t.Run waiting for its subtests) */
+	hidden = idle_list__match(o->idle, &(struct idle_subject){ .stack = &s }) ||
+		 idle_list__match(o->idle, &(struct idle_subject){ .stack = &g->stack });
+	return hidden;
 }
 
-/* End of run: every user goroutine still alive is left behind. */
+/* End of run: every user goroutine still alive is left behind. One in a
+ * syscall or a blocking cgo call (_Gsyscall) waits in the kernel or in C,
+ * and a runnable one has not run since it was made ready (often: not yet
+ * at all): parked, never "spinning". Only one running on a CPU then is. */
 static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
 {
+	bool waits = g->status != 2 /* _Grunning */;
+
 	if (v->class != GO_CLASS_NONE)
 		return;
-	v->class = g->status == 4 ? GO_CLASS_PARKED : GO_CLASS_SPINNING;
-	if (!v->duration_source && g->status == 4)
+	v->class = waits ? GO_CLASS_PARKED : GO_CLASS_SPINNING;
+	if (!v->duration_source && waits)
 		v->duration_source = "unknown";
 }
 
@@ -222,6 +249,14 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		if (o->end_tgid == (pid_t)e->pid) {
 			if (is_exiting(g, o))
 				continue;
+			/* One look cannot tell a loop from a goroutine in
+			 * its last instructions (its test just returned):
+			 * running at exit is counted, not flagged; only
+			 * earlier sweeps' history makes it "spinning". */
+			if (g->status == 2 /* _Grunning */ && v[i].class == GO_CLASS_NONE) {
+				gp->running_at_exit++;
+				continue;
+			}
 			judge_end(g, &v[i]);
 		}
 		if (v[i].class == GO_CLASS_NONE)
@@ -231,6 +266,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 			break;
 		f->g = *g; /* moves the stack and strings into the report */
 		memset(g, 0, sizeof(*g));
+		f->g.test = go_test__attribute(e->proc, o->tests, &f->g);
 		f->class = go_class_name(v[i].class);
 		f->parked_ns = v[i].parked_ns;
 		f->duration_source = v[i].duration_source;
@@ -239,6 +275,56 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 	free(v);
 	go_snapshot__free(&s);
 	return 0;
+}
+
+/* Name a frame the thread unwinder left nameless (a stripped Go binary has
+ * no symbol table; its pclntab names every function). */
+static void name_frame(const struct go_process *p, struct pw_frame *f, bool activation)
+{
+	struct go_func_info fi;
+	uint64_t pc = f->pc - go_process__bias(p);
+
+	if (f->function || go_binary__lookup(go_process__binary(p), activation ? pc : pc - 1, &fi))
+		return;
+	f->function = strdup(fi.function);
+	f->offset = pc - fi.entry;
+	if (fi.file && !f->file) {
+		f->file = strdup(fi.file);
+		f->line = fi.line;
+	}
+}
+
+bool go_watch__is_go(const struct go_watch *w, uint32_t pid)
+{
+	for (int j = 0; j < w->n; j++)
+		if (w->v[j].pid == pid)
+			return w->v[j].proc != NULL;
+	return false;
+}
+
+bool go_watch__go_code(const struct go_watch *w, uint32_t pid, uint64_t pc)
+{
+	struct go_func_info fi;
+
+	for (int j = 0; j < w->n; j++)
+		if (w->v[j].pid == pid && w->v[j].proc)
+			return !go_binary__lookup(go_process__binary(w->v[j].proc),
+						  pc - go_process__bias(w->v[j].proc), &fi);
+	return false;
+}
+
+void go_watch__name_thread_frames(struct go_watch *w, struct pw_report *r)
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		struct pw_flagged *t = &r->threads[i];
+		struct go_process *p = NULL;
+
+		for (int j = 0; j < w->n && !p; j++)
+			if (w->v[j].pid == t->pid)
+				p = w->v[j].proc;
+		for (int k = 0; p && k < t->stack.nframes; k++)
+			name_frame(p, &t->stack.frames[k], k == 0);
+	}
 }
 
 int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
@@ -259,7 +345,10 @@ int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 		if (e->proc || e->error || e->gone)
 			rc = sweep_one(w, e, o, r);
 	}
-	/* Forget processes that are gone. */
+	/* Forget processes that are gone (an end-of-run sweep covers one
+	 * process: the others are not gone). */
+	if (npids == 1 && o->end_tgid)
+		return rc;
 	for (int i = 0; i < w->n; i++)
 		if (!w->v[i].seen) {
 			entry_free(&w->v[i]);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "rules/idle.h"
 #include "report/report.h"
+#include "go/testname.h"
 
 struct go_watch;
 
@@ -23,6 +24,7 @@ struct go_sweep_opts {
 	int max_frames;
 	pid_t end_tgid;              /* end of run: everything left is flagged */
 	uint32_t end_tid;            /* the thread calling exit: its goroutine is not */
+	const struct go_test_names *tests; /* test binaries: name the test, or NULL */
 };
 
 struct go_watch *go_watch__new(void);
@@ -35,6 +37,13 @@ void go_watch__set_precise(struct go_watch *w, const struct go_precise *p);
  * whose goroutines cannot be read is reported in r->goprocs, not an error. */
 int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,
 		    const struct go_sweep_opts *o, struct pw_report *r);
+/* Threads of the Go processes just swept: name the frames the unwinder
+ * could not (stripped binaries) from the pclntab. */
+void go_watch__name_thread_frames(struct go_watch *w, struct pw_report *r);
+/* Was pid read as a Go process by the sweeps? */
+bool go_watch__is_go(const struct go_watch *w, uint32_t pid);
+/* Is pc in the Go code (pclntab) of Go process pid? */
+bool go_watch__go_code(const struct go_watch *w, uint32_t pid, uint64_t pc);
 void go_watch__free(struct go_watch *w);
 
 #endif

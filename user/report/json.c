@@ -267,6 +267,7 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 	/* Goroutines judged so far are parked, spinning or growing: the
 	 * class is the verdict in the shared vocabulary. */
 	json_kstring(j, "verdict", f->class);
+	json_kstring(j, "test", g->test); /* null: not created under a test */
 	json_kint(j, "group", f->group);
 	if (f->site_count)
 		json_kint(j, "site_count", f->site_count);
@@ -348,6 +349,7 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 		json_kstring(j, "layout", p->layout_source);
 		json_kint(j, "goroutines", p->goroutines);
 		json_kint(j, "runtime_hidden", p->runtime_hidden);
+		json_kint(j, "running_at_exit", p->running_at_exit);
 		json_kstring(j, "error", p->error);
 		json_object_end(j);
 	}
@@ -442,8 +444,21 @@ void report__print_json(const struct pw_report *r, FILE *f)
 		json_key(&j, "end_of_run");
 		json_object_begin(&j);
 		json_kbool(&j, "snapshot", r->end_snapshot);
+		json_kbool(&j, "covered", r->end_snapshot || r->end_covered);
 		json_kint(&j, "exit_status", r->exit_status);
 		json_kstring(&j, "reason", r->end_reason);
+		json_object_end(&j);
+	}
+	if (r->process.set) {
+		json_key(&j, "process");
+		json_object_begin(&j);
+		json_kuint(&j, "pid", r->process.pid);
+		json_kstring(&j, "cmdline", r->process.cmdline);
+		json_kstring(&j, "exe", r->process.exe);
+		json_kbool(&j, "descendant", r->process.descendant);
+		json_kbool(&j, "subject", !r->process.tool);
+		json_kstring(&j, "tool", r->process.tool);
+		json_kstring(&j, "note", r->process.note);
 		json_object_end(&j);
 	}
 	print_ignore_rules(&j, r);

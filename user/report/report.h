@@ -65,6 +65,7 @@ struct pw_goproc {
 	const char *layout_source;
 	int goroutines;              /* live goroutines read */
 	int runtime_hidden;          /* runtime-owned, not judged */
+	int running_at_exit;         /* end of run: on a CPU then, not judged */
 	char *error;                 /* why they could not be read, or NULL */
 };
 
@@ -133,8 +134,20 @@ struct pw_report {
 	/* Command mode's final report: what the end-of-run snapshot saw. */
 	bool has_end;
 	bool end_snapshot;   /* the command called exit() and was swept */
+	bool end_covered;    /* nothing it could leave went unseen: swept, or a
+			      * single thread, or a tool (not a subject) */
 	int exit_status;     /* the command's exit code (128+sig if killed) */
 	char end_reason[160];
+	/* Command mode: the process of the tree an end-of-run report is about
+	 * (strings owned by the session, valid while the report is printed). */
+	struct {
+		bool set;
+		bool descendant;     /* started by the command, not the command */
+		uint32_t pid;
+		const char *cmdline, *exe;
+		const char *tool;    /* a tool, not a subject ("cmd/go"), or NULL */
+		const char *note;    /* e.g. why test names are unknown, or NULL */
+	} process;
 	struct pw_stats stats;
 	/* Wait-for graph (waitgraph.c): cycles and chains over the threads. */
 	struct pw_deadlock *deadlocks;

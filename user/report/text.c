@@ -449,6 +449,54 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 			fprintf(f, " in goroutine %lld", (long long)gr->parent_goid);
 		fputc('\n', f);
 	}
+	if (gr->test)
+		fprintf(f, "    in test %s%s\n", gr->test, g->count > 1 ? " (the first of the group)" : "");
+}
+
+static bool same_leak(const struct pw_goroutine *a, const struct pw_goroutine *b)
+{
+	const char *ra = a->wait_reason ? a->wait_reason : a->status_name;
+	const char *rb = b->wait_reason ? b->wait_reason : b->status_name;
+
+	return a->pid == b->pid && !strcmp(a->test, b->test) && !strcmp(ra ? ra : "", rb ? rb : "") &&
+	       a->created_by.line == b->created_by.line &&
+	       !strcmp(a->created_by.file ? a->created_by.file : "",
+		       b->created_by.file ? b->created_by.file : "");
+}
+
+/* Test binaries: one line per test, wait and creation site, before the
+ * stacks: "TestX/sub leaked 2 goroutines [chan send] created at x.go:12".
+ * (Quadratic, so bounded: a report of thousands reads the groups.) */
+static void print_tests(FILE *f, const struct pw_report *r, const struct print_opts *o)
+{
+	int n = r->ngoroutines < 2000 ? r->ngoroutines : 2000;
+	bool any = false;
+
+	for (int i = 0; i < n; i++) {
+		const struct pw_goroutine *g = &r->goroutines[i].g;
+		int count = 0, j;
+
+		if (!g->test)
+			continue;
+		for (j = 0; j < i; j++)
+			if (r->goroutines[j].g.test && same_leak(&r->goroutines[j].g, g))
+				break;
+		if (j < i)
+			continue;
+		for (j = i; j < r->ngoroutines; j++)
+			count += r->goroutines[j].g.test && same_leak(&r->goroutines[j].g, g);
+		if (!any)
+			fputc('\n', f);
+		any = true;
+		fprintf(f, "%s%s%s leaked %d goroutine%s [%s]", BOLD(o), g->test, RESET(o), count,
+			count == 1 ? "" : "s", g->wait_reason ? g->wait_reason : g->status_name);
+		if (g->created_by.file)
+			fprintf(f, " created at %s:%d", basename_of(g->created_by.file),
+				g->created_by.line);
+		else if (g->created_by.function)
+			fprintf(f, " created by %s", g->created_by.function);
+		fputc('\n', f);
+	}
 }
 
 /* "PID N goroutines (go1.27.3)": where the version came from when it was
@@ -470,10 +518,16 @@ static void print_goproc_header(FILE *f, const struct pw_goproc *gp, uint32_t pi
 /* Goroutines, by process, after the threads. */
 static void print_goroutines(FILE *f, const struct pw_report *r, const struct print_opts *o)
 {
-	for (int i = 0; i < r->ngoprocs; i++)
+	print_tests(f, r, o);
+	for (int i = 0; i < r->ngoprocs; i++) {
 		if (r->goprocs[i].error)
 			fprintf(f, "goroutines of %u not read: %s\n", r->goprocs[i].pid,
 				shown(r->goprocs[i].error));
+		if (r->goprocs[i].running_at_exit)
+			fprintf(f, "%d goroutine%s of %u running at exit: not judged (one look cannot "
+				"tell a loop from one finishing)\n", r->goprocs[i].running_at_exit,
+				r->goprocs[i].running_at_exit == 1 ? "" : "s", r->goprocs[i].pid);
+	}
 	for (int g = 0; g < r->nggroups; g++) {
 		const struct pw_goroutine *gr = &r->goroutines[r->ggroups[g].first].g;
 
@@ -524,6 +578,11 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 			(unsigned long long)r->stats.wait_slot_shared, RESET(o));
 	if (r->has_end)
 		fprintf(f, "%s\n", shown(r->end_reason));
+	if (r->process.set)
+		fprintf(f, "process %u%s: %s%s%s\n", r->process.pid,
+			r->process.descendant ? " (started by the command)" : "",
+			shown(r->process.cmdline ? r->process.cmdline : r->process.exe ? r->process.exe : "?"),
+			r->process.note ? "\n" : "", r->process.note ? r->process.note : "");
 	for (int i = 0; i < r->nexited; i++) {
 		const struct pw_exited *x = &r->exited[i];
 

@@ -23,6 +23,17 @@ const char *const idle_default_rules[] = {
 	"runtime.netpoll Go runtime", "runtime.notetsleepg Go runtime",
 	"runtime.sysmon Go runtime", "runtime.schedule Go runtime",
 	"runtime.findRunnable Go runtime", "runtime.findrunnable Go runtime",
+	"runtime.clone Go runtime", /* a new M not yet in mstart (just cloned) */
+	/* goleak's standard ignores: goroutines of the standard library and of
+	 * package testing that every test binary may have at its exit (for
+	 * goroutines these match the start function). */
+	"os/signal.signal_recv os/signal loop", "os/signal.loop os/signal loop",
+	"runtime.ensureSigM.func1 os/signal loop",
+	"testing.tRunner testing package", "testing.(*T).Run testing package",
+	"testing.runTests testing package", "testing.runFuzzTests testing package",
+	"testing.runFuzzing testing package", "testing.(*M).Run testing package",
+	"testing.(*M).startAlarm.func1 testing package",
+	"testing.runExample.func1 testing package",
 	/* HotSpot JVM (libjvm.so): GC, compilers, VM and service threads. */
 	"GangWorker::loop JVM service thread", "WorkerThread::run JVM service thread",
 	"ConcurrentGCThread::run JVM service thread", "VMThread::* JVM service thread",

@@ -11,6 +11,7 @@
 #include "threads/targets.h"
 #include "threads/unwind.h"
 #include "threads/wait_time.h"
+#include "go/class.h"
 
 #define TASK_INTERRUPTIBLE 0x1
 #define TASK_UNINTERRUPTIBLE 0x2
@@ -306,7 +307,7 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 {
 	struct go_sweep_opts go = {
 		.threshold_ns = o->threshold_ns, .show_idle = o->show_idle, .idle = o->idle,
-		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid,
+		.max_frames = o->max_frames, .end_tgid = o->end_tgid, .end_tid = o->end_tid, .tests = o->tests,
 	};
 	uint32_t *pids = malloc((n ? n : 1) * sizeof(*pids));
 	int np = 0, err;
@@ -319,6 +320,61 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 	err = go_watch__sweep(o->go, pids, np, &go, r);
 	free(pids);
 	return err;
+}
+
+/* Threads of stripped Go programs had no names when flag_thread judged
+ * them idle or not; with the pclntab's names the runtime's idle Ms are
+ * recognised like in any other Go program. */
+/* Only the Go runtime's own code on the stack (an M between goroutines,
+ * often cut short at an assembly function without frame pointer): the
+ * scheduler's machinery, whose work the goroutines show. */
+static bool go_runtime_only(const struct pw_stack *s)
+{
+	int named = 0;
+
+	for (int i = 0; i < s->nframes; i++) {
+		const char *fn = s->frames[i].function;
+
+		if (fn && !go_runtime_function(fn))
+			return false;
+		named += fn != NULL;
+	}
+	return named > 0;
+}
+
+static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
+{
+	go_watch__name_thread_frames(o->go, r);
+	for (int i = 0; i < r->nthreads; i++) {
+		struct pw_flagged *t = &r->threads[i];
+		const char *idle = t->idle_match ? NULL :
+			idle_list__match(o->idle, &(struct idle_subject){ .stack = &t->stack,
+									 .comm = t->comm });
+
+		if (!o->builtin_idle) {
+			/* --idle-file: its names only */
+		} else if (!idle && !t->idle_match && go_watch__is_go(o->go, t->pid) &&
+			   go_runtime_only(&t->stack))
+			idle = "Go runtime";
+		/* In Go code (running, or in a system call): a goroutine on
+		 * its M, judged as that goroutine; C code in a Go program
+		 * (cgo, a C library's threads) stays a thread's verdict. */
+		if (o->builtin_idle && !idle && t->stack.nframes &&
+		    go_watch__go_code(o->go, t->pid, t->stack.frames[0].pc))
+			idle = "Go code (judged as a goroutine)";
+
+		if (!idle)
+			continue;
+		if (o->show_idle) {
+			t->idle_match = idle;
+			continue;
+		}
+		r->stats.idle_hidden++;
+		r->stats.flagged--;
+		/* Out of memory: still counted in idle_hidden, only not named. */
+		(void)report__count_idle(r, t->pid, idle);
+		report__remove(r, i--);
+	}
 }
 
 /* Forget creator records of threads that no longer exist. */
@@ -438,6 +494,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	}
 	if (o->go && (err = sweep_goroutines(recs, n, self, o, r)))
 		goto out;
+	if (o->go)
+		rejudge_go_threads(o, r);
 	if (o->ignore)
 		ignore_set__apply(o->ignore, r);
 	err = report__group(r);

@@ -26,6 +26,8 @@ struct sweep_opts {
 	bool kernel_stacks;
 	int max_frames;
 	const struct idle_list *idle;
+	bool builtin_idle;    /* the built-in list (not --idle-file): Go threads
+			       * running only runtime code, or Go code, are idle */
 	struct ignore_set *ignore; /* may be NULL */
 	struct go_watch *go;       /* goroutines too; NULL: threads only */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
@@ -36,6 +38,7 @@ struct sweep_opts {
 	 * their state comes from the exit probe's record, not from now. */
 	pid_t end_tgid;
 	uint32_t end_tid;
+	const struct go_test_names *tests; /* command mode: name leaking tests */
 };
 
 /* Fills r (which the caller zeroed and later frees). 0 or -errno. */

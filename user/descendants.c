@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "descendants.h"
+#include "go/elf.h"
+#include "go/probe.h"
+#include "go/testname.h"
+
+/* An executable judged once (the kernel map has the verdict too; this copy
+ * catches two processes exec'ing the same new file at once). */
+struct exe_seen {
+	struct pw_exe_key key;
+	uint32_t flags;
+	const char *tool;
+	bool test_binary;
+	bool probed;         /* probes attached: released when unused */
+	char note[160];
+};
+
+struct descendants {
+	struct tracer *t;
+	bool verbose;
+	struct tree_proc *procs;
+	int nprocs;
+	struct exe_seen *exes;
+	int nexes;
+};
+
+struct descendants *descendants__new(struct tracer *t, pid_t root, bool verbose)
+{
+	struct descendants *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->t = t;
+	d->verbose = verbose;
+	descendants__on_fork(d, root);
+	return d;
+}
+
+static void proc_free(struct tree_proc *p)
+{
+	free(p->cmdline);
+	free(p->exe);
+}
+
+void descendants__free(struct descendants *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < d->nprocs; i++)
+		proc_free(&d->procs[i]);
+	free(d->procs);
+	free(d->exes);
+	free(d);
+}
+
+static struct tree_proc *find(struct descendants *d, pid_t pid)
+{
+	for (int i = 0; i < d->nprocs; i++)
+		if (d->procs[i].pid == pid)
+			return &d->procs[i];
+	return NULL;
+}
+
+void descendants__on_fork(struct descendants *d, pid_t child)
+{
+	struct tree_proc *v;
+
+	if (find(d, child))
+		return;
+	v = realloc(d->procs, (d->nprocs + 1) * sizeof(*v));
+	if (!v)
+		return;
+	d->procs = v;
+	d->procs[d->nprocs++] = (struct tree_proc){ .pid = child };
+}
+
+void descendants__on_proc_end(struct descendants *d, const struct pw_proc_end_event *ev)
+{
+	/* The last process running a probed executable is gone: its probes
+	 * go (a later exec of it is judged again). */
+	if (ev->exe_users)
+		return;
+	for (int i = 0; i < d->nexes; i++) {
+		if (memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)) || !d->exes[i].probed)
+			continue;
+		tracer__release_exe(d->t, &ev->exe);
+		d->exes[i] = d->exes[--d->nexes];
+		break;
+	}
+}
+
+void descendants__on_end(struct descendants *d, pid_t pid)
+{
+	struct tree_proc *p = find(d, pid);
+
+	if (!p)
+		return;
+	proc_free(p);
+	*p = d->procs[--d->nprocs];
+}
+
+int descendants__live(const struct descendants *d, pid_t *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->nprocs && n < max; i++)
+		out[n++] = d->procs[i].pid;
+	return n;
+}
+
+/* /proc/PID/cmdline with the NULs between arguments made spaces. */
+static char *read_cmdline(pid_t pid)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	while (n > 0 && !buf[n - 1])
+		n--;
+	buf[n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	return strdup(buf);
+}
+
+static char *read_exe(pid_t pid)
+{
+	char path[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return strdup(buf);
+}
+
+const struct tree_proc *descendants__peek(struct descendants *d, pid_t pid)
+{
+	return find(d, pid);
+}
+
+struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
+{
+	struct tree_proc *p = find(d, pid);
+	char *s;
+
+	if (!p)
+		return NULL;
+	if ((s = read_cmdline(pid))) {
+		free(p->cmdline);
+		p->cmdline = s;
+	}
+	if (!p->exe)
+		p->exe = read_exe(pid);
+	return p;
+}
+
+/* The end-of-run probe on a Go program's runtime.exit, and for a test
+ * binary the tRunner probe with the offsets it needs in its cookie. */
+static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
+		    const char *cmdline, struct exe_seen *x)
+{
+	static const char *const runners[] = {
+		"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
+	};
+	uint64_t entry = go_binary__func_entry(b, "runtime.exit.abi0", NULL);
+	struct go_test_layout tl;
+	struct go_g_layout gl;
+	int64_t off;
+	int err;
+
+	if (!entry)
+		entry = go_binary__func_entry(b, "runtime.exit", NULL);
+	if (!entry || (off = go_binary__file_offset(b, entry)) < 0)
+		return -ENOENT;
+	err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
+	x->probed = !err;
+	if (err)
+		return err;
+	if (!go_binary__func_entry(b, "testing.tRunner", NULL))
+		return 0; /* not a test binary */
+	if (go_binary__g_layout(b, &gl, NULL, 0) || go_test_layout(b, &gl, &tl) ||
+	    gl.goid > 0xffff || tl.common_name > 0xffff) {
+		snprintf(x->note, sizeof(x->note), "test names unknown: no testing.common layout "
+			 "for %s (build the test binary with DWARF: go test -c)",
+			 go_binary__version(b) ? go_binary__version(b) : "this Go version");
+		return 0;
+	}
+	/* Where each test, benchmark and fuzz target runs: its own goroutine,
+	 * entered with its *T, *B or *F (all embed testing.common first). */
+	for (size_t i = 0; i < sizeof(runners) / sizeof(runners[0]) && !err; i++) {
+		uint64_t end = 0;
+		const uint8_t *code;
+		struct go_probe_site site = { 0 };
+
+		if (!(entry = go_binary__func_entry(b, runners[i], &end)))
+			continue;
+		if ((off = go_binary__file_offset(b, entry)) < 0)
+			continue;
+		/* At the stack check's jbe (emulated) rather than +0
+		 * (single-stepped): same registers, a fraction of the cost. */
+		code = go_binary__bytes(b, entry, 16);
+		if (code && end > entry)
+			go_probe__place(code, end - entry < 16 ? end - entry : 16, &site);
+		if ((i == 1 && !strstr(cmdline, "-test.bench=")) ||
+		    (i == 2 && !strstr(cmdline, "-test.fuzz=")))
+			continue; /* each probe costs a grace period to detach */
+		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
+					       off + site.offset,
+					       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
+		if (err)
+			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
+				 "%s: %s", runners[i], strerror(-err));
+	}
+	x->test_binary = !err;
+	return 0;
+}
+
+static void judge(struct descendants *d, pid_t pid, const char *cmdline, struct exe_seen *x)
+{
+	char path[64], err[256];
+	struct go_binary *b;
+	const char *mp;
+	int e = 0, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	b = go_binary__open(path, &e, err, sizeof(err));
+	if (!b) {
+		if (d->verbose)
+			fprintf(stderr, "parkwatch: descendant %d: %s\n", pid, err);
+		return; /* not ELF (gone, or a script's interpreter failed): nothing */
+	}
+	if (go_binary__is_go(b)) {
+		mp = go_binary__main_path(b);
+		/* The Go toolchain's own commands build and run the tests;
+		 * they are not what is tested. */
+		if (mp && !strncmp(mp, "cmd/", 4)) {
+			static char tools[16][32];
+			static int ntools;
+			int i;
+
+			for (i = 0; i < ntools && strcmp(tools[i], mp); i++)
+				;
+			if (i == ntools && ntools < 16)
+				snprintf(tools[ntools++], sizeof(tools[0]), "%s", mp);
+			x->flags |= PW_PROC_TOOL;
+			x->tool = i < 16 ? tools[i] : "cmd/...";
+		} else {
+			rc = probe_go(d, b, path, cmdline ? cmdline : "", x);
+		}
+	} else if (!go_binary__is_dynamic(b) && go_binary__symbol(b, "exit", NULL)) {
+		rc = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_EXIT, path, "exit", 0, 0);
+		x->probed = !rc;
+	}
+	if (rc)
+		fprintf(stderr, "parkwatch: descendant %d (%s): cannot attach the end-of-run probe: "
+			"%s; it will be reported as ending without exit()\n", pid, path, strerror(-rc));
+	go_binary__free(b);
+}
+
+void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
+{
+	struct exe_seen *x = NULL, *v;
+	char *cmdline;
+	struct timespec t0, t1;
+	struct tree_proc *p;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < d->nexes; i++)
+		if (!memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)))
+			x = &d->exes[i];
+	cmdline = read_cmdline(ev->tgid);
+	if (!x && (v = realloc(d->exes, (d->nexes + 1) * sizeof(*v)))) {
+		d->exes = v;
+		x = &d->exes[d->nexes++];
+		*x = (struct exe_seen){ .key = ev->exe };
+		judge(d, ev->tgid, cmdline, x);
+		tracer__set_exe_verdict(d->t, &ev->exe, x->flags);
+	}
+	if (x)
+		tracer__set_proc_flags(d->t, ev->tgid, x->flags);
+	if (d->verbose) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms: %s%s\n", ev->tgid,
+			(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
+	}
+	descendants__on_fork(d, ev->tgid);
+	if ((p = find(d, ev->tgid))) {
+		free(p->exe);
+		free(p->cmdline);
+		p->exe = read_exe(ev->tgid);
+		p->cmdline = cmdline; /* the report may come when it is gone */
+		cmdline = NULL;
+		p->tool = x ? x->tool : NULL;
+		p->test_binary = x && x->test_binary;
+		snprintf(p->note, sizeof(p->note), "%s", x ? x->note : "");
+	}
+	/* Resume it: stopped at its exec by the kernel side, or about to be
+	 * (a SIGCONT sent first discards the pending stop). */
+	kill(ev->tgid, SIGCONT);
+	free(cmdline);
+}

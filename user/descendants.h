@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Command mode's process tree: every process the command starts (fork,
+ * exec, any depth) is watched and gets its own end-of-run snapshot. The
+ * kernel side keeps the tree (bpf: tree, exes); this side judges each new
+ * executable once, while the process exec'ing it waits stopped before its
+ * first instruction:
+ *  - a Go program gets the end-of-run probe on its runtime.exit, and a test
+ *    binary a probe on testing.tRunner (which test runs on which goroutine);
+ *  - a static C program gets it on its own exit() (dynamic ones load the
+ *    C library, probed once for all);
+ *  - a tool of the Go toolchain (the go command, compile, link, vet: main
+ *    package "cmd/...") is not a subject: not stopped, not reported.
+ * It also keeps what the report says of each process: its command line.
+ */
+#ifndef PW_DESCENDANTS_H
+#define PW_DESCENDANTS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "parkwatch.h"
+#include "tracer.h"
+
+struct tree_proc {
+	pid_t pid;
+	char *cmdline;       /* arguments joined by spaces; NULL until read */
+	char *exe;
+	const char *tool;    /* "cmd/go" etc. when a tool, else NULL */
+	bool test_binary;    /* testing.tRunner probed */
+	char note[160];      /* why its test names are unknown, or "" */
+};
+
+struct descendants;
+
+struct descendants *descendants__new(struct tracer *t, pid_t root, bool verbose);
+void descendants__free(struct descendants *d);
+/* A process of the tree exec'd an executable not judged yet: judge it,
+ * attach what it needs, resume the process. */
+void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev);
+/* A process of the tree forked (clone event of a new process). */
+void descendants__on_fork(struct descendants *d, pid_t child);
+/* A process of the tree ended: release its executable's probes when no
+ * other process runs it. */
+void descendants__on_proc_end(struct descendants *d, const struct pw_proc_end_event *ev);
+/* Gone: forget it (after the report used it). */
+void descendants__on_end(struct descendants *d, pid_t pid);
+/* The record of pid, its command line read now if it is still there (it
+ * is stopped at its exit); NULL if pid is not known. */
+struct tree_proc *descendants__get(struct descendants *d, pid_t pid);
+/* The record of pid as it is (nothing read now), NULL if not known. */
+const struct tree_proc *descendants__peek(struct descendants *d, pid_t pid);
+/* Live processes of the tree (for periodic sweeps): up to max into out. */
+int descendants__live(const struct descendants *d, pid_t *out, int max);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Destroying BPF links off the event loop. A uprobe link's detach waits for
+ * a kernel grace period (100 ms or more on a busy machine): links whose
+ * executable is no longer run go to a thread, and those left at the end
+ * are destroyed each on a thread of its own.
+ */
+#ifndef PW_DETACH_H
+#define PW_DETACH_H
+
+#include <stdbool.h>
+
+struct bpf_link;
+struct detacher;
+
+struct detacher *detacher_new(void);
+/* Queue l for destruction; false (nothing done) without a thread or memory:
+ * the caller destroys it. */
+bool detacher_push(struct detacher *d, struct bpf_link *l);
+/* Stop the thread; what it had not begun is destroyed in parallel. NULL ok. */
+void detacher_free(struct detacher *d);
+/* Destroy n links at once, one thread each. */
+void destroy_parallel(struct bpf_link **links, int n);
+
+#endif
