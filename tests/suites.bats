@@ -178,8 +178,10 @@ null|select (no cases)"
 
 @test "periodic reports during the run cover the command's descendants" {
 	require_fixture condvar_leak
-	local reports=$BATS_TEST_TMPDIR/periodic.json deadline fixture=
-	start_parkwatch -i 1s -t 100ms --json -o "$reports" -- sh -c "$FIXTURES/condvar_leak; true"
+	local reports deadline fixture=
+	# on stdout: -o FILE is replaced only once the run's last report is in
+	start_parkwatch -i 1s -t 100ms --json -- sh -c "$FIXTURES/condvar_leak >/dev/null; true"
+	reports=$PW_OUT
 	wait_for_line "$PW_ERR" '^parkwatch: watching' 20
 	# wait (60 s at most) for a periodic report listing the fixture's workers
 	deadline=$(($(now_ms) + 60000))
