@@ -26,7 +26,7 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser
-LIBS = -lbpf -lelf -ldw -lz -ljson-c
+LIBS = -lbpf -lelf -ldw -lz -ljson-c -lmicrohttpd -lpthread
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
 
 # user/ is grouped by concern (see tools/doc/architecture.md): the top holds

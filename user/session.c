@@ -19,6 +19,7 @@
 #include "rules/idle.h"
 #include "threads/ksyms.h"
 #include "threads/sweep.h"
+#include "serve/serve.h"
 #include "tracer.h"
 
 struct session {
@@ -29,6 +30,7 @@ struct session {
 	struct idle_list *idle;
 	struct go_watch *go;
 	struct go_precise *gp;   /* --go-precise */
+	struct server *srv;      /* parkwatch serve */
 	struct sweep_opts so;
 	FILE *out;
 	const char *mode;
@@ -41,6 +43,7 @@ struct session {
 };
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t reload; /* serve: SIGHUP */
 static volatile pid_t forward_to; /* command mode: the command's pid */
 
 /*
@@ -60,7 +63,12 @@ static void on_child(int sig)
 {
 }
 
-static void install_signals(void)
+static void on_hup(int sig)
+{
+	reload = 1;
+}
+
+static void install_signals(bool serve)
 {
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 
@@ -70,6 +78,12 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = on_child }, NULL);
+	if (serve) {
+		/* A daemon's SIGHUP means "re-read your files"; a scraper
+		 * hanging up must not kill it. */
+		sigaction(SIGHUP, &(struct sigaction){ .sa_handler = on_hup }, NULL);
+		signal(SIGPIPE, SIG_IGN);
+	}
 }
 
 static uint64_t now_ns(void)
@@ -133,8 +147,16 @@ static int report(struct session *s, const struct sweep_opts *so, bool final,
 		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .final = final,
 		.kernel_stacks = s->c->kstack, .threshold_ns = so->threshold_ns,
 	};
+	uint64_t start = now_ns();
 	int err = sweep__run(s->t, s->cr, s->k, so, &r);
 
+	if (s->srv) {
+		/* A daemon keeps serving through a failed sweep: it shows in
+		 * /healthz and parkwatch_sweep_errors_total. */
+		serve__publish(s->srv, err ? NULL : &r, now_ns() - start, err ? strerror(-err) : NULL);
+		report__free(&r);
+		return 0;
+	}
 	if (err) {
 		fprintf(stderr, "parkwatch: sweep failed: %s\n", strerror(-err));
 	} else {
@@ -204,10 +226,13 @@ static int poll_timeout(uint64_t now, uint64_t until)
 	return ms > 500 ? 500 : (int)ms;
 }
 
-/* Watch (and command) mode's loop. */
+static int reload_rules(struct session *s);
+
+/* Watch (and command, and serve) mode's loop. */
 static int watch(struct session *s)
 {
-	uint64_t next = s->so.attach_ns + s->c->interval_ns;
+	/* serve sweeps at once: /metrics should not wait an interval. */
+	uint64_t next = s->so.attach_ns + (s->srv ? 0 : s->c->interval_ns);
 	uint64_t end = s->c->duration_ns ? s->so.attach_ns + s->c->duration_ns : UINT64_MAX;
 	int err;
 
@@ -218,6 +243,10 @@ static int watch(struct session *s)
 			return err;
 		if (s->has_command ? command__poll(&s->cmd) : stop || now >= end)
 			break;
+		if (reload) {
+			reload = 0;
+			serve__count_reload(s->srv, !reload_rules(s));
+		}
 		if (now >= next) {
 			if ((err = report(s, &s->so, false, NULL)))
 				return err;
@@ -230,6 +259,8 @@ static int watch(struct session *s)
 			return err;
 		}
 	}
+	if (s->srv)
+		return 0; /* a daemon's end is not a report */
 	if (!s->has_command)
 		return report(s, &s->so, true, NULL);
 	tracer__poll(s->t, 0); /* an end event still in the ring buffer is too late */
@@ -246,6 +277,77 @@ static int watch(struct session *s)
 		print_report(s, &r);
 		report__free(&r);
 	}
+	return 0;
+}
+
+/* The ignore options again, in their order, into a new set: NULL with a
+ * message in err when a file does not parse (the caller keeps the old set). */
+static struct ignore_set *build_ignore(const struct config *c, char *err, size_t errlen)
+{
+	static const char *const origin[] = { "--ignore-top", "--ignore-any",
+					      "--ignore-created-by" };
+	static const enum ignore_kind kind[] = { IGNORE_TOP, IGNORE_ANY, IGNORE_CREATED_BY };
+	struct ignore_set *set = ignore_set__new();
+	int e = set ? 0 : -ENOMEM;
+
+	for (int i = 0; !e && i < c->nrule_args; i++) {
+		const struct rule_arg *a = &c->rule_args[i];
+
+		if (a->kind == RULE_ARG_FILE)
+			e = ignore_set__load_file(set, a->value, err, errlen);
+		else if (a->kind == RULE_ARG_BASELINE)
+			e = ignore_set__load_baseline(set, a->value, err, errlen);
+		else if ((e = ignore_set__add(set, kind[a->kind], a->value, origin[a->kind])))
+			snprintf(err, errlen, "invalid ignore rule '%s'", a->value);
+	}
+	if (e == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (e) {
+		ignore_set__free(set);
+		return NULL;
+	}
+	return set;
+}
+
+/*
+ * serve's SIGHUP: read the ignore rules (files, baselines) and the idle file
+ * again. Both are replaced, or neither: on an error the old ones stay and
+ * the daemon says why. 0 or -errno.
+ */
+static int reload_rules(struct session *s)
+{
+	struct idle_list *idle = NULL;
+	struct ignore_set *ign;
+	char err[512];
+	int bad_line = 0;
+
+	if (s->c->idle_file) {
+		idle = idle_list__load(s->c->idle_file, &bad_line);
+		if (!idle) {
+			if (bad_line)
+				fprintf(stderr, "parkwatch: reload: %s:%d: expected one function "
+					"name per line; keeping the previous rules\n",
+					s->c->idle_file, bad_line);
+			else
+				fprintf(stderr, "parkwatch: reload: cannot read %s: %s; keeping "
+					"the previous rules\n", s->c->idle_file, strerror(errno));
+			return -EINVAL;
+		}
+	}
+	ign = build_ignore(s->c, err, sizeof(err));
+	if (!ign) {
+		fprintf(stderr, "parkwatch: reload: %s; keeping the previous rules\n", err);
+		idle_list__free(idle);
+		return -EINVAL;
+	}
+	if (idle) {
+		idle_list__free(s->idle);
+		s->idle = idle;
+		s->so.idle = idle;
+	}
+	ignore_set__free(s->c->ignore);
+	s->c->ignore = s->so.ignore = ign;
+	fprintf(stderr, "parkwatch: reload: ignore rules and idle list read again\n");
 	return 0;
 }
 
@@ -314,12 +416,14 @@ static int prepare(struct session *s)
 
 int session__run(struct config *c)
 {
-	struct session s = { .c = c, .mode = c->command ? "command" : c->once ? "once" : "watch" };
+	struct session s = {
+		.c = c, .mode = c->serve ? "serve" : c->command ? "command" : c->once ? "once" : "watch",
+	};
 	struct tracer_opts to;
 	char errbuf[512], every[32];
 	int err, rc;
 
-	install_signals();
+	install_signals(c->serve);
 	rc = prepare(&s);
 	if (rc)
 		goto out;
@@ -359,11 +463,24 @@ int session__run(struct config *c)
 		rc = report(&s, &s.so, true, NULL) ? EXIT_ENV : 0;
 		goto out;
 	}
+	if (c->serve) {
+		struct serve_opts so = {
+			.listen = c->listen_given ? &c->listen : NULL, .listen_len = c->listen_len,
+			.prom_file = c->prom_file, .max_series = c->max_series,
+		};
+
+		err = serve__open(&so, &s.srv, errbuf, sizeof(errbuf));
+		if (err) {
+			fprintf(stderr, "parkwatch: %s\n", errbuf);
+			rc = EXIT_ENV;
+			goto out;
+		}
+	}
 	format_duration(c->interval_ns, every, sizeof(every));
-	fprintf(stderr, "parkwatch: watching %s (%s), report every %s\n",
+	fprintf(stderr, "parkwatch: watching %s (%s), %s every %s\n",
 		s.has_command ? "the command" : c->npids ? "the given processes" : "the whole machine",
 		c->futex_hooks ? "futex hooks on" : c->go_precise ? "Go runtime probes on" :
-		"sweeps only, no per-syscall hooks", every);
+		"sweeps only, no per-syscall hooks", c->serve ? "sweep" : "report", every);
 	if (s.has_command) {
 		if (command__release(&s.cmd, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "parkwatch: %s\n", errbuf);
@@ -388,6 +505,7 @@ out:
 		rc = EXIT_FLAGGED;
 	go_precise__print_stats(s.gp, c->verbose, stderr);
 	go_precise__close(s.gp);
+	serve__close(s.srv);
 	tracer__close(s.t);
 	creators__free(s.cr);
 	go_watch__free(s.go);
