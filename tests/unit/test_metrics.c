@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Unit test for user/serve/labels.c and the address parser of
+ * user/serve/http.c: label values as the exposition formats need them,
+ * parking sites, Accept negotiation, --listen.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include "serve/metrics.h"
+#include "serve/serve.h"
+#include "unit.h"
+
+static int escapes_to(const char *in, size_t max, const char *want)
+{
+	char *got = metrics__escape_label(in, max);
+	int ok = got && !strcmp(got, want);
+
+	if (!ok)
+		fprintf(stderr, "escape(\"%s\"): got \"%s\", want \"%s\"\n", in, got, want);
+	free(got);
+	return ok;
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void test_escape(void)
+{
+	CHECK(escapes_to("worker", 256, "worker"));
+	CHECK(escapes_to("", 256, ""));
+	CHECK(escapes_to(NULL, 256, ""));
+	CHECK(escapes_to("a\"b", 256, "a\\\"b"));
+	CHECK(escapes_to("a\\b", 256, "a\\\\b"));
+	CHECK(escapes_to("a\nb", 256, "a\\nb"));
+	CHECK(escapes_to("pw\"q\\\n\xffz", 256, "pw\\\"q\\\\\\n" FFFD "z"));
+	/* Control bytes and DEL: replaced. */
+	CHECK(escapes_to("a\tb\x01\x7f", 256, "a" FFFD "b" FFFD FFFD));
+	/* Valid UTF-8 stays; overlong, surrogate, truncated and > U+10FFFF do not. */
+	CHECK(escapes_to("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x98", 256,
+			 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x98"));
+	CHECK(escapes_to("\xc0\xaf", 256, FFFD FFFD));
+	CHECK(escapes_to("\xed\xa0\x80", 256, FFFD FFFD FFFD));
+	CHECK(escapes_to("x\xe2\x82", 256, "x" FFFD FFFD));
+	CHECK(escapes_to("\xf4\x90\x80\x80", 256, FFFD FFFD FFFD FFFD));
+	/* The cut never splits a character into invalid bytes silently. */
+	CHECK(escapes_to("abcdef", 3, "abc"));
+	CHECK(escapes_to("a\xc3\xa9", 2, "a" FFFD));
+}
+
+static struct pw_frame frame(const char *fn, const char *module)
+{
+	return (struct pw_frame){ .function = (char *)fn, .module = (char *)module };
+}
+
+static void test_sites(void)
+{
+	struct pw_frame t[] = {
+		frame("__futex_abstimed_wait_common", "libc.so.6"),
+		frame("pthread_cond_wait", "libc.so.6"), frame(NULL, "strand"),
+		frame("strand_wait", "strand"), frame("strand_main", "strand"),
+	};
+	struct pw_frame libc_only[] = { frame(NULL, NULL), frame("pthread_join", "libc.so.6") };
+	struct pw_frame g[] = {
+		frame("runtime.gopark", "app"), frame("runtime.chanrecv1", "app"),
+		frame("sync.(*WaitGroup).Wait", "app"), frame("main.leak", "app"),
+	};
+	struct pw_frame g_exported[] = { frame("runtime.gopark", "app"),
+					 frame("runtime.Goexit", "app") };
+	struct pw_stack s = { .frames = t, .nframes = 5 };
+
+	CHECK(!strcmp(metrics__thread_site(&s), "strand_wait"));
+	s = (struct pw_stack){ .frames = libc_only, .nframes = 2 };
+	CHECK(!strcmp(metrics__thread_site(&s), "pthread_join"));
+	s = (struct pw_stack){ .frames = libc_only, .nframes = 1 };
+	CHECK(!strcmp(metrics__thread_site(&s), "unknown"));
+	s = (struct pw_stack){ .frames = g, .nframes = 4 };
+	CHECK(!strcmp(metrics__goroutine_site(&s), "main.leak"));
+	s = (struct pw_stack){ .frames = g_exported, .nframes = 2 };
+	CHECK(!strcmp(metrics__goroutine_site(&s), "runtime.Goexit"));
+}
+
+static void test_negotiate(void)
+{
+	/* What Prometheus 2.42 sends. */
+	CHECK(metrics__negotiate("application/openmetrics-text;version=1.0.0,"
+				 "application/openmetrics-text;version=0.0.1;q=0.75,"
+				 "text/plain;version=0.0.4;q=0.5,*/*;q=0.1") == METRICS_OPENMETRICS);
+	CHECK(metrics__negotiate(NULL) == METRICS_PROMETHEUS);
+	CHECK(metrics__negotiate("*/*") == METRICS_PROMETHEUS);
+	CHECK(metrics__negotiate("text/plain") == METRICS_PROMETHEUS);
+	CHECK(metrics__negotiate("Application/OpenMetrics-Text") == METRICS_OPENMETRICS);
+	CHECK(metrics__negotiate("text/plain;q=0.9, application/openmetrics-text;q=0.5") ==
+	      METRICS_PROMETHEUS);
+	CHECK(metrics__negotiate("application/openmetrics-text;q=0") == METRICS_PROMETHEUS);
+	CHECK(metrics__negotiate("application/openmetrics-textual") == METRICS_PROMETHEUS);
+}
+
+static int listen_ok(const char *in, int family, const char *addr, unsigned port)
+{
+	struct sockaddr_storage ss;
+	char err[256], got[64] = "";
+	socklen_t len;
+	unsigned p;
+
+	if (serve__parse_listen(in, &ss, &len, err, sizeof(err)) || ss.ss_family != family)
+		return 0;
+	if (family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, got, sizeof(got));
+		p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, got, sizeof(got));
+		p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return !strcmp(got, addr) && p == port;
+}
+
+static int listen_bad(const char *in)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[256] = "";
+
+	return serve__parse_listen(in, &ss, &len, err, sizeof(err)) && strstr(err, in);
+}
+
+static void test_listen(void)
+{
+	CHECK(listen_ok("127.0.0.1:9477", AF_INET, "127.0.0.1", 9477));
+	CHECK(listen_ok(":0", AF_INET, "127.0.0.1", 0));
+	CHECK(listen_ok("localhost:80", AF_INET, "127.0.0.1", 80));
+	CHECK(listen_ok("0.0.0.0:9477", AF_INET, "0.0.0.0", 9477));
+	CHECK(listen_ok("[::1]:9477", AF_INET6, "::1", 9477));
+	CHECK(listen_ok("[::]:1", AF_INET6, "::", 1));
+	CHECK(listen_bad("127.0.0.1"));
+	CHECK(listen_bad("127.0.0.1:"));
+	CHECK(listen_bad("127.0.0.1:65536"));
+	CHECK(listen_bad("127.0.0.1:-1"));
+	CHECK(listen_bad("127.0.0.1:80x"));
+	CHECK(listen_bad("example.com:80"));
+	CHECK(listen_bad("::1:80"));
+	CHECK(listen_bad("[::1]80"));
+	CHECK(listen_bad("[127.0.0.1]:80"));
+	CHECK(listen_bad("[::1:80"));
+}
+
+int main(void)
+{
+	test_escape();
+	test_sites();
+	test_negotiate();
+	test_listen();
+	return unit_done("test_metrics");
+}
