@@ -4,12 +4,16 @@
 #   make test       install deps, build, run unit tests and the bats suite
 #   make bench      futex overhead benchmark (tools/bench-futex.sh)
 #   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
-#   make install    install into $(PREFIX)
+#   make install    install into $(PREFIX) (binary, man page, systemd unit)
+#   make soak       parkwatch serve soak: RSS and fds over 10,000 sweeps
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
 
 OUT ?= build
 PREFIX ?= /usr/local
+# systemd reads units from /usr/local/lib/systemd/system as well as from
+# /usr/lib/systemd/system, so the unit follows PREFIX (not enabled by install).
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -54,7 +58,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go install clean fixtures
+.PHONY: all deps run test unit bats bench bench-go soak soak-valgrind install clean fixtures
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -173,6 +177,13 @@ test: deps
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 	tools/bench-futex.sh $(OUT)
 
+# parkwatch serve: RSS and descriptors over 10,000 sweeps of churning
+# processes (tools/bench-serve-soak.sh), and a short run under valgrind.
+soak: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
+	tools/bench-serve-soak.sh $(OUT)
+soak-valgrind: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
+	tools/bench-serve-soak.sh --valgrind $(OUT)
+
 # --- benchmark: goroutines (tools/bench-goroutines.sh) -------------------------
 # Go bench programs: tools/bench/NAME/main.go -> $(OUT)/bench/NAME (current Go,
 # standard library only).
@@ -189,6 +200,9 @@ install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch
 	install -D -m 0644 tools/parkwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/parkwatch.8
 	install -D -m 0644 tools/parkwatch.bash $(DESTDIR)$(PREFIX)/share/parkwatch/parkwatch.bash
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/parkwatch.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/parkwatch.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/parkwatch.service
 
 clean:
 	rm -rf $(OUT)

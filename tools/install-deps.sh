@@ -15,6 +15,9 @@ packages=(
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
+	libmicrohttpd-dev                    # parkwatch serve: the HTTP server
+	prometheus curl iproute2             # serve tests: a real Prometheus + promtool, ss
+	valgrind                             # serve soak: leak check (make soak)
 )
 
 missing=()
@@ -33,3 +36,10 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The tests start their own Prometheus on a free loopback port; the package's
+# service, started by the install on a systemd machine, is not needed: stop
+# it when this script is what installed it (never one that was there before).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
