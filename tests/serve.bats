@@ -331,3 +331,23 @@ start_prometheus() {
 	run_parkwatch serve -p "$FIXTURE_PID" --max-series lots
 	assert_equal "$status" 2
 }
+
+@test "make install puts a valid systemd unit for serve under PREFIX/lib/systemd/system" {
+	local prefix=$BATS_TEST_TMPDIR/prefix unit
+	run make -C "$PW_REPO" --no-print-directory OUT="$PARKWATCH_BUILD" \
+		-o "$PARKWATCH_BUILD/parkwatch" install PREFIX="$prefix"
+	assert_success
+	unit=$prefix/lib/systemd/system/parkwatch.service
+	[ -f "$unit" ] || fail "no $unit"
+	[ "$(stat -c %a "$unit")" = 644 ]
+	grep -qx "ExecStart=$prefix/sbin/parkwatch serve --listen 127.0.0.1:9477 --interval 30s" "$unit"
+	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit"
+	# The ExecStart line runs as written: serve's options parse (usage
+	# errors exit 2 before anything loads; --help exits 0).
+	run "$prefix/sbin/parkwatch" serve --listen 127.0.0.1:9477 --interval 30s --help
+	assert_success
+	if command -v systemd-analyze >/dev/null; then
+		run systemd-analyze verify --man=no "$unit"
+		assert_success
+	fi
+}
