@@ -199,6 +199,7 @@ bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch
 	install -D -m 0644 tools/parkwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/parkwatch.8
+	install -D -m 0644 tools/parkwatch-serve.8 $(DESTDIR)$(PREFIX)/share/man/man8/parkwatch-serve.8
 	install -D -m 0644 tools/parkwatch.bash $(DESTDIR)$(PREFIX)/share/parkwatch/parkwatch.bash
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/parkwatch.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/parkwatch.service

@@ -158,6 +158,11 @@ start_prometheus() {
 		grep -q "^# TYPE $name " "$BATS_TEST_TMPDIR/m" || fail "$name missing"
 	done
 	! grep -q '^# EOF' "$BATS_TEST_TMPDIR/m"
+	# Every family served is documented in parkwatch-serve(8).
+	for name in $(sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$BATS_TEST_TMPDIR/m"); do
+		grep -qx ".B $name" "$PW_REPO/tools/parkwatch-serve.8" ||
+			fail "$name is not documented in tools/parkwatch-serve.8"
+	done
 	# OpenMetrics when the Accept header prefers it (as Prometheus sends it).
 	curl -sf -D "$BATS_TEST_TMPDIR/h" -H 'Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' \
 		"$PW_URL/metrics" >"$BATS_TEST_TMPDIR/om"
@@ -346,6 +351,13 @@ start_prometheus() {
 	# errors exit 2 before anything loads; --help exits 0).
 	run "$prefix/sbin/parkwatch" serve --listen 127.0.0.1:9477 --interval 30s --help
 	assert_success
+	# Its manual page, installed beside parkwatch(8), renders cleanly.
+	[ -f "$prefix/share/man/man8/parkwatch-serve.8" ] || fail "parkwatch-serve.8 not installed"
+	if command -v groff >/dev/null; then
+		run --separate-stderr groff -man -Tutf8 -ww -z "$prefix/share/man/man8/parkwatch-serve.8"
+		assert_success
+		assert_equal "$stderr" ""
+	fi
 	if command -v systemd-analyze >/dev/null; then
 		run systemd-analyze verify --man=no "$unit"
 		assert_success
