@@ -88,19 +88,28 @@ start_prometheus() {
 		    static_configs:
 		      - targets: ['$1']
 	EOF
-	port=$(free_port) || fail "no free port for Prometheus"
-	PROM_URL=http://127.0.0.1:$port
-	start_bg "$dir/out" "$dir/err" prometheus --config.file="$dir/prometheus.yml" \
-		--storage.tsdb.path="$dir/data" --web.listen-address="127.0.0.1:$port" \
-		--log.level=warn
-	deadline=$(($(now_ms) + 60000))
-	until curl -sf "$PROM_URL/-/ready" >/dev/null; do
-		if [ "$(now_ms)" -gt "$deadline" ] || is_gone "$BG_PID"; then
-			sed 's/^/  prometheus | /' "$dir/err" >&2
-			fail "Prometheus did not become ready on $PROM_URL"
-		fi
-		sleep 0.2
+	# A port free a moment ago can be taken by the time Prometheus binds
+	# it: try another then.
+	for _ in 1 2 3; do
+		port=$(free_port) || fail "no free port for Prometheus"
+		PROM_URL=http://127.0.0.1:$port
+		start_bg "$dir/out" "$dir/err" prometheus --config.file="$dir/prometheus.yml" \
+			--storage.tsdb.path="$dir/data" --web.listen-address="127.0.0.1:$port" \
+			--log.level=warn
+		deadline=$(($(now_ms) + 60000))
+		until curl -sf "$PROM_URL/-/ready" >/dev/null; do
+			if is_gone "$BG_PID"; then
+				grep -q 'address already in use' "$dir/err" && continue 2
+				break
+			fi
+			[ "$(now_ms)" -lt "$deadline" ] || break
+			sleep 0.2
+		done
+		curl -sf "$PROM_URL/-/ready" >/dev/null && return 0
+		break
 	done
+	sed 's/^/  prometheus | /' "$dir/err" >&2
+	fail "Prometheus did not become ready on $PROM_URL"
 }
 
 @test "a real Prometheus scrapes serve and sees a leak's parked count rise" {

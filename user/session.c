@@ -251,6 +251,11 @@ static int watch(struct session *s)
 			if ((err = report(s, &s->so, false, NULL)))
 				return err;
 			next += s->c->interval_ns;
+			/* A daemon behind schedule (sweeps slower than the
+			 * interval) skips the missed ticks instead of
+			 * sweeping back to back to catch up. */
+			if (s->srv && next < now_ns())
+				next = now_ns() + s->c->interval_ns;
 			continue;
 		}
 		err = tracer__poll(s->t, poll_timeout(now, next < end ? next : end));
