@@ -198,6 +198,29 @@ start_prometheus() {
 	assert_output 404
 }
 
+@test "a sweep in progress never blocks a scrape; /healthz says so until the first sweep" {
+	start_fixture strand 5
+	# The test gate holds every sweep before unwinding until the file exists.
+	export PARKWATCH_TEST_GATE=$BATS_TEST_TMPDIR/gate
+	start_serve -p "$FIXTURE_PID" -t 1ms -i 200ms
+	unset PARKWATCH_TEST_GATE
+	wait_for_line "$PW_ERR" '^parkwatch: test gate$' 30
+	# The first sweep is stuck: /metrics still answers at once (the
+	# daemon's own metrics), /healthz and /report say there is no sweep yet.
+	run curl -s -m 5 -o "$BATS_TEST_TMPDIR/m" -w '%{http_code}' "$PW_URL/metrics"
+	assert_output 200
+	grep -qx 'parkwatch_sweeps_total 0' "$BATS_TEST_TMPDIR/m"
+	run curl -s -m 5 -w ' %{http_code}' "$PW_URL/healthz"
+	assert_output "no sweep yet
+ 503"
+	run curl -s -m 5 -o /dev/null -w '%{http_code}' "$PW_URL/report"
+	assert_output 503
+	touch "$BATS_TEST_TMPDIR/gate"
+	wait_for_metric '^parkwatch_sweeps_total [1-9]' 30
+	run curl -sf "$PW_URL/healthz"
+	assert_output "ok"
+}
+
 @test "only GET and HEAD: every other method gets 405 and changes nothing" {
 	start_fixture strand 5
 	start_serve -p "$FIXTURE_PID" -t 1ms -i 200ms

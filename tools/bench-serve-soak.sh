@@ -93,6 +93,19 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# The heap and other private memory: VmRSS also counts the pages of the
+# ELF files mapped to symbolize (the Go binaries of whatever runs on the
+# machine come and go), which says nothing about a leak.
+anon_kb() {
+	awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"
+}
+
+# sample: "sweeps rss anon fds" of the daemon, one table row.
+sample() {
+	printf '  %8s %10s %10s %5s\n' "$(metric parkwatch_sweeps_total)" "$(rss_kb "$daemon")" \
+		"$(anon_kb "$daemon")" "$(fds "$daemon")"
+}
+
 fds() {
 	ls "/proc/$1/fd" | wc -l
 }
@@ -150,21 +163,21 @@ start_serve -t 1h -i "$interval"
 scraper "$url" & bg+=($!)
 warm=$((sweeps / 10 > 100 ? sweeps / 10 : 100))
 wait_sweeps "$warm"
-rss0=$(rss_kb "$daemon") fd0=$(fds "$daemon") t0=$SECONDS
+s0=$(metric parkwatch_sweeps_total) a0=$(anon_kb "$daemon") fd0=$(fds "$daemon") t0=$SECONDS
 echo "phase 1: machine-wide, -t 1h, --interval $interval, processes churning, scraped"
-printf '  %8s %10s %5s\n' sweeps rss_kB fds
-printf '  %8s %10s %5s\n' "$warm" "$rss0" "$fd0"
+printf '  %8s %10s %10s %5s\n' sweeps rss_kB anon_kB fds
+sample
 step=$(((sweeps - warm) / 5))
 for ((target = warm + step; target < sweeps; target += step)); do
 	wait_sweeps "$target"
-	printf '  %8s %10s %5s\n' "$target" "$(rss_kb "$daemon")" "$(fds "$daemon")"
+	sample
 done
 wait_sweeps "$sweeps"
-rss1=$(rss_kb "$daemon") fd1=$(fds "$daemon")
-printf '  %8s %10s %5s\n' "$(metric parkwatch_sweeps_total)" "$rss1" "$fd1"
-echo "  $((sweeps - warm)) sweeps in $((SECONDS - t0)) s; RSS $rss0 -> $rss1 kB" \
-	"(ratio $(awk -v a="$rss0" -v b="$rss1" 'BEGIN { printf "%.3f", b / a }')), fds $fd0 -> $fd1," \
-	"sweep errors $(metric parkwatch_sweep_errors_total)"
+a1=$(anon_kb "$daemon") fd1=$(fds "$daemon")
+sample
+echo "  $(($(metric parkwatch_sweeps_total) - s0)) sweeps in $((SECONDS - t0)) s; anonymous" \
+	"memory $a0 -> $a1 kB (ratio $(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.3f", b / a }'))," \
+	"fds $fd0 -> $fd1, sweep errors $(metric parkwatch_sweep_errors_total)"
 stop_serve
 
 # Phase 2: flagged threads every sweep, for up to 90 s (the fixture's own
@@ -176,15 +189,16 @@ wait_line "$tmp/strand.out" '^READY' 20
 start_serve -p "$sp" -t 1ms -i "$interval"
 scraper "$url" & bg+=($!)
 wait_sweeps 20 # all 20 threads stranded (4 s) and every cache warm
-rss0=$(rss_kb "$daemon") fd0=$(fds "$daemon") s0=$(metric parkwatch_sweeps_total) t0=$SECONDS
+a0=$(anon_kb "$daemon") fd0=$(fds "$daemon") s0=$(metric parkwatch_sweeps_total) t0=$SECONDS
 echo "phase 2: -p strand, 20 threads flagged, unwound and published each sweep"
-printf '  %8s %10s %5s\n' sweeps rss_kB fds
-printf '  %8s %10s %5s\n' "$s0" "$rss0" "$fd0"
+printf '  %8s %10s %10s %5s\n' sweeps rss_kB anon_kB fds
+sample
 while [ $((SECONDS - t0)) -lt 80 ]; do
 	sleep 10
-	printf '  %8s %10s %5s\n' "$(metric parkwatch_sweeps_total)" "$(rss_kb "$daemon")" "$(fds "$daemon")"
+	sample
 done
-rss1=$(rss_kb "$daemon") fd1=$(fds "$daemon")
-echo "  $(($(metric parkwatch_sweeps_total) - s0)) sweeps in $((SECONDS - t0)) s; RSS $rss0 -> $rss1 kB" \
-	"(ratio $(awk -v a="$rss0" -v b="$rss1" 'BEGIN { printf "%.3f", b / a }')), fds $fd0 -> $fd1"
+a1=$(anon_kb "$daemon") fd1=$(fds "$daemon")
+echo "  $(($(metric parkwatch_sweeps_total) - s0)) sweeps in $((SECONDS - t0)) s; anonymous" \
+	"memory $a0 -> $a1 kB (ratio $(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.3f", b / a }'))," \
+	"fds $fd0 -> $fd1"
 stop_serve

@@ -136,38 +136,15 @@ static int write_prom_file(struct server *s, const struct doc *d)
 	return err;
 }
 
-void serve__publish(struct server *s, const struct pw_report *r, uint64_t duration_ns,
-		    const char *why)
+/*
+ * Render every document from the latest series and counters (r: the new
+ * report, NULL to keep the previous one), write --prom-file, and swap them
+ * in. health and status: what /healthz answers.
+ */
+static void swap_in(struct server *s, const struct pw_report *r, const char *health, int status)
 {
 	struct doc fresh[DOC_HEALTH + 1] = { 0 }, old[DOC_HEALTH + 1];
-	char health[256];
-	struct timespec ts;
-	int status = 200;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->c.sweeps++;
-	s->c.last_sweep_duration_ns = duration_ns;
-	s->c.last_sweep_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	if (r) {
-		uint64_t dropped = 0;
-		struct metrics_set *set = metrics__collect(r, s->o.max_series, &dropped);
-
-		if (set) {
-			metrics__free(s->last);
-			s->last = set;
-			s->c.series_dropped += dropped;
-		} else {
-			r = NULL;
-			why = "out of memory rendering the metrics";
-		}
-	}
-	if (!r) {
-		s->c.sweep_errors++;
-		snprintf(health, sizeof(health), "latest sweep failed: %s\n", why ? why : "?");
-		status = 503;
-	} else {
-		snprintf(health, sizeof(health), "ok\n");
-	}
 	if (!render(&fresh[DOC_METRICS_TEXT], s->last, &s->c, METRICS_PROMETHEUS) ||
 	    !render(&fresh[DOC_METRICS_OPENMETRICS], s->last, &s->c, METRICS_OPENMETRICS) ||
 	    (r && !render_report(&fresh[DOC_REPORT], r)) ||
@@ -179,7 +156,7 @@ void serve__publish(struct server *s, const struct pw_report *r, uint64_t durati
 		return;
 	}
 	fresh[DOC_HEALTH].len = strlen(health);
-	if (s->o.prom_file) {
+	if (s->o.prom_file && s->c.sweeps) {
 		int err = write_prom_file(s, &fresh[DOC_METRICS_TEXT]);
 
 		if (err && !s->prom_file_failing)
@@ -202,6 +179,36 @@ void serve__publish(struct server *s, const struct pw_report *r, uint64_t durati
 	pthread_mutex_unlock(&s->lock);
 	for (int i = 0; i <= DOC_HEALTH; i++)
 		free(old[i].text);
+}
+
+void serve__publish(struct server *s, const struct pw_report *r, uint64_t duration_ns,
+		    const char *why)
+{
+	char health[256];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->c.sweeps++;
+	s->c.last_sweep_duration_ns = duration_ns;
+	s->c.last_sweep_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (r) {
+		uint64_t dropped = 0;
+		struct metrics_set *set = metrics__collect(r, s->o.max_series, &dropped);
+
+		if (set) {
+			metrics__free(s->last);
+			s->last = set;
+			s->c.series_dropped += dropped;
+		} else {
+			r = NULL;
+			why = "out of memory rendering the metrics";
+		}
+	}
+	if (!r) {
+		s->c.sweep_errors++;
+		snprintf(health, sizeof(health), "latest sweep failed: %s\n", why ? why : "?");
+	}
+	swap_in(s, r, r ? "ok\n" : health, r ? 200 : 503);
 }
 
 void serve__count_reload(struct server *s, bool ok)
@@ -239,6 +246,8 @@ int serve__open(const struct serve_opts *o, struct server **out, char *err, size
 			goto fail;
 		}
 	}
+	/* Scrapes before the first sweep get the daemon's own metrics. */
+	swap_in(s, NULL, "no sweep yet\n", 503);
 	if (o->listen) {
 		e = http__start(s, (const struct sockaddr *)o->listen, o->listen_len, &s->http,
 				bound, sizeof(bound), err, errlen);
@@ -251,6 +260,8 @@ int serve__open(const struct serve_opts *o, struct server **out, char *err, size
 	*out = s;
 	return 0;
 fail:
+	for (int i = 0; i <= DOC_HEALTH; i++)
+		free(s->docs[i].text);
 	free(s->prom_dir);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
