@@ -100,10 +100,13 @@ anon_kb() {
 	awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"
 }
 
-# sample: "sweeps rss anon fds" of the daemon, one table row.
+# sample: "sweeps rss anon fds go_procs" of the daemon, one table row
+# (go_procs: the Go processes whose goroutines the latest sweep read; each
+# keeps its binary's tables while it lives).
 sample() {
-	printf '  %8s %10s %10s %5s\n' "$(metric parkwatch_sweeps_total)" "$(rss_kb "$daemon")" \
-		"$(anon_kb "$daemon")" "$(fds "$daemon")"
+	printf '  %8s %10s %10s %5s %8s\n' "$(metric parkwatch_sweeps_total)" "$(rss_kb "$daemon")" \
+		"$(anon_kb "$daemon")" "$(fds "$daemon")" \
+		"$(curl -s "$url/report" | jq '.go_processes | length' 2>/dev/null)"
 }
 
 fds() {
@@ -159,13 +162,15 @@ if $valgrind; then
 fi
 
 churner & bg+=($!)
-start_serve -t 1h -i "$interval"
+# SOAK_SERVE_ARGS: more options for phase 1 (e.g. --no-goroutines).
+# shellcheck disable=SC2086
+start_serve -t 1h -i "$interval" ${SOAK_SERVE_ARGS:-}
 scraper "$url" & bg+=($!)
 warm=$((sweeps / 10 > 100 ? sweeps / 10 : 100))
 wait_sweeps "$warm"
 s0=$(metric parkwatch_sweeps_total) a0=$(anon_kb "$daemon") fd0=$(fds "$daemon") t0=$SECONDS
-echo "phase 1: machine-wide, -t 1h, --interval $interval, processes churning, scraped"
-printf '  %8s %10s %10s %5s\n' sweeps rss_kB anon_kB fds
+echo "phase 1: machine-wide, -t 1h, --interval $interval ${SOAK_SERVE_ARGS:-}, processes churning, scraped"
+printf '  %8s %10s %10s %5s %8s\n' sweeps rss_kB anon_kB fds go_procs
 sample
 step=$(((sweeps - warm) / 5))
 for ((target = warm + step; target < sweeps; target += step)); do
@@ -191,7 +196,7 @@ scraper "$url" & bg+=($!)
 wait_sweeps 20 # all 20 threads stranded (4 s) and every cache warm
 a0=$(anon_kb "$daemon") fd0=$(fds "$daemon") s0=$(metric parkwatch_sweeps_total) t0=$SECONDS
 echo "phase 2: -p strand, 20 threads flagged, unwound and published each sweep"
-printf '  %8s %10s %10s %5s\n' sweeps rss_kB anon_kB fds
+printf '  %8s %10s %10s %5s %8s\n' sweeps rss_kB anon_kB fds go_procs
 sample
 while [ $((SECONDS - t0)) -lt 80 ]; do
 	sleep 10

@@ -52,7 +52,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *c
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, int status, const char *text)
 {
-	return reply(c, status, CT_PLAIN, strdup(text), strlen(text));
+	char *copy = strdup(text);
+
+	if (!copy)
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, CT_PLAIN, NULL, 0);
+	return reply(c, status, CT_PLAIN, copy, strlen(text));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -159,7 +163,7 @@ int http__start(struct server *s, const struct sockaddr *sa, socklen_t salen,
 		free(h);
 		return -(e ? e : EADDRNOTAVAIL);
 	}
-	(void)salen;
+	(void)salen; /* MHD_OPTION_SOCK_ADDR takes the length from the family */
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD);
 	bound_name(info ? info->listen_fd : -1, bound, boundlen);
 	*out = h;
