@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,10 @@ void serve__publish(struct server *s, const struct pw_report *r, uint64_t durati
 		snprintf(health, sizeof(health), "latest sweep failed: %s\n", why ? why : "?");
 	}
 	swap_in(s, r, r ? "ok\n" : health, r ? 200 : 503);
+	/* A sweep's transient buffers (the task records, the unwinding)
+	 * are freed by now: give the free pages back, so a daemon's RSS
+	 * follows what it holds, not its busiest sweep. */
+	malloc_trim(0);
 }
 
 void serve__count_reload(struct server *s, bool ok)
