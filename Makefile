@@ -127,7 +127,10 @@ UNIT_MODULES_test_goprobe = user/go/probe.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/report/report.c
 UNIT_MODULES_test_json = user/report/json_writer.c
-UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c
+UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c user/serve/metrics.c \
+	user/threads/waitgraph.c
+# AddressSanitizer: metrics.c keeps pointers into its own tables.
+$(OUT)/unit/test_metrics: UNIT_LIBS = -fsanitize=address
 UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c
 UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "serve/metrics.h"
 #include "serve/serve.h"
 #include "unit.h"
@@ -143,8 +144,115 @@ static void test_listen(void)
 	CHECK(listen_bad("[::1:80"));
 }
 
+/* The first line of a rendering that starts with prefix, or NULL. */
+static char *line_with(const char *text, const char *prefix)
+{
+	static char line[512];
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		size_t len = strcspn(p, "\n");
+
+		if (!strncmp(p, prefix, strlen(prefix)) && len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			return line;
+		}
+	}
+	return NULL;
+}
+
+static void read_comm(pid_t pid, char *out, size_t len)
+{
+	char path[40];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	out[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(out, len, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/* Many processes at once (each reads its /proc/PID/comm: the cache must
+ * not move under the series pointing into it), three threads at one site
+ * counted as one series, a deadlock's members as "deadlocked", the cap. */
+static void test_collect(void)
+{
+	enum { NPROC = 40 };
+	struct pw_flagged th[NPROC + 3] = { 0 };
+	struct pw_frame fr[2] = { frame("pthread_cond_wait", "libc.so.6"), frame("worker", "app") };
+	uint32_t members[2] = { 7001, 7002 };
+	struct pw_deadlock dl = { .pid = 1, .n = 2, .members = members };
+	struct pw_report r = { .threads = th, .nthreads = NPROC + 3, .deadlocks = &dl,
+			       .ndeadlocks = 1 };
+	struct metrics_counters c = { .sweeps = 3 };
+	struct metrics_set *set;
+	uint64_t dropped = 9;
+	char *text = NULL, want[256], comm[32], *l;
+	size_t len;
+	FILE *f;
+
+	/* Processes that exist: this one, its parent, and pid 1. */
+	pid_t pids[3] = { getpid(), getppid(), 1 };
+
+	for (int i = 0; i < NPROC; i++) {
+		th[i] = (struct pw_flagged){ .pid = i < 3 ? (uint32_t)pids[i] : 4000000u + i,
+					     .tid = 5000 + i, .parked_ns = 2000000000ULL * (i + 1) };
+		snprintf(th[i].comm, sizeof(th[i].comm), "thr%d", i);
+		th[i].wait.syscall = "futex";
+		th[i].stack = (struct pw_stack){ .frames = fr, .nframes = 2 };
+	}
+	for (int i = NPROC; i < NPROC + 3; i++) {
+		th[i] = th[2]; /* pid 1, same site */
+		th[i].tid = 7001 + i - NPROC;
+		th[i].waits_for.kind = PW_WAIT_CONDVAR;
+	}
+	set = metrics__collect(&r, 5000, &dropped);
+	CHECK(set != NULL && dropped == 0);
+	f = open_memstream(&text, &len);
+	metrics__render(set, &c, METRICS_PROMETHEUS, f);
+	fclose(f);
+	for (int i = 0; i < 3; i++) {
+		read_comm(pids[i], comm, sizeof(comm));
+		snprintf(want, sizeof(want), "parkwatch_parked_threads{pid=\"%d\",comm=\"%s\",", pids[i],
+			 comm);
+		CHECK(comm[0] && line_with(text, want));
+	}
+	/* Gone processes are named by their thread. */
+	CHECK(line_with(text, "parkwatch_parked_threads{pid=\"4000039\",comm=\"thr39\",verdict=\"parked\","
+			"wait=\"futex\",site=\"worker\"} 1"));
+	/* Two deadlocked members and one more condvar waiter of pid 1. */
+	l = line_with(text, "parkwatch_parked_threads{pid=\"1\",");
+	CHECK(l != NULL);
+	CHECK(strstr(text, "verdict=\"deadlocked\",wait=\"condvar\",site=\"worker\"} 2\n") != NULL);
+	CHECK(strstr(text, "verdict=\"parked\",wait=\"condvar\",site=\"worker\"} 1\n") != NULL);
+	CHECK(line_with(text, "parkwatch_oldest_parked_seconds{pid=\"4000039\",comm=\"thr39\"} 80.000"));
+	CHECK(line_with(text, "parkwatch_sweeps_total 3"));
+	CHECK(!strstr(text, "# EOF"));
+	free(text);
+	metrics__free(set);
+
+	/* The cap keeps the largest series and counts the rest. */
+	set = metrics__collect(&r, 1, &dropped);
+	CHECK(set != NULL);
+	/* 42 thread series (pid 1 has three) and 40 "oldest": one kept. */
+	CHECK(dropped == 81);
+	f = open_memstream(&text, &len);
+	metrics__render(set, &c, METRICS_OPENMETRICS, f);
+	fclose(f);
+	CHECK(line_with(text, "parkwatch_oldest_parked_seconds{pid=\"4000039\"") != NULL);
+	CHECK(!line_with(text, "parkwatch_parked_threads{"));
+	CHECK(strstr(text, "# TYPE parkwatch_sweeps counter\n") && strstr(text, "\n# EOF\n"));
+	free(text);
+	metrics__free(set);
+}
+
 int main(void)
 {
+	test_collect();
 	test_escape();
 	test_sites();
 	test_negotiate();

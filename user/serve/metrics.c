@@ -46,13 +46,15 @@ struct raw {
 	double value;
 };
 
-/* The name a process gives itself, read once per process per sweep. */
+/* The name a process gives itself, read once per process per sweep. The
+ * raw series point into it: it is sized once (one slot per flagged thread
+ * or goroutine at most) and never moves. */
 struct comm_cache {
 	uint32_t pid;
 	char comm[PW_COMM_LEN + 1];
 };
 
-static const char *process_comm(struct comm_cache **cache, int *n, uint32_t pid,
+static const char *process_comm(struct comm_cache *cache, int *n, uint32_t pid,
 				const char *fallback)
 {
 	char path[40], buf[PW_COMM_LEN + 1];
@@ -61,13 +63,9 @@ static const char *process_comm(struct comm_cache **cache, int *n, uint32_t pid,
 	int fd;
 
 	for (int i = 0; i < *n; i++)
-		if ((*cache)[i].pid == pid)
-			return (*cache)[i].comm[0] ? (*cache)[i].comm : fallback;
-	c = realloc(*cache, (*n + 1) * sizeof(**cache));
-	if (!c)
-		return fallback;
-	*cache = c;
-	c = &c[(*n)++];
+		if (cache[i].pid == pid)
+			return cache[i].comm[0] ? cache[i].comm : fallback;
+	c = &cache[(*n)++];
 	c->pid = pid;
 	c->comm[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
@@ -147,7 +145,7 @@ static void oldest(struct raw *o, uint32_t pid, const char *comm, uint64_t parke
 
 /* Every flagged thread and goroutine as a raw series of value 1 (and one
  * "oldest" candidate each); *n set. */
-static struct raw *gather(const struct pw_report *r, struct comm_cache **cache, int *ncache,
+static struct raw *gather(const struct pw_report *r, struct comm_cache *cache, int *ncache,
 			  int *n)
 {
 	struct raw *raw = calloc(2 * (size_t)(r->nthreads + r->ngoroutines) + 1, sizeof(*raw));
@@ -247,7 +245,8 @@ struct metrics_set *metrics__collect(const struct pw_report *r, int max_series,
 	s->stats = r->stats;
 	for (int i = 0; i < r->ngoprocs; i++)
 		s->go_read_errors += r->goprocs[i].error != NULL;
-	raw = gather(r, &cache, &ncache, &n);
+	cache = calloc((size_t)r->nthreads + r->ngoroutines + 1, sizeof(*cache));
+	raw = cache ? gather(r, cache, &ncache, &n) : NULL;
 	if (!raw)
 		goto fail;
 	qsort(raw, n, sizeof(*raw), cmp_raw);
