@@ -10,12 +10,16 @@
 #                   executions each (tools/doc/fuzzing.md); make fuzz-short:
 #                   FUZZ_SHORT_TIME seconds each (part of make test)
 #   make bench-suites  a Go test suite with and without parkwatch (tools/bench-suites.sh)
-#   make install    install into $(PREFIX)
+#   make install    install into $(PREFIX) (binary, man page, systemd unit)
+#   make soak       parkwatch serve soak: RSS and fds over 10,000 sweeps
 #   V=1             show full commands
 #   VMLINUX_H=path  use a pinned vmlinux.h instead of the running kernel's BTF
 
 OUT ?= build
 PREFIX ?= /usr/local
+# systemd reads units from /usr/local/lib/systemd/system as well as from
+# /usr/lib/systemd/system, so the unit follows PREFIX (not enabled by install).
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -39,7 +43,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -I$(OUT) -Ibpf -Iuser $(SANITIZE_FLAGS)
 # libiberty (static only in Debian) demangles C++ and Rust names.
-LIBS = -lbpf -lelf -ldw -lz -ljson-c -liberty -pthread
+LIBS = -lbpf -lelf -ldw -lz -ljson-c -liberty -lmicrohttpd -pthread
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -Wall -Wno-unused-function
 
 # user/ is grouped by concern (see tools/doc/architecture.md): the top holds
@@ -80,7 +84,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go bench-suites install clean fixtures sanitize go127 fuzz fuzz-short
+.PHONY: all deps run test unit bats bench bench-go bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -205,6 +209,10 @@ UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/
 UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
 UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c user/report/escape.c
 UNIT_MODULES_test_procstat = user/threads/procstat.c
+UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c user/serve/metrics.c \
+	user/threads/waitgraph.c
+# AddressSanitizer: metrics.c keeps pointers into its own tables.
+$(OUT)/unit/test_metrics: UNIT_LIBS = -fsanitize=address
 UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
@@ -278,6 +286,13 @@ sanitize: all
 
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 	tools/bench-futex.sh $(OUT)
+
+# parkwatch serve: RSS and descriptors over 10,000 sweeps of churning
+# processes (tools/bench-serve-soak.sh), and a short run under valgrind.
+soak: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
+	tools/bench-serve-soak.sh $(OUT)
+soak-valgrind: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
+	tools/bench-serve-soak.sh --valgrind $(OUT)
 
 # --- benchmark: goroutines (tools/bench-goroutines.sh) -------------------------
 # Go bench programs: tools/bench/NAME/main.go -> $(OUT)/bench/NAME (current Go,
@@ -363,7 +378,11 @@ bench-suites: deps $(OUT)/parkwatch
 install: $(OUT)/parkwatch
 	install -D -m 0755 $(OUT)/parkwatch $(DESTDIR)$(PREFIX)/sbin/parkwatch
 	install -D -m 0644 tools/parkwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/parkwatch.8
+	install -D -m 0644 tools/parkwatch-serve.8 $(DESTDIR)$(PREFIX)/share/man/man8/parkwatch-serve.8
 	install -D -m 0644 tools/parkwatch.bash $(DESTDIR)$(PREFIX)/share/parkwatch/parkwatch.bash
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/parkwatch.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/parkwatch.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/parkwatch.service
 
 clean:
 	rm -rf $(OUT) $(SAN_OUT)

@@ -21,6 +21,9 @@ packages=(
 	redis-server curl                    # healthy-server tests: a real redis, HTTP requests
 	openjdk-17-jdk-headless nodejs        # healthy-server tests: a JVM, Node (CPython above)
 	libclang-rt-14-dev                   # make fuzz: libFuzzer and sanitizer runtimes for clang
+	libmicrohttpd-dev                    # parkwatch serve: the HTTP server
+	prometheus iproute2                  # serve tests: a real Prometheus + promtool, ss
+	valgrind                             # serve soak: leak check (make soak)
 )
 
 missing=()
@@ -39,3 +42,10 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The tests start their own Prometheus on a free loopback port; the package's
+# service, started by the install on a systemd machine, is not needed: stop
+# it when this script is what installed it (never one that was there before).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

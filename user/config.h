@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include "rules/ignore.h"
 #include "report/report.h"
@@ -14,6 +15,15 @@
 #define EXIT_ENV 3
 #define EXIT_NOT_FOUND 127 /* command mode: the command could not be run */
 #define MAX_PIDS 64
+#define PW_VERSION "0.1.0"
+
+/* An ignore option as given, in order: serve re-reads them on SIGHUP. */
+enum rule_arg_kind { RULE_ARG_TOP, RULE_ARG_ANY, RULE_ARG_CREATED_BY, RULE_ARG_FILE,
+		     RULE_ARG_BASELINE };
+struct rule_arg {
+	enum rule_arg_kind kind;
+	const char *value;
+};
 
 struct config {
 	pid_t pids[MAX_PIDS];
@@ -31,6 +41,16 @@ struct config {
 	uint64_t sample_ns;  /* --sample: looks between reports (0: the default) */
 	const char *idle_file, *btf;
 	uint32_t max_threads;
+	struct rule_arg *rule_args; /* every ignore option, for reloads */
+	int nrule_args;
+	/* parkwatch serve */
+	bool serve;
+	bool listen_given;          /* --listen (else the default, unless
+				     * only --prom-file is given) */
+	struct sockaddr_storage listen;
+	socklen_t listen_len;
+	const char *prom_file;
+	int max_series;
 };
 
 /* Run the configured mode; returns the process exit code. */

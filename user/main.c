@@ -2,6 +2,7 @@
 /* parkwatch: command line, modes and exit codes. */
 #include <argp.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,10 @@
 #include "report/durations.h"
 #include "report/escape.h"
 #include "threads/procstat.h"
+#include "serve/serve.h"
 
 
-const char *argp_program_version = "parkwatch 0.1.0";
+const char *argp_program_version = "parkwatch " PW_VERSION;
 
 static const char doc[] =
 	"parkwatch — find threads parked forever, without stopping or waking them.\n"
@@ -24,6 +26,10 @@ static const char doc[] =
 	"                                        run COMMAND traced from its first\n"
 	"                                        instruction; report what it leaves\n"
 	"                                        behind when it calls exit()\n"
+	"       parkwatch serve [--listen ADDR:PORT] [--prom-file PATH] [OPTIONS]\n"
+	"                                        a daemon: sweep every --interval and\n"
+	"                                        serve /metrics (Prometheus), /report\n"
+	"                                        (JSON) and /healthz\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  parkwatch --once                 threads parked 10s or more, machine-wide\n"
@@ -31,6 +37,7 @@ static const char doc[] =
 	"  parkwatch -p 1234 -i 30s -d 5m   report every 30s for 5 minutes\n"
 	"  parkwatch --once --json --fail   for scripts: JSON, exit 1 if anything is parked\n"
 	"  parkwatch --fail -- ./tests      CI: fail when the tests leave threads behind\n"
+	"  parkwatch serve -i 30s           metrics on 127.0.0.1:9477 for Prometheus\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0  nothing flagged (or flagged without --fail)\n"
@@ -51,14 +58,15 @@ enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
 	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF, OPT_FORMAT, OPT_WEIGHT,
 	OPT_NO_GOROUTINES, OPT_GO_PRECISE, OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
-	OPT_SAMPLE,
+	OPT_SAMPLE, OPT_LISTEN, OPT_PROM_FILE, OPT_MAX_SERIES,
 };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Watch only this process (repeatable)", 0 },
 	{ "once", '1', NULL, 0, "One sweep now, print the report, exit", 0 },
 	{ "threshold", 't', "DUR", 0, "Flag threads parked at least DUR (default 10s)", 0 },
-	{ "interval", 'i', "DUR", 0, "Watch mode: report every DUR (default 10s)", 0 },
+	{ "interval", 'i', "DUR", 0,
+	  "Watch mode: report every DUR; serve: sweep every DUR (default 10s)", 0 },
 	{ "duration", 'd', "DUR", 0, "Watch mode: stop after DUR (default: until Ctrl-C)", 0 },
 	{ "sample", OPT_SAMPLE, "DUR", 0,
 	  "Watch mode: look every DUR between reports, for spinning and growing (default 1s "
@@ -95,6 +103,15 @@ static const struct argp_option options[] = {
 	  "Threads the creator map can hold (default 65536)", 3 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF file (default /sys/kernel/btf/vmlinux)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf messages and progress on stderr", 3 },
+	{ "listen", OPT_LISTEN, "ADDR", 0,
+	  "serve: listen on ADDR:PORT, [V6ADDR]:PORT or :PORT (loopback); port 0 picks a "
+	  "free one (default " SERVE_DEFAULT_LISTEN ")", 5 },
+	{ "prom-file", OPT_PROM_FILE, "PATH", 0,
+	  "serve: also write the metrics to PATH atomically after each sweep (alone: no "
+	  "HTTP server)", 5 },
+	{ "max-series", OPT_MAX_SERIES, "N", 0,
+	  "serve: at most N per-process series (default 5000; the rest are counted as "
+	  "dropped)", 5 },
 	{},
 };
 
@@ -154,6 +171,67 @@ static int parse_pid(const char *s, pid_t *out, uint64_t *start)
 			v, tgid, tgid);
 	*out = tgid;
 	return 0;
+}
+
+static int remember_rule(struct config *c, enum rule_arg_kind kind, const char *value)
+{
+	struct rule_arg *a = realloc(c->rule_args, (c->nrule_args + 1) * sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a[c->nrule_args++] = (struct rule_arg){ kind, value };
+	c->rule_args = a;
+	return 0;
+}
+
+/* parkwatch serve: what it cannot be combined with, and its default
+ * address. A message and false when the combination makes no sense. */
+static bool check_serve(struct config *c)
+{
+	const char *no = NULL;
+
+	if (!c->serve) {
+		if (c->listen_given || c->prom_file || c->max_series != SERVE_DEFAULT_MAX_SERIES)
+			fprintf(stderr, "parkwatch: --listen, --prom-file and --max-series are "
+				"options of 'parkwatch serve'\n");
+		return !(c->listen_given || c->prom_file ||
+			 c->max_series != SERVE_DEFAULT_MAX_SERIES);
+	}
+	if (c->command)
+		no = "a command";
+	else if (c->once)
+		no = "--once";
+	else if (c->format != FORMAT_TEXT || c->output || c->weight != WEIGHT_COUNT)
+		no = "--format, --json, -o or --weight (it serves JSON at /report)";
+	else if (c->fail)
+		no = "--fail";
+	else if (c->futex_hooks || c->go_precise)
+		no = "--futex-hooks or --go-precise (it sweeps only, no per-event hooks)";
+	if (no) {
+		fprintf(stderr, "parkwatch: serve cannot be combined with %s\n", no);
+		return false;
+	}
+	if (c->prom_file) {
+		char *dir = strdup(c->prom_file);
+
+		if (dir && access(dirname(dir), W_OK | X_OK)) {
+			fprintf(stderr, "parkwatch: cannot write --prom-file %s: %s: %s\n",
+				c->prom_file, dir, strerror(errno));
+			free(dir);
+			return false;
+		}
+		free(dir);
+	}
+	/* Loopback unless told otherwise; --prom-file alone is the
+	 * textfile-collector set-up, without a port. */
+	if (!c->listen_given && !c->prom_file) {
+		char err[256];
+
+		serve__parse_listen(SERVE_DEFAULT_LISTEN, &c->listen, &c->listen_len, err,
+				    sizeof(err));
+		c->listen_given = true;
+	}
+	return true;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -234,6 +312,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_IGNORE_TOP:
 	case OPT_IGNORE_ANY:
 	case OPT_IGNORE_CREATED_BY:
+		if (remember_rule(c, key == OPT_IGNORE_TOP ? RULE_ARG_TOP : key == OPT_IGNORE_ANY ?
+				  RULE_ARG_ANY : RULE_ARG_CREATED_BY, arg))
+			argp_failure(state, EXIT_ENV, ENOMEM, "ignore rules");
 		err = ignore_set__add(c->ignore, key == OPT_IGNORE_TOP ? IGNORE_TOP :
 				      key == OPT_IGNORE_ANY ? IGNORE_ANY : IGNORE_CREATED_BY, arg,
 				      key == OPT_IGNORE_TOP ? "--ignore-top" :
@@ -252,6 +333,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_BASELINE: {
 		char msg[512];
 
+		if (remember_rule(c, key == OPT_IGNORE_FILE ? RULE_ARG_FILE : RULE_ARG_BASELINE, arg))
+			argp_failure(state, EXIT_ENV, ENOMEM, "ignore rules");
 		err = (key == OPT_IGNORE_FILE ? ignore_set__load_file : ignore_set__load_baseline)(
 			c->ignore, arg, msg, sizeof(msg));
 		/* A limit or a malformed file is the caller's to fix (2); out
@@ -271,7 +354,29 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--max-threads must be a number from 64 to 4194304");
 		c->max_threads = v;
 		break;
+	case OPT_LISTEN: {
+		char err[256];
+
+		if (serve__parse_listen(arg, &c->listen, &c->listen_len, err, sizeof(err)))
+			argp_error(state, "%s", err);
+		c->listen_given = true;
+		break;
+	}
+	case OPT_PROM_FILE:
+		if (!*arg)
+			argp_error(state, "--prom-file needs a path");
+		c->prom_file = arg;
+		break;
+	case OPT_MAX_SERIES:
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (errno || *end || end == arg || v > 10000000)
+			argp_error(state, "--max-series must be a number from 0 to 10000000");
+		c->max_series = v;
+		break;
 	case ARGP_KEY_ARG:
+		if (!strcmp(arg, "serve"))
+			argp_error(state, "'serve' goes first: parkwatch serve [OPTIONS]");
 		argp_error(state, "unexpected argument '%s' (a command to run goes after --)",
 			   echo_arg(arg));
 		break;
@@ -286,6 +391,7 @@ int main(int argc, char **argv)
 	struct config c = {
 		.threshold_ns = 10000000000ULL, .interval_ns = 10000000000ULL,
 		.max_threads = 65536, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"),
+		.max_series = SERVE_DEFAULT_MAX_SERIES,
 	};
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int nopts = argc, rc;
@@ -299,13 +405,24 @@ int main(int argc, char **argv)
 				c.command = argv + i + 1;
 			break;
 		}
+	/* "parkwatch serve ...": a subcommand, then the usual options. */
+	if (nopts > 1 && !strcmp(argv[1], "serve")) {
+		c.serve = true;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+		nopts--;
+	}
 	argp_err_exit_status = EXIT_USAGE;
 	c.ignore = ignore_set__new();
 	if (!c.ignore || argp_parse(&argp, nopts, argv, 0, NULL, &c)) {
 		ignore_set__free(c.ignore);
+		free(c.rule_args);
 		return EXIT_USAGE;
 	}
-	if (nopts < argc && !c.command) {
+	if (!check_serve(&c)) {
+		rc = EXIT_USAGE;
+	} else if (nopts < argc && !c.command) {
 		fprintf(stderr, "parkwatch: nothing to run after --\n");
 		rc = EXIT_USAGE;
 	} else if (c.command && (c.npids || c.once || c.duration_ns)) {
@@ -323,5 +440,6 @@ int main(int argc, char **argv)
 		rc = session__run(&c);
 	}
 	ignore_set__free(c.ignore);
+	free(c.rule_args);
 	return rc;
 }

@@ -21,12 +21,14 @@
 #include "threads/ksyms.h"
 #include "threads/growth.h"
 #include "threads/sweep.h"
+#include "serve/serve.h"
 #include "threads/targets.h"
 #include "output.h"
 #include "tracer.h"
 
 static volatile sig_atomic_t stop;
 static volatile pid_t forward_to; /* command mode: the command's pid */
+static volatile sig_atomic_t reload; /* serve: SIGHUP */
 
 /*
  * Ctrl-C on a terminal reaches the whole foreground process group, the
@@ -45,7 +47,12 @@ static void on_child(int sig)
 {
 }
 
-static void install_signals(void)
+static void on_hup(int sig)
+{
+	reload = 1;
+}
+
+static void install_signals(bool serve)
 {
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 
@@ -55,6 +62,12 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = on_child }, NULL);
+	if (serve) {
+		/* A daemon's SIGHUP means "re-read your files"; a scraper
+		 * hanging up must not kill it. */
+		sigaction(SIGHUP, &(struct sigaction){ .sa_handler = on_hup }, NULL);
+		signal(SIGPIPE, SIG_IGN);
+	}
 }
 
 uint64_t session__now_ns(void)
@@ -152,10 +165,19 @@ int session__report(struct session *s, const struct sweep_opts *so, bool final, 
 		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .final = final,
 		.kernel_stacks = s->c->kstack, .threshold_ns = so->threshold_ns,
 	};
+	uint64_t start = session__now_ns();
 	int err = sweep__run(s->t, s->cr, s->k, so, &r);
 
 	if (!err)
 		err = growth__observe(s->growth, &r);
+	if (s->srv) {
+		/* A daemon keeps serving through a failed sweep: it shows in
+		 * /healthz and parkwatch_sweep_errors_total. */
+		serve__publish(s->srv, err ? NULL : &r, session__now_ns() - start,
+			       err ? strerror(-err) : NULL);
+		report__free(&r);
+		return 0;
+	}
 	if (err) {
 		fprintf(stderr, "parkwatch: sweep failed: %s\n", strerror(-err));
 	} else {
@@ -202,7 +224,7 @@ static int sample(struct session *s)
 		err = growth__observe(s->growth, &r);
 	for (int i = 0; !err && i < r.nexited; i++)
 		target_gone |= r.exited[i].reason != PW_EXIT_DURING_SWEEP;
-	if (!err && target_gone) {
+	if (!err && target_gone && !s->srv) { /* a daemon publishes at its next sweep */
 		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
 		err = session__print(s, &r);
 	}
@@ -231,7 +253,8 @@ static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 /* Watch (and command) mode's loop. */
 static int watch(struct session *s)
 {
-	uint64_t next = s->so.attach_ns + s->c->interval_ns;
+	/* serve sweeps at once: /metrics should not wait an interval. */
+	uint64_t next = s->so.attach_ns + (s->srv ? 0 : s->c->interval_ns);
 	uint64_t end = s->c->duration_ns ? s->so.attach_ns + s->c->duration_ns : UINT64_MAX;
 	uint64_t every = sample_every(s->c), next_look = s->so.attach_ns + every;
 	int err;
@@ -248,13 +271,22 @@ static int watch(struct session *s)
 		 * left, the run is over. */
 		bool swept = true;
 
+		if (reload) {
+			reload = 0;
+			serve__count_reload(s->srv, !session__reload_rules(s));
+		}
 		if (now >= next || targets__any_changed(s->so.targets)) {
 			if ((!s->tree || session__target_tree(s)) &&
 			    (err = session__report(s, &s->so, false, false, NULL)))
 				return err;
 			if (now >= next)
 				next += s->c->interval_ns;
-			next_look = now + every;
+			/* A daemon behind schedule (sweeps slower than the
+			 * interval) skips the missed ticks instead of
+			 * sweeping back to back to catch up. */
+			if (s->srv && next < session__now_ns())
+				next = session__now_ns() + s->c->interval_ns;
+			next_look = session__now_ns() + every;
 		} else if (now >= next_look) {
 			if ((err = sample(s)))
 				return err;
@@ -274,6 +306,8 @@ static int watch(struct session *s)
 			return err;
 		}
 	}
+	if (s->srv)
+		return 0; /* a daemon's end is not a report */
 	if (!s->has_command)
 		return session__report(s, &s->so, true, false, NULL);
 	/* An end event still in the ring buffer is too late for the command
@@ -377,12 +411,14 @@ static int prepare(struct session *s)
 
 int session__run(struct config *c)
 {
-	struct session s = { .c = c, .mode = c->command ? "command" : c->once ? "once" : "watch" };
+	struct session s = {
+		.c = c, .mode = c->serve ? "serve" : c->command ? "command" : c->once ? "once" : "watch",
+	};
 	struct tracer_opts to;
 	char errbuf[512], every[32];
 	int err, rc;
 
-	install_signals();
+	install_signals(c->serve);
 	rc = prepare(&s);
 	if (rc)
 		goto out;
@@ -435,11 +471,24 @@ int session__run(struct config *c)
 		rc = session__report(&s, &s.so, true, false, NULL) ? EXIT_ENV : 0;
 		goto out;
 	}
+	if (c->serve) {
+		struct serve_opts so = {
+			.listen = c->listen_given ? &c->listen : NULL, .listen_len = c->listen_len,
+			.prom_file = c->prom_file, .max_series = c->max_series,
+		};
+
+		err = serve__open(&so, &s.srv, errbuf, sizeof(errbuf));
+		if (err) {
+			fprintf(stderr, "parkwatch: %s\n", errbuf);
+			rc = EXIT_ENV;
+			goto out;
+		}
+	}
 	format_duration(c->interval_ns, every, sizeof(every));
-	fprintf(stderr, "parkwatch: watching %s (%s), report every %s\n",
+	fprintf(stderr, "parkwatch: watching %s (%s), %s every %s\n",
 		s.has_command ? "the command" : c->npids ? "the given processes" : "the whole machine",
 		c->futex_hooks ? "futex hooks on" : c->go_precise ? "Go runtime probes on" :
-		"sweeps only, no per-syscall hooks", every);
+		"sweeps only, no per-syscall hooks", c->serve ? "sweep" : "report", every);
 	if (s.has_command) {
 		if (command__release(&s.cmd, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "parkwatch: %s\n", errbuf);
@@ -473,6 +522,7 @@ out:
 	creators__free(s.cr);
 	go_watch__free(s.go);
 	growth__free(s.growth);
+	serve__close(s.srv);
 	descendants__free(s.tree);
 	idle_list__free(s.idle);
 	ksyms__free(s.k);

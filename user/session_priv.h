@@ -22,6 +22,7 @@ struct idle_list;
 struct go_watch;
 struct go_precise;
 struct growth;
+struct server;
 
 struct session {
 	struct config *c;
@@ -31,6 +32,7 @@ struct session {
 	struct idle_list *idle;
 	struct go_watch *go;
 	struct go_precise *gp;   /* --go-precise */
+	struct server *srv;      /* parkwatch serve */
 	struct sweep_opts so;
 	struct targets targets;  /* -p: PID + start time */
 	struct output out;
@@ -59,6 +61,11 @@ int session__print(struct session *s, const struct pw_report *r);
  * quiet: print it only if something was flagged (a descendant's end). */
 int session__report(struct session *s, const struct sweep_opts *so, bool final, bool quiet,
 		    void (*end)(struct session *, struct pw_report *));
+
+/* session_reload.c: serve's SIGHUP, the ignore rules and the idle file read
+ * again; both replaced or neither (the old ones stay, the error is said).
+ * 0 or -errno. */
+int session__reload_rules(struct session *s);
 
 /* session_end.c */
 /* Every end-of-run probe event received so far (their processes wait
