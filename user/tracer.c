@@ -535,6 +535,11 @@ int tracer__retarget(struct tracer *t, const pid_t *pids, int npids)
 	return attach_iters(t, &o, errbuf, sizeof(errbuf));
 }
 
+/* The tracer handed to the detaching child: this process exits without
+ * freeing it (the child destroys the links); kept reachable so that a leak
+ * checker does not count it as lost. */
+static struct tracer *handed_off;
+
 void tracer__close_in_background(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.tree), null;
@@ -554,6 +559,8 @@ void tracer__close_in_background(struct tracer *t)
 		 * the links until it destroys them. */
 		if (pid < 0)
 			tracer__close(t);
+		else
+			handed_off = t;
 		return;
 	}
 	/* Nothing may wait on this child: no output, no terminal. */
