@@ -538,7 +538,7 @@ int tracer__retarget(struct tracer *t, const pid_t *pids, int npids)
 /* The tracer handed to the detaching child: this process exits without
  * freeing it (the child destroys the links); kept reachable so that a leak
  * checker does not count it as lost. */
-static struct tracer *handed_off;
+static struct tracer *volatile handed_off; /* volatile: never read, still stored */
 
 void tracer__close_in_background(struct tracer *t)
 {
