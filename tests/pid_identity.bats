@@ -94,7 +94,10 @@ PY
 	[ "$SPAWNED_PID" = "$pid" ] || echo "# PID $pid was taken by another process first" >&3
 	kill -CONT "$PW_PID"
 	wait_exit "$PW_PID" 20 || fail "parkwatch did not end: it adopted the new process"
-	assert_equal "$EXIT_STATUS" 0
+	# It ended because its one target was gone (127: bash could not give the
+	# status, seen once in a full run, as if the job had been reaped already).
+	grep -q 'every watched process has exited' "$PW_ERR" || fail "$(cat "$PW_ERR")"
+	[ "$EXIT_STATUS" = 127 ] || assert_equal "$EXIT_STATUS" 0
 	# Every thread listed under that PID is one of the old process's.
 	run jq -r --argjson p "$pid" '.threads[] | select(.pid == $p) | .tid' "$PW_OUT"
 	for tid in $output; do
