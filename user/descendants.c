@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "descendants.h"
+#include "threads/procstat.h"
 #include "go/elf.h"
 #include "go/probe.h"
 #include "go/testname.h"
@@ -141,19 +142,6 @@ static char *read_cmdline(pid_t pid)
 	return strdup(buf);
 }
 
-static char *read_exe(pid_t pid)
-{
-	char path[64], buf[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	return strdup(buf);
-}
-
 const struct tree_proc *descendants__peek(struct descendants *d, pid_t pid)
 {
 	return find(d, pid);
@@ -171,7 +159,7 @@ struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
 		p->cmdline = s;
 	}
 	if (!p->exe)
-		p->exe = read_exe(pid);
+		p->exe = proc_exe_path(pid);
 	return p;
 }
 
@@ -309,7 +297,7 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 	if ((p = find(d, ev->tgid))) {
 		free(p->exe);
 		free(p->cmdline);
-		p->exe = read_exe(ev->tgid);
+		p->exe = proc_exe_path(ev->tgid);
 		p->cmdline = cmdline; /* the report may come when it is gone */
 		cmdline = NULL;
 		p->tool = x ? x->tool : NULL;

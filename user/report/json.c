@@ -307,14 +307,11 @@ static void print_idle_summary(struct json *j, const struct pw_report *r)
 	json_key(j, "idle_summary");
 	json_array_begin(j);
 	for (int i = 0; i < r->nidle;) {
-		uint32_t pid = r->idle[i].pid;
-		uint64_t total = 0;
-		int k;
+		uint64_t total;
+		int k = report__idle_process(r, i, &total);
 
-		for (k = i; k < r->nidle && r->idle[k].pid == pid; k++)
-			total += r->idle[k].count;
 		json_object_begin(j);
-		json_kuint(j, "pid", pid);
+		json_kuint(j, "pid", r->idle[i].pid);
 		json_kuint(j, "count", total);
 		json_key(j, "reasons");
 		json_array_begin(j);

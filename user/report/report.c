@@ -63,6 +63,16 @@ int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason)
 	return 0;
 }
 
+int report__idle_process(const struct pw_report *r, int i, uint64_t *total)
+{
+	int k;
+
+	*total = 0;
+	for (k = i; k < r->nidle && r->idle[k].pid == r->idle[i].pid; k++)
+		*total += r->idle[k].count;
+	return k;
+}
+
 const char *report__thread_verdict(const struct pw_report *r, const struct pw_flagged *t)
 {
 	for (int i = 0; i < r->ndeadlocks; i++)

@@ -161,6 +161,9 @@ struct pw_flagged *report__add(struct pw_report *r);
 int report__add_exited(struct pw_report *r, uint32_t pid);
 /* One more idle thread of pid with this reason. 0 or -ENOMEM. */
 int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason);
+/* r->idle[i] starts a process's entries: the index past them, their total
+ * in *total (the printers' one line or object per process). */
+int report__idle_process(const struct pw_report *r, int i, uint64_t *total);
 /* A thread's verdict, one vocabulary with the goroutines': "deadlocked"
  * (in a cycle of the wait-for graph), "idle", "growing" (its site's count
  * rose at each of the last looks), "spinning" (still running at the end of

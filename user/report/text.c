@@ -296,13 +296,10 @@ static void print_idle_summary(FILE *f, const struct pw_report *r, const struct 
 	if (r->nidle)
 		fprintf(f, "\nidle, not counted as leaks (--show-idle lists them):\n");
 	for (int i = 0; i < r->nidle;) {
-		uint32_t pid = r->idle[i].pid;
-		uint64_t total = 0;
-		int k;
+		uint64_t total;
+		int k = report__idle_process(r, i, &total);
 
-		for (k = i; k < r->nidle && r->idle[k].pid == pid; k++)
-			total += r->idle[k].count;
-		fprintf(f, "  PID %u: %llu idle:", pid, (unsigned long long)total);
+		fprintf(f, "  PID %u: %llu idle:", r->idle[i].pid, (unsigned long long)total);
 		for (int first = i; i < k; i++)
 			fprintf(f, "%s %s %llu", i == first ? "" : ",", r->idle[i].reason,
 				(unsigned long long)r->idle[i].count);

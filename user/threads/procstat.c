@@ -2,6 +2,7 @@
 /* /proc/PID/stat: see procstat.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,4 +51,17 @@ int proc_stat_read(pid_t pid, struct proc_stat *out)
 		return errno == ESRCH ? -ESRCH : -errno;
 	buf[n] = 0;
 	return proc_stat_parse(buf, out);
+}
+
+char *proc_exe_path(pid_t pid)
+{
+	char path[32], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return strdup(buf);
 }

@@ -28,6 +28,8 @@ int proc_stat_parse(const char *text, struct proc_stat *out);
 /* Read and parse /proc/PID/stat: 0, -ESRCH when there is no such process,
  * -errno. */
 int proc_stat_read(pid_t pid, struct proc_stat *out);
+/* The executable's path (/proc/PID/exe), malloc'd; NULL when unreadable. */
+char *proc_exe_path(pid_t pid);
 /* Gone for good: a zombie with no thread left (a leader that called
  * pthread_exit is a zombie while its other threads run). */
 static inline bool proc_stat_is_dead(const struct proc_stat *s)

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "threads/event_loop.h"
+#include "threads/procstat.h"
 #include "threads/sweep.h"
 #include "threads/targets.h"
 #include "threads/unwind.h"
@@ -61,19 +62,6 @@ static bool process_alive(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	return access(path, F_OK) == 0;
-}
-
-static char *read_exe(pid_t pid)
-{
-	char path[32], buf[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	return strdup(buf);
 }
 
 /*
@@ -273,7 +261,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	f->pid = rec->tgid;
 	f->tid = rec->tid;
 	memcpy(f->comm, rec->comm, sizeof(f->comm));
-	f->exe = read_exe(rec->tgid);
+	f->exe = proc_exe_path(rec->tgid);
 	f->state = wd->class == PW_CLASS_RUNNING ? 'R' : rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
 	f->wait = *wd;
 	f->has_futex_word = rec->flags & PW_TASK_FUTEX_WORD;
