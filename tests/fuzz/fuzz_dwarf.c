@@ -11,12 +11,14 @@
 
 static void check_g(const struct go_g_layout *l)
 {
-	const int off[] = { l->goid, l->atomicstatus, l->waitsince, l->sched_sp, l->sched_pc,
-			    l->sched_bp, l->gopc, l->startpc, l->stack_lo, l->stack_hi, l->m };
+	const int off[] = { l->goid, l->waitsince, l->sched_sp, l->sched_pc, l->sched_bp,
+			    l->gopc, l->startpc, l->stack_lo, l->stack_hi, l->m };
 
 	FUZZ_CHECK(l->source && l->g_size > 0 && l->g_size <= 65536);
 	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
 		FUZZ_CHECK(off[i] >= 0 && off[i] + 8 <= l->g_size);
+	/* atomicstatus is a uint32: the reader takes 4 bytes there */
+	FUZZ_CHECK(l->atomicstatus >= 0 && l->atomicstatus + 4 <= l->g_size);
 	FUZZ_CHECK(l->waitreason >= 0 && l->waitreason < l->g_size);
 	FUZZ_CHECK(l->m_curg >= 0 && l->m_curg + 8 <= l->m_size);
 }
