@@ -81,6 +81,11 @@ static int read_mem(const struct go_process *p, uint64_t addr, void *buf, size_t
 	return n < 0 ? -errno : -EFAULT;
 }
 
+static int read_cb(void *p, uint64_t addr, void *buf, size_t len)
+{
+	return read_mem(p, addr, buf, len);
+}
+
 /* Many small ranges: batched from the live process (go/remote.c), or one
  * by one from the fuzz target's memory. */
 static void read_many(const struct go_process *p, const uint64_t *addr, const size_t *len,
@@ -500,15 +505,11 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 			 p->pid, (unsigned long long)n);
 		return -EINVAL;
 	}
-	/* The list must be readable before anything else is sized by its
-	 * length: a torn or corrupt header asks for millions of gs. */
-	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	if (!ptrs) {
-		e = -ENOMEM;
-		goto out;
-	}
-	if (n && (e = read_mem(p, hdr[0], ptrs, n * 8))) {
-		snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
+	/* The list must be readable before anything is sized by its length:
+	 * a torn or corrupt header asks for millions of gs. */
+	if ((e = go_read_words(read_cb, p, hdr[0], n, &ptrs))) {
+		if (e != -ENOMEM)
+			snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
 		goto out;
 	}
 	graw = calloc(n ? n : 1, l->g_size);

@@ -380,6 +380,11 @@ static bool same_use(const struct go_g_layout *a, const struct go_g_layout *b)
 	       a->stack_hi == b->stack_hi;
 }
 
+static int rd_cb(void *x, uint64_t addr, void *buf, size_t len)
+{
+	return rd(x, addr, buf, len);
+}
+
 static int read_gs(struct infer_ctx *x)
 {
 	const struct go_infer_in *in = x->in;
@@ -393,18 +398,22 @@ static int read_gs(struct infer_ctx *x)
 	if (len > MAX_GS || len > hdr[2])
 		return -EINVAL;
 	x->n = len;
+	/* The list first: nothing is sized by a length not yet read. */
+	switch (go_read_words(rd_cb, x, hdr[0], len, &ptrs)) {
+	case 0:
+		break;
+	case -ENOMEM:
+		return -ENOMEM;
+	default:
+		return -ESRCH;
+	}
 	x->gs = calloc(len ? len : 1, sizeof(*x->gs));
 	x->goids = calloc(len ? len : 1, sizeof(*x->goids));
 	x->frames = calloc(len ? len : 1, sizeof(*x->frames));
 	x->fok = calloc(len ? len : 1, sizeof(*x->fok));
-	ptrs = calloc(len ? len : 1, 8);
-	if (!x->gs || !x->goids || !x->frames || !x->fok || !ptrs) {
+	if (!x->gs || !x->goids || !x->frames || !x->fok) {
 		free(ptrs);
 		return -ENOMEM;
-	}
-	if (len && rd(x, hdr[0], ptrs, len * 8)) {
-		free(ptrs);
-		return -ESRCH;
 	}
 	{
 		uint64_t *addr = calloc(len ? len : 1, sizeof(*addr));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Batched reads of another process's memory (go/remote.h). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 
 #include "go/remote.h"
@@ -37,4 +39,37 @@ void go_read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **
 			ok[i + j++] = false;
 		i += j;
 	}
+}
+
+#define WORDS_CHUNK 1024 /* 8 KiB a read */
+
+int go_read_words(int (*read)(void *ctx, uint64_t addr, void *buf, size_t len), void *ctx,
+		  uint64_t addr, size_t n, uint64_t **out)
+{
+	uint64_t *v = malloc(8), *nv;
+	size_t done = 0, cap = 1;
+	int e;
+
+	*out = NULL;
+	if (!v)
+		return -ENOMEM;
+	while (done < n) {
+		size_t k = n - done < WORDS_CHUNK ? n - done : WORDS_CHUNK;
+
+		if (done + k > cap) {
+			cap = cap * 2 > done + k ? cap * 2 : done + k;
+			if (!(nv = realloc(v, cap * 8))) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		if ((e = read(ctx, addr + done * 8, v + done, k * 8))) {
+			free(v);
+			return e;
+		}
+		done += k;
+	}
+	*out = v;
+	return 0;
 }

@@ -15,4 +15,14 @@
 void go_read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **dst, bool *ok,
 		  size_t n);
 
+/*
+ * Read n 8-byte words at addr through read(ctx, addr, buf, len) (0 or a
+ * negative errno) into a new array (*out, to free). The buffer grows only
+ * as chunks are read: a corrupt or torn length (runtime.allgs says 16M
+ * goroutines) costs one failed read, not a 128 MB allocation made before
+ * anything was read. 0, -ENOMEM, or the read's error.
+ */
+int go_read_words(int (*read)(void *ctx, uint64_t addr, void *buf, size_t len), void *ctx,
+		  uint64_t addr, size_t n, uint64_t **out);
+
 #endif

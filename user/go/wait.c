@@ -31,7 +31,7 @@
 #include "go/wait.h"
 
 #define MAX_SELECT 64            /* select cases followed */
-#define MAX_SEMA_NODES (1 << 20) /* sudogs walked in runtime.semtable */
+#define MAX_SEMA_NODES (1 << 20) /* sudogs walked in runtime.semtable, at most */
 #define SEMTAB_SIZE 251          /* runtime.semTabSize, all versions */
 #define G_WAITING 4
 
@@ -443,7 +443,15 @@ static int annotate_semas(const struct go_process *p, const struct go_chan_layou
 			  struct go_snapshot *s)
 {
 	const struct go_binary *b = go_process__binary(p);
-	struct sema_walk sw = { .p = p, .l = l, .budget = MAX_SEMA_NODES };
+	/* Every sudog in runtime.semtable is a goroutine blocked in a
+	 * semacquire, so a table of a process with N live goroutines holds
+	 * at most N of them; twice that (goroutines that blocked since the
+	 * snapshot) plus one per root bounds the walk. A fixed 1M budget
+	 * let a torn or hostile table with a cycle cost a million reads per
+	 * snapshot (in the fuzz target, 1M memcpys per run). */
+	long bound = 2L * s->n + SEMTAB_SIZE;
+	struct sema_walk sw = { .p = p, .l = l,
+				.budget = bound < MAX_SEMA_NODES ? (int)bound : MAX_SEMA_NODES };
 	struct pw_goroutine **q = NULL;
 	const char *note = NULL;
 	uint64_t size = 0, tab;
