@@ -290,7 +290,19 @@ bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 
 # parkwatch serve: RSS and descriptors over 10,000 sweeps of churning
 # processes (tools/bench-serve-soak.sh), and a short run under valgrind.
-soak: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
+# tools/bench/gosoak: a long-lived Go process whose goroutines come and go,
+# built by each toolchain of the fixture matrix.
+GOSOAK_BINS = $(foreach v,go119 go126 go127,$(OUT)/bench/gosoak-$(v))
+$(OUT)/bench/gosoak-go119: tools/bench/gosoak/main.go | $(OUT)/bench
+	$(call msg,GO,$@)
+	$(Q)cd tools/bench/gosoak && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO119) build -o $(abspath $@) main.go
+$(OUT)/bench/gosoak-go126: tools/bench/gosoak/main.go | $(OUT)/bench
+	$(call msg,GO,$@)
+	$(Q)cd tools/bench/gosoak && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(abspath $@) main.go
+$(OUT)/bench/gosoak-go127: tools/bench/gosoak/main.go | $(OUT)/bench $(GO127)
+	$(call msg,GO,$@)
+	$(Q)cd tools/bench/gosoak && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -o $(abspath $@) main.go
+soak: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand $(GO_FIXTURES) $(GOSOAK_BINS)
 	tools/bench-serve-soak.sh $(OUT)
 soak-valgrind: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
 	tools/bench-serve-soak.sh --valgrind $(OUT)

@@ -8,13 +8,28 @@
 # reads every task but unwinds nothing: the daemon's own per-sweep work is
 # what is measured) while processes churn (a loop of churn fixtures, each
 # creating and joining 200 threads, then killed) and a stranding process
-# comes and goes, and a client scrapes /metrics and /report all along. A
+# comes and goes, and a client scrapes /metrics and /report all along.
+# Unless SOAK_SERVE_ARGS has --no-goroutines, Go processes churn too (the Go
+# fixtures of the three toolchains, each started, read for a while and
+# killed, one after the other) and SOAK_GO_KEEP (2) more are always alive
+# (restarted when they exit by themselves), so every sweep reads goroutines
+# and Go binaries are opened and dropped all along. A
 # second phase sweeps the strand fixture with -t 1ms for 80 s, so that
 # flagged threads are unwound, rendered and published each time. RSS and
 # open descriptors are sampled after a warm-up (10% of the sweeps), along the
 # way and at the end; the
 # figures, not a verdict, are the output (timings here are too noisy for
 # thresholds).
+#
+# Phase 3 (unless --no-goroutines): SWEEPS sweeps of three Go processes
+# (tools/bench/gosoak built by Go 1.19, 1.26 and 1.27: ~200 goroutines each
+# that never stop coming and going, parked in channels, selects, mutexes,
+# wait groups, conds and sleeps, 8 parked for good) with -t 100ms, so every
+# sweep reads every goroutine, its stack and wait object, and flags and
+# publishes some. Machine-wide sweeps (phase 1) read whatever Go processes
+# the machine runs, which on a shared machine can be one with 100,000
+# goroutines: phase 3 is the goroutine soak that does not depend on them.
+# SOAK_PHASES (default "1 2 3") picks the phases.
 #
 # --valgrind: a short run (default 30 sweeps, flagged threads) under valgrind
 # --leak-check=full; prints its LEAK SUMMARY and the error count.
@@ -30,6 +45,7 @@ sweeps=${2:-$($valgrind && echo 30 || echo 10000)}
 interval=${3:-10ms}
 pw=$build/parkwatch
 fx=$build/fixtures
+phases=" ${SOAK_PHASES:-1 2 3} "
 for f in "$pw" "$fx/churn" "$fx/strand"; do
 	[ -x "$f" ] || { echo "bench-serve-soak: $f not built (make all)" >&2; exit 3; }
 done
@@ -73,6 +89,37 @@ churner() {
 		kill "$c" "$s" 2>/dev/null || true
 		wait "$c" "$s" 2>/dev/null || true
 		rm -f "$tmp/fifo.$n"
+	done
+}
+
+# Go processes that come and go: each Go fixture of the three toolchains in
+# turn, started, left to be swept for a second, killed.
+go_churner() {
+	local n=0 f p=
+	trap 'kill "$p" 2>/dev/null; exit 0' TERM
+	local bins=(chansend-go119 chanrecv-go126 mutexhold-go127 chanrecv-go119
+		mutexhold-go126 chansend-go127 mutexhold-go119 chansend-go126 chanrecv-go127)
+	while :; do
+		f=${bins[n % ${#bins[@]}]}
+		n=$((n + 1))
+		"$fx/go/$f" >"$tmp/gochurn.out" 2>/dev/null &
+		p=$!
+		wait_line "$tmp/gochurn.out" '^READY' 30 >/dev/null 2>&1 || true
+		sleep 1
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+# One Go process always alive: restarted when it exits (the fixtures end by
+# themselves after 120 s).
+go_keeper() {
+	local c=
+	trap 'kill "$c" 2>/dev/null; exit 0' TERM
+	while :; do
+		"$fx/go/$1" >/dev/null 2>&1 &
+		c=$!
+		wait "$c" || true
 	done
 }
 
@@ -161,7 +208,20 @@ if $valgrind; then
 	exit 0
 fi
 
+if [[ $phases == *" 1 "* ]]; then
 churner & bg+=($!)
+go_bg=()
+if [[ " ${SOAK_SERVE_ARGS:-} " != *" --no-goroutines "* ]]; then
+	for f in chansend-go126 chanrecv-go127 mutexhold-go119; do
+		[ -x "$fx/go/$f" ] || { echo "bench-serve-soak: $fx/go/$f not built (make all)" >&2; exit 3; }
+	done
+	go_churner & go_bg+=($!)
+	for ((k = 0; k < ${SOAK_GO_KEEP:-2}; k++)); do
+		go_keeper "$([ $((k % 2)) = 0 ] && echo chansend-go126 || echo chanrecv-go127)" &
+		go_bg+=($!)
+	done
+	bg+=("${go_bg[@]}")
+fi
 # SOAK_SERVE_ARGS: more options for phase 1 (e.g. --no-goroutines).
 # shellcheck disable=SC2086
 start_serve -t 1h -i "$interval" ${SOAK_SERVE_ARGS:-}
@@ -183,10 +243,22 @@ sample
 echo "  $(($(metric parkwatch_sweeps_total) - s0)) sweeps in $((SECONDS - t0)) s; anonymous" \
 	"memory $a0 -> $a1 kB (ratio $(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.3f", b / a }'))," \
 	"fds $fd0 -> $fd1, sweep errors $(metric parkwatch_sweep_errors_total)"
+if [ ${#go_bg[@]} -gt 0 ]; then
+	# The Go fixtures gone (their keepers first, then the processes):
+	# what the daemon holds once it has forgotten them.
+	for p in "${go_bg[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${go_bg[@]}"; do wait "$p" 2>/dev/null || true; done
+	s=$(metric parkwatch_sweeps_total)
+	wait_sweeps $((s + 200))
+	echo "  200 sweeps after the Go fixtures exited:"
+	sample
+fi
 stop_serve
+fi
 
 # Phase 2: flagged threads every sweep, for up to 90 s (the fixture's own
 # lifetime is bounded at 120 s).
+if [[ $phases == *" 2 "* ]]; then
 "$fx/strand" 20 >"$tmp/strand.out" 2>/dev/null &
 sp=$!
 bg+=("$sp")
@@ -207,3 +279,45 @@ echo "  $(($(metric parkwatch_sweeps_total) - s0)) sweeps in $((SECONDS - t0)) s
 	"memory $a0 -> $a1 kB (ratio $(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.3f", b / a }'))," \
 	"fds $fd0 -> $fd1"
 stop_serve
+fi
+
+# Phase 3: goroutines read every sweep, from Go processes that live through
+# all of it while their goroutines churn.
+if [[ $phases == *" 3 "* && " ${SOAK_SERVE_ARGS:-} " != *" --no-goroutines "* ]]; then
+	gopids=()
+	for v in go119 go126 go127; do
+		[ -x "$build/bench/gosoak-$v" ] ||
+			{ echo "bench-serve-soak: $build/bench/gosoak-$v not built (make soak)" >&2; exit 3; }
+		"$build/bench/gosoak-$v" 200 36000 >"$tmp/gosoak-$v.out" 2>&1 &
+		gopids+=($!)
+		bg+=($!)
+		wait_line "$tmp/gosoak-$v.out" '^READY' 30
+	done
+	start_serve -p "${gopids[0]}" -p "${gopids[1]}" -p "${gopids[2]}" -t 100ms -i "$interval"
+	scraper "$url" & bg+=($!)
+	warm=$((sweeps / 10 > 100 ? sweeps / 10 : 100))
+	wait_sweeps "$warm"
+	s0=$(metric parkwatch_sweeps_total) a0=$(anon_kb "$daemon") fd0=$(fds "$daemon") t0=$SECONDS
+	echo "phase 3: -p three Go processes (Go 1.19, 1.26, 1.27; ~200 goroutines each, churning)," \
+		"-t 100ms, --interval $interval, scraped"
+	printf '  %8s %10s %10s %5s %8s %10s\n' sweeps rss_kB anon_kB fds go_procs goroutines
+	gsample() {
+		printf '  %8s %10s %10s %5s %8s %10s\n' "$(metric parkwatch_sweeps_total)" \
+			"$(rss_kb "$daemon")" "$(anon_kb "$daemon")" "$(fds "$daemon")" \
+			"$(curl -s "$url/report" | jq '.go_processes | length' 2>/dev/null)" \
+			"$(curl -s "$url/report" | jq '[.go_processes[].goroutines // 0] | add' 2>/dev/null)"
+	}
+	gsample
+	step=$(((sweeps - warm) / 5))
+	for ((target = warm + step; target < sweeps; target += step)); do
+		wait_sweeps "$target"
+		gsample
+	done
+	wait_sweeps "$sweeps"
+	a1=$(anon_kb "$daemon") fd1=$(fds "$daemon")
+	gsample
+	echo "  $(($(metric parkwatch_sweeps_total) - s0)) sweeps in $((SECONDS - t0)) s; anonymous" \
+		"memory $a0 -> $a1 kB (ratio $(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.3f", b / a }'))," \
+		"fds $fd0 -> $fd1, sweep errors $(metric parkwatch_sweep_errors_total)"
+	stop_serve
+fi
