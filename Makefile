@@ -304,7 +304,7 @@ $(OUT)/bench/gosoak-go127: tools/bench/gosoak/main.go | $(OUT)/bench $(GO127)
 	$(Q)cd tools/bench/gosoak && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -o $(abspath $@) main.go
 soak: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand $(GO_FIXTURES) $(GOSOAK_BINS)
 	tools/bench-serve-soak.sh $(OUT)
-soak-valgrind: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand
+soak-valgrind: deps $(OUT)/parkwatch $(OUT)/fixtures/churn $(OUT)/fixtures/strand $(OUT)/bench/gosoak-go126
 	tools/bench-serve-soak.sh --valgrind $(OUT)
 
 # --- benchmark: goroutines (tools/bench-goroutines.sh) -------------------------

@@ -568,11 +568,14 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE ||
 		    g->status == G_STATUS_DEADEXTRA || g->status > 20)
 			continue;
+		/* A g being set up has no id yet: skipped before describe()
+		 * copies its creation site, or the next g reusing the slot
+		 * would overwrite (leak) those strings. */
+		if (!field(raw, l->goid, 8))
+			continue;
 		g->pid = p->pid;
 		g->gaddr = ptrs[i];
 		describe(p, g, raw);
-		if (!g->goid)
-			continue; /* a g being set up */
 		sp = field(raw, l->sched_sp, 8);
 		hi = field(raw, l->stack_hi, 8);
 		if (g->status != G_STATUS_RUNNING && g->sched_pc)
