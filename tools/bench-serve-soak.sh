@@ -209,7 +209,7 @@ if $valgrind; then
 	start_serve -p "$sp" "${gp[@]}" -t 1ms -i 100ms
 	scraper "$url" & bg+=($!)
 	wait_sweeps "$sweeps"
-	echo "valgrind: $sweeps sweeps of 5 flagged threads${gp:+ and a Go process's churning goroutines}," \
+	echo "valgrind: $sweeps sweeps of 5 flagged threads${gp:+ and the churning goroutines of a Go process}," \
 		"scraped all along"
 	stop_serve
 	cp "$tmp/valgrind.log" "$build/soak-valgrind.log"
@@ -308,11 +308,6 @@ if [[ $phases == *" 3 "* && " ${SOAK_SERVE_ARGS:-} " != *" --no-goroutines "* ]]
 	scraper "$url" & bg+=($!)
 	warm=$((sweeps / 10 > 100 ? sweeps / 10 : 100))
 	wait_sweeps "$warm"
-	s0=$(metric parkwatch_sweeps_total) a0=$(anon_min) fd0=$(fds "$daemon") t0=$SECONDS
-	echo "phase 3: -p three Go processes (Go 1.19, 1.26, 1.27; ~200 goroutines each, churning)," \
-		"-t 100ms, --interval $interval, scraped"
-	printf '  %8s %10s %10s %12s %5s %8s %10s\n' sweeps rss_kB anon_kB anon_min_kB fds \
-		go_procs goroutines
 	# anon_min_kB: the least of 20 looks 50 ms apart. A look lands in a
 	# sweep in flight (its snapshot buffers) more often than not; the
 	# minimum is what the daemon keeps between sweeps.
@@ -331,6 +326,11 @@ if [[ $phases == *" 3 "* && " ${SOAK_SERVE_ARGS:-} " != *" --no-goroutines "* ]]
 			"$(curl -s "$url/report" | jq '.go_processes | length' 2>/dev/null)" \
 			"$(curl -s "$url/report" | jq '[.go_processes[].goroutines // 0] | add' 2>/dev/null)"
 	}
+	s0=$(metric parkwatch_sweeps_total) a0=$(anon_min) fd0=$(fds "$daemon") t0=$SECONDS
+	echo "phase 3: -p three Go processes (Go 1.19, 1.26, 1.27; ~200 goroutines each, churning)," \
+		"-t 100ms, --interval $interval, scraped"
+	printf '  %8s %10s %10s %12s %5s %8s %10s\n' sweeps rss_kB anon_kB anon_min_kB fds \
+		go_procs goroutines
 	gsample
 	step=$(((sweeps - warm) / 5))
 	for ((target = warm + step; target < sweeps; target += step)); do
