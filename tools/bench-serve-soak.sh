@@ -31,7 +31,8 @@
 # goroutines: phase 3 is the goroutine soak that does not depend on them.
 # SOAK_PHASES (default "1 2 3") picks the phases.
 #
-# --valgrind: a short run (default 30 sweeps, flagged threads) under valgrind
+# --valgrind: a short run (default 30 sweeps of flagged threads and of a Go
+# process with churning goroutines, tools/bench/gosoak) under valgrind
 # --leak-check=full; prints its LEAK SUMMARY and the error count.
 set -euo pipefail
 
