@@ -146,6 +146,22 @@ static __always_inline __u64 exe_user(struct pw_exe_key *key, int delta)
 	return __sync_add_and_fetch(n, delta);
 }
 
+/* A tree process's flags, with the verdict on its executable taken in if
+ * userspace gave it since the exec. */
+static __always_inline __u32 proc_flags(struct pw_tree_proc *tp)
+{
+	struct pw_exe_verdict *v;
+	__u32 flags = tp->flags;
+
+	if (!(flags & PW_PROC_UNJUDGED))
+		return flags;
+	v = bpf_map_lookup_elem(&exes, &tp->exe);
+	if (!v)
+		return flags;
+	tp->flags = v->proc_flags;
+	return v->proc_flags;
+}
+
 /* Command mode: a process forked by a member of the tree joins it; a thread
  * created in a member is counted (a process that never had a second thread
  * cannot leave one behind). */
@@ -160,7 +176,7 @@ static __always_inline void follow_tree(struct task_struct *cur, struct task_str
 		__sync_fetch_and_add(&pp->threads, 1);
 		return;
 	}
-	np.flags = pp->flags; /* until it execs: the same program */
+	np.flags = proc_flags(pp); /* until it execs: the same program */
 	np.exe = pp->exe;
 	if (!bpf_map_update_elem(&tree, &tgid, &np, BPF_ANY))
 		exe_user(&np.exe, 1);
@@ -264,13 +280,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 #define SIGSTOP 19
 
-
 /*
  * Command mode: a member of the tree exec'd. An executable already judged
- * gives its verdict at once; a new one stops the process before its first
- * instruction so userspace can read it and attach the end-of-run probe to
- * its own exit path (a Go or static program does not go through the C
- * library's exit()), then resume it. Once per executable.
+ * gives its verdict at once; a new one is told to userspace, which reads it
+ * and attaches what it needs (the end-of-run probe on a Go or static
+ * program's own exit path, the test runner probe) while the process runs:
+ * it is never stopped here (the one stop allowed is the end-of-run one).
+ * Until then it is a subject: stopped at its end if a probe catches it.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -305,6 +321,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		tp->flags = v->proc_flags;
 		return 0;
 	}
+	tp->flags = PW_PROC_UNJUDGED; /* not its parent's program (a tool's child) */
 	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(PW_CNT_RINGBUF_FULL);
@@ -314,9 +331,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	ev->tgid = tgid;
 	ev->exe = key;
 	/* Forced: a wakeup is otherwise skipped while userspace is still
-	 * consuming earlier records, and the process waits stopped on it. */
+	 * consuming earlier records, and the probes race the process. */
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(SIGSTOP);
 	return 0;
 }
 
@@ -330,7 +346,7 @@ static __always_inline void tree_proc_end(struct task_struct *p)
 	if (!tp)
 		return;
 	ev.exit_code = p->exit_code;
-	ev.proc_flags = tp->flags;
+	ev.proc_flags = proc_flags(tp);
 	ev.threads = tp->threads;
 	ev.ended = tp->ended;
 	ev.exe = tp->exe;
@@ -532,7 +548,7 @@ static __always_inline int end_of_run(struct task_struct *cur, long code)
 		return 0;
 	/* A tool is not examined; a process whose only thread calls exit
 	 * leaves nothing behind: neither is stopped. */
-	if ((tp->flags & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
+	if ((proc_flags(tp) & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
 		return send_end(cur, code, 0, PW_END_NOT_STOPPED);
 	/* Every thread of the machine, keeping this process's: the per-process
 	 * mode walks the thread list only from the task it is given to its

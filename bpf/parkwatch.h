@@ -143,10 +143,15 @@ struct pw_tree_proc {
 };
 
 #define PW_PROC_TOOL 1 /* a tool, not a subject (the go command, its compilers) */
+/* Runs an executable userspace had not judged at its exec: the verdict is
+ * taken from exes when needed (userspace never rewrites a tree entry: the
+ * process runs, and its counters move, while it is judged). */
+#define PW_PROC_UNJUDGED 2
 
 /* An executable seen exec'd in the tree, by inode (pw_exe_key); its
- * verdict is set by userspace (the exec'ing process waits stopped until
- * then). How many processes of the tree run it: exe_users. */
+ * verdict is set by userspace once it has read it (the exec'ing process
+ * runs on meanwhile, a subject until then). How many processes of the
+ * tree run it: exe_users. */
 
 struct pw_exe_verdict {
 	__u32 proc_flags; /* PW_PROC_* given to every process exec'ing it */

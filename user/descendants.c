@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include "descendants.h"
@@ -22,6 +24,8 @@ struct exe_seen {
 	const char *tool;
 	bool test_binary;
 	bool probed;         /* probes attached: released when unused */
+	char own_exit;       /* 'g' Go, 's' static C: its exit path is probed after
+	                      * its exec; '?' ended before its executable was read */
 	char note[160];
 };
 
@@ -163,6 +167,14 @@ struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
 	return p;
 }
 
+/* An executable's key as the exec tracepoint makes it (the kernel's s_dev). */
+static struct pw_exe_key exe_key(const struct stat *st)
+{
+	return (struct pw_exe_key){
+		.dev = (uint64_t)major(st->st_dev) << 20 | minor(st->st_dev), .ino = st->st_ino,
+	};
+}
+
 /* The end-of-run probe on a Go program's runtime.exit, and for a test
  * binary the tRunner probe with the offsets it needs in its cookie. */
 static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
@@ -224,19 +236,37 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	return 0;
 }
 
-static void judge(struct descendants *d, pid_t pid, const char *cmdline, struct exe_seen *x)
+/*
+ * Read the executable at path (/proc/PID/exe of a process running it, or the
+ * command's own before its exec) and attach what it needs. The process runs
+ * on meanwhile: its end is caught only if it comes after the probe is in
+ * place (see session__proc_ended for the other case). False when the file
+ * could not be read (the process already gone): no verdict then.
+ */
+static bool judge(struct descendants *d, const char *exe_path, const char *cmdline,
+		  struct exe_seen *x)
 {
-	char path[64], err[256];
+	char err[256], path[64];
 	struct go_binary *b;
+	struct stat st;
 	const char *mp;
-	int e = 0, rc = 0;
+	int e = 0, rc = 0, fd = open(exe_path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	b = go_binary__open(path, &e, err, sizeof(err));
+	/* The file itself, not what the name says later (the process may
+	 * exec again meanwhile): read it and probe it through this fd. */
+	if (fd < 0 || fstat(fd, &st) || exe_key(&st).ino != x->key.ino ||
+	    exe_key(&st).dev != x->key.dev) {
+		if (fd >= 0)
+			close(fd);
+		return false; /* gone, or running something else now */
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	b = go_binary__open_fd(fd, exe_path, &e, err, sizeof(err));
 	if (!b) {
 		if (d->verbose)
-			fprintf(stderr, "parkwatch: descendant %d: %s\n", pid, err);
-		return; /* not ELF (gone, or a script's interpreter failed): nothing */
+			fprintf(stderr, "parkwatch: %s: %s\n", exe_path, err);
+		close(fd);
+		return true; /* not ELF (a script's interpreter failed): nothing */
 	}
 	if (go_binary__is_go(b)) {
 		mp = go_binary__main_path(b);
@@ -255,57 +285,102 @@ static void judge(struct descendants *d, pid_t pid, const char *cmdline, struct 
 			x->tool = i < 16 ? tools[i] : "cmd/...";
 		} else {
 			rc = probe_go(d, b, path, cmdline ? cmdline : "", x);
+			x->own_exit = 'g';
 		}
 	} else if (!go_binary__is_dynamic(b) && go_binary__symbol(b, "exit", NULL)) {
 		rc = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_EXIT, path, "exit", 0, 0);
 		x->probed = !rc;
+		x->own_exit = 's';
 	}
 	if (rc)
-		fprintf(stderr, "parkwatch: descendant %d (%s): cannot attach the end-of-run probe: "
-			"%s; it will be reported as ending without exit()\n", pid, path, strerror(-rc));
+		fprintf(stderr, "parkwatch: %s: cannot attach the end-of-run probe: %s; its "
+			"processes will be reported as ending without exit()\n", exe_path,
+			strerror(-rc));
 	go_binary__free(b);
+	close(fd);
+	return true;
+}
+
+/* What the report says of a process running x. */
+static void set_proc(struct descendants *d, pid_t pid, const struct exe_seen *x, char *cmdline)
+{
+	struct tree_proc *p;
+
+	descendants__on_fork(d, pid);
+	if (!(p = find(d, pid))) {
+		free(cmdline);
+		return;
+	}
+	free(p->exe);
+	free(p->cmdline);
+	p->exe = proc_exe_path(pid);
+	p->cmdline = cmdline; /* the report may come when it is gone */
+	p->tool = x ? x->tool : NULL;
+	p->test_binary = x && x->test_binary;
+	p->own_exit = x ? x->own_exit : '?';
+	snprintf(p->note, sizeof(p->note), "%s", x ? x->note : "");
+}
+
+static struct exe_seen *exe_find(struct descendants *d, const struct pw_exe_key *key)
+{
+	for (int i = 0; i < d->nexes; i++)
+		if (!memcmp(&d->exes[i].key, key, sizeof(*key)))
+			return &d->exes[i];
+	return NULL;
+}
+
+/* A new record for key, judged from path; NULL if it could not be. */
+static struct exe_seen *exe_judge(struct descendants *d, const struct pw_exe_key *key,
+				  const char *path, const char *cmdline)
+{
+	struct exe_seen *x, *v = realloc(d->exes, (d->nexes + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	d->exes = v;
+	x = &d->exes[d->nexes];
+	*x = (struct exe_seen){ .key = *key };
+	if (!judge(d, path, cmdline, x)) {
+		if (x->probed)
+			tracer__release_exe(d->t, key);
+		return NULL; /* the next process running it is judged again */
+	}
+	d->nexes++;
+	tracer__set_exe_verdict(d->t, key, x->flags);
+	return x;
 }
 
 void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 {
-	struct exe_seen *x = NULL, *v;
-	char *cmdline;
+	struct exe_seen *x = exe_find(d, &ev->exe);
+	char *cmdline = read_cmdline(ev->tgid), path[64];
 	struct timespec t0, t1;
-	struct tree_proc *p;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < d->nexes; i++)
-		if (!memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)))
-			x = &d->exes[i];
-	cmdline = read_cmdline(ev->tgid);
-	if (!x && (v = realloc(d->exes, (d->nexes + 1) * sizeof(*v)))) {
-		d->exes = v;
-		x = &d->exes[d->nexes++];
-		*x = (struct exe_seen){ .key = ev->exe };
-		judge(d, ev->tgid, cmdline, x);
-		tracer__set_exe_verdict(d->t, &ev->exe, x->flags);
-	}
-	if (x)
-		tracer__set_proc_flags(d->t, ev->tgid, x->flags);
+	snprintf(path, sizeof(path), "/proc/%d/exe", ev->tgid);
+	if (!x)
+		x = exe_judge(d, &ev->exe, path, cmdline);
 	if (d->verbose) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms: %s%s\n", ev->tgid,
+		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms (it ran meanwhile): "
+			"%s%s\n", ev->tgid,
 			(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
 			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
 	}
-	descendants__on_fork(d, ev->tgid);
-	if ((p = find(d, ev->tgid))) {
-		free(p->exe);
-		free(p->cmdline);
-		p->exe = proc_exe_path(ev->tgid);
-		p->cmdline = cmdline; /* the report may come when it is gone */
-		cmdline = NULL;
-		p->tool = x ? x->tool : NULL;
-		p->test_binary = x && x->test_binary;
-		snprintf(p->note, sizeof(p->note), "%s", x ? x->note : "");
-	}
-	/* Resume it: stopped at its exec by the kernel side, or about to be
-	 * (a SIGCONT sent first discards the pending stop). */
-	kill(ev->tgid, SIGCONT);
-	free(cmdline);
+	set_proc(d, ev->tgid, x, cmdline);
+}
+
+int descendants__prejudge(struct descendants *d, pid_t pid, const char *path)
+{
+	struct stat st;
+	struct pw_exe_key key;
+	struct exe_seen *x;
+
+	if (stat(path, &st))
+		return -errno;
+	key = exe_key(&st);
+	if (!(x = exe_find(d, &key)) && !(x = exe_judge(d, &key, path, NULL)))
+		return -ENOENT;
+	set_proc(d, pid, x, NULL);
+	return 0;
 }
