@@ -282,11 +282,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /*
  * Command mode: a member of the tree exec'd. An executable already judged
- * gives its verdict at once; a new one is told to userspace, which reads it
- * and attaches what it needs (the end-of-run probe on a Go or static
- * program's own exit path, the test runner probe) while the process runs:
- * it is never stopped here (the one stop allowed is the end-of-run one).
- * Until then it is a subject: stopped at its end if a probe catches it.
+ * (the linker's output is, before anything runs it) gives its verdict at
+ * once; a new one is read by userspace, which attaches what it needs (the
+ * end-of-run probe on a Go or static program's own exit path, the test
+ * runner probe) while the process runs: it is never stopped here (the one
+ * stop allowed is the end-of-run one). Userspace hears of every exec: the
+ * report names each process by the program it runs.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -317,11 +318,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	tp->exe = key;
 	exe_user(&key, 1);
 	v = bpf_map_lookup_elem(&exes, &key);
-	if (v) {
-		tp->flags = v->proc_flags;
-		return 0;
-	}
-	tp->flags = PW_PROC_UNJUDGED; /* not its parent's program (a tool's child) */
+	/* Not its parent's program any more (a tool's child). */
+	tp->flags = v ? v->proc_flags : PW_PROC_UNJUDGED;
 	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(PW_CNT_RINGBUF_FULL);
@@ -539,16 +537,24 @@ static __always_inline int send_end(struct task_struct *cur, long code, __u32 n,
 
 static __always_inline int end_of_run(struct task_struct *cur, long code)
 {
-	__u32 tgid = cur->tgid, n = 0;
+	__u32 tgid = cur->tgid, n = 0, flags;
 	struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
 	struct task_struct *t;
 	struct bpf_iter_task it;
 
 	if (!tp || __sync_fetch_and_add(&tp->ended, 1))
 		return 0;
+	flags = proc_flags(tp);
+	/* The linker's output gets its probes before anything can run it:
+	 * then no process needs stopping at its exec (none is). */
+	if (flags & PW_PROC_LINKER) {
+		if (!send_end(cur, code, 0, PW_END_LINKER))
+			bpf_send_signal(SIGSTOP);
+		return 0;
+	}
 	/* A tool is not examined; a process whose only thread calls exit
 	 * leaves nothing behind: neither is stopped. */
-	if ((proc_flags(tp) & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
+	if ((flags & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
 		return send_end(cur, code, 0, PW_END_NOT_STOPPED);
 	/* Every thread of the machine, keeping this process's: the per-process
 	 * mode walks the thread list only from the task it is given to its

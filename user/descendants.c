@@ -95,7 +95,10 @@ void descendants__on_proc_end(struct descendants *d, const struct pw_proc_end_ev
 	if (ev->exe_users)
 		return;
 	for (int i = 0; i < d->nexes; i++) {
-		if (memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)) || !d->exes[i].probed)
+		/* The linker's probe stays: its end must be caught every time,
+		 * and a verdict given after its exec could come too late. */
+		if (memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)) || !d->exes[i].probed ||
+		    (d->exes[i].flags & PW_PROC_LINKER))
 			continue;
 		tracer__release_exe(d->t, &ev->exe);
 		d->exes[i] = d->exes[--d->nexes];
@@ -175,6 +178,34 @@ static struct pw_exe_key exe_key(const struct stat *st)
 	};
 }
 
+/* A Go program's runtime.exit, as a file offset; -ENOENT if not found. */
+static int64_t go_exit_offset(const struct go_binary *b)
+{
+	uint64_t entry = go_binary__func_entry(b, "runtime.exit.abi0", NULL);
+
+	if (!entry)
+		entry = go_binary__func_entry(b, "runtime.exit", NULL);
+	return entry ? go_binary__file_offset(b, entry) : -ENOENT;
+}
+
+/* The Go linker is stopped at its end (PW_PROC_LINKER): what it wrote is
+ * judged then, before the go command can run it. */
+static int probe_linker(struct descendants *d, const struct go_binary *b, const char *path,
+			struct exe_seen *x)
+{
+	int64_t off = go_exit_offset(b);
+	int err;
+
+	if (off < 0)
+		return (int)off;
+	err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
+	if (!err) {
+		x->probed = true;
+		x->flags |= PW_PROC_LINKER;
+	}
+	return err;
+}
+
 /* The end-of-run probe on a Go program's runtime.exit, and for a test
  * binary the tRunner probe with the offsets it needs in its cookie. */
 static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
@@ -183,15 +214,13 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	static const char *const runners[] = {
 		"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
 	};
-	uint64_t entry = go_binary__func_entry(b, "runtime.exit.abi0", NULL);
+	int64_t off = go_exit_offset(b);
 	struct go_test_layout tl;
 	struct go_g_layout gl;
-	int64_t off;
+	uint64_t entry;
 	int err;
 
-	if (!entry)
-		entry = go_binary__func_entry(b, "runtime.exit", NULL);
-	if (!entry || (off = go_binary__file_offset(b, entry)) < 0)
+	if (off < 0)
 		return -ENOENT;
 	err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
 	x->probed = !err;
@@ -283,6 +312,8 @@ static bool judge(struct descendants *d, const char *exe_path, const char *cmdli
 				snprintf(tools[ntools++], sizeof(tools[0]), "%s", mp);
 			x->flags |= PW_PROC_TOOL;
 			x->tool = i < 16 ? tools[i] : "cmd/...";
+			if (!strcmp(mp, "cmd/link"))
+				rc = probe_linker(d, b, path, x);
 		} else {
 			rc = probe_go(d, b, path, cmdline ? cmdline : "", x);
 			x->own_exit = 'g';
@@ -383,4 +414,56 @@ int descendants__prejudge(struct descendants *d, pid_t pid, const char *path)
 		return -ENOENT;
 	set_proc(d, pid, x, NULL);
 	return 0;
+}
+
+/* The argument after "-o" in /proc/PID/cmdline, as a path from here. */
+static bool output_path(pid_t pid, char *out, size_t len)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+		char *o = a + strlen(a) + 1;
+
+		if (strcmp(a, "-o") || o >= buf + n)
+			continue;
+		if (o[0] == '/')
+			snprintf(out, len, "%s", o);
+		else
+			snprintf(out, len, "/proc/%d/cwd/%s", pid, o); /* its working directory */
+		return true;
+	}
+	return false;
+}
+
+int descendants__on_linker_end(struct descendants *d, pid_t pid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct pw_exe_key key;
+	struct timespec t0, t1;
+	struct exe_seen *x;
+
+	if (!output_path(pid, path, sizeof(path)) || stat(path, &st) || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	key = exe_key(&st);
+	if (!(x = exe_find(d, &key)))
+		x = exe_judge(d, &key, path, NULL);
+	if (d->verbose) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		fprintf(stderr, "parkwatch: linker %d wrote %s, judged in %.1f ms: %s%s\n", pid,
+			path, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
+	}
+	return x ? 0 : -ENOENT;
 }

@@ -10,7 +10,9 @@
  *  - a static C program gets it on its own exit() (dynamic ones load the
  *    C library, probed once for all);
  *  - a tool of the Go toolchain (the go command, compile, link, vet: main
- *    package "cmd/...") is not a subject: not stopped, not reported.
+ *    package "cmd/...") is not a subject: not reported, not stopped, but
+ *    for the linker at its end, while the executable it wrote is judged:
+ *    so a freshly linked test binary has its probes before it runs.
  * A process that ends before its probe is in place is reported as such.
  * The command's own executable is judged before its exec: no race there.
  * It also keeps what the report says of each process: its command line.
@@ -44,6 +46,9 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 /* The command (pid, held before its exec) will run path: judge it now, so
  * that its probes are in place before its first instruction. */
 int descendants__prejudge(struct descendants *d, pid_t pid, const char *path);
+/* The Go linker pid, stopped at its end: judge the executable it wrote
+ * (its -o), so that its probes are in place before anything runs it. */
+int descendants__on_linker_end(struct descendants *d, pid_t pid);
 /* A process of the tree forked (clone event of a new process). */
 void descendants__on_fork(struct descendants *d, pid_t child);
 /* A process of the tree ended: release its executable's probes when no

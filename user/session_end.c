@@ -103,11 +103,23 @@ static int end_not_stopped(struct session *s, const struct pw_end_event *ev)
 static int end_of_run(struct session *s, const struct pw_end_event *ev)
 {
 	bool root = ev->tgid == (uint32_t)s->cmd.pid;
+	struct pw_end_event resumed;
 	struct sweep_opts so = s->so;
 	pid_t pid = ev->tgid;
 	uint64_t t0, t1;
 	int err;
 
+	if (ev->flags & PW_END_LINKER) {
+		if (!command__pid_stopped(pid, 2000))
+			fprintf(stderr, "parkwatch: the linker %d did not stop at its end\n", pid);
+		descendants__on_linker_end(s->tree, pid);
+		kill(pid, SIGCONT);
+		if (!root)
+			return 0;
+		resumed = *ev; /* the command itself: reported as a tool's end */
+		resumed.flags = PW_END_NOT_STOPPED;
+		ev = &resumed;
+	}
 	if (root)
 		s->end_done = true;
 	if (ev->flags & PW_END_NOT_STOPPED)
@@ -174,6 +186,7 @@ static void describe_status(uint32_t status, char *buf, size_t len, int *code)
 void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 {
 	struct pw_report r = { .mode = s->mode, .final = false };
+	const struct tree_proc *p;
 	char how[200];
 	struct timespec ts;
 
@@ -184,11 +197,13 @@ void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 		descendants__on_proc_end(s->tree, ev);
 		return;
 	}
-	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && ev->threads > 0) {
+	p = descendants__peek(s->tree, ev->tgid);
+	/* A tool judged after the kernel side looked (it ran on meanwhile)
+	 * is known here: the exec event came first. */
+	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && !(p && p->tool) && ev->threads > 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		r.has_end = true;
-		const struct tree_proc *p = descendants__peek(s->tree, ev->tgid);
 
 		set_process(s, &r, ev->tgid);
 		describe_status(ev->exit_code, how, sizeof(how), &r.exit_status);
