@@ -328,6 +328,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	ev->kind = PW_EVENT_EXEC;
 	ev->tgid = tgid;
 	ev->exe = key;
+	if (bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
+				      BPF_CORE_READ(bprm, filename)) < 0)
+		ev->filename[0] = 0;
 	/* Forced: a wakeup is otherwise skipped while userspace is still
 	 * consuming earlier records, and the probes race the process. */
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);

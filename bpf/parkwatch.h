@@ -163,10 +163,16 @@ struct pw_exe_verdict {
 	__u32 pad;
 };
 
+#define PW_EXEC_PATH_LEN 256
+
 struct pw_exec_event {
 	__u32 kind; /* PW_EVENT_EXEC */
 	__u32 tgid;
 	struct pw_exe_key exe;
+	/* The name execve was given (NUL-terminated, cut): the executable
+	 * can still be read by it when the process is gone before its
+	 * /proc/PID/exe was (a quick `link -V=full`). */
+	char filename[PW_EXEC_PATH_LEN];
 };
 
 /* A process of the tree exec'd while other threads ran: the kernel ended

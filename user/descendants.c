@@ -251,9 +251,12 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 		code = go_binary__bytes(b, entry, 16);
 		if (code && end > entry)
 			go_probe__place(code, end - entry < 16 ? end - entry : 16, &site);
-		if ((i == 1 && !strstr(cmdline, "-test.bench=")) ||
-		    (i == 2 && !strstr(cmdline, "-test.fuzz=")))
-			continue; /* each probe costs a grace period to detach */
+		/* Each probe costs a grace period to detach: the benchmark and
+		 * fuzz runners only when the command line may ask for them
+		 * (NULL: judged before its exec, as the linker's output). */
+		if (cmdline && ((i == 1 && !strstr(cmdline, "-test.bench=")) ||
+				(i == 2 && !strstr(cmdline, "-test.fuzz="))))
+			continue;
 		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
 					       off + site.offset,
 					       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
@@ -315,7 +318,7 @@ static bool judge(struct descendants *d, const char *exe_path, const char *cmdli
 			if (!strcmp(mp, "cmd/link"))
 				rc = probe_linker(d, b, path, x);
 		} else {
-			rc = probe_go(d, b, path, cmdline ? cmdline : "", x);
+			rc = probe_go(d, b, path, cmdline, x);
 			x->own_exit = 'g';
 		}
 	} else if (!go_binary__is_dynamic(b) && go_binary__symbol(b, "exit", NULL)) {
@@ -391,6 +394,12 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 	snprintf(path, sizeof(path), "/proc/%d/exe", ev->tgid);
 	if (!x)
 		x = exe_judge(d, &ev->exe, path, cmdline);
+	/* Gone already: by the name it was exec'd by (judge checks that it
+	 * is the same file). */
+	if (!x && ev->filename[0] == '/' && memchr(ev->filename, 0, sizeof(ev->filename)))
+		x = exe_judge(d, &ev->exe, ev->filename, cmdline);
+	if (!cmdline && ev->filename[0] && memchr(ev->filename, 0, sizeof(ev->filename)))
+		cmdline = strdup(ev->filename); /* better than nothing in a report */
 	if (d->verbose) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms (it ran meanwhile): "
