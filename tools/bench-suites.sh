@@ -15,6 +15,7 @@
 #                and 50 goroutines started and joined)
 #   GO=/usr/local/go/bin/go
 #   KEEP=1       keep the generated suite and the logs
+#   VARIANTS="untraced parkwatch"   run only these (default: all below)
 #   PW_BEFORE=/path/to/parkwatch   another build (e.g. the previous
 #                commit's) run as one more variant, "before", in the same
 #                rounds: a change measured side by side
@@ -117,7 +118,7 @@ run_variant() {
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
 }
 
-variants=(untraced ancestors parkwatch own-godebug)
+read -r -a variants <<<"${VARIANTS:-untraced ancestors parkwatch own-godebug}"
 if [ -n "${PW_BEFORE:-}" ]; then
 	[ -x "$PW_BEFORE" ] || { echo "bench-suites: PW_BEFORE=$PW_BEFORE not executable" >&2; exit 3; }
 	variants+=(before)

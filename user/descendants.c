@@ -26,7 +26,14 @@ struct exe_seen {
 	bool probed;         /* probes attached: released when unused */
 	char own_exit;       /* 'g' Go, 's' static C: its exit path is probed after
 	                      * its exec; '?' ended before its executable was read */
+	uint64_t runner_off[3]; /* test binary: file offsets of the runner probes */
+	uint64_t runner_cookie;
+	unsigned runners;    /* bit i: runner_names[i] probed */
 	char note[160];
+};
+
+static const char *const runner_names[] = {
+	"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
 };
 
 struct descendants {
@@ -206,14 +213,39 @@ static int probe_linker(struct descendants *d, const struct go_binary *b, const 
 	return err;
 }
 
+/* The probes on the test runners the command line asks for, each once:
+ * testing.tRunner always, (*B).runN for -test.bench=, fRunner for
+ * -test.fuzz= (each probe costs a grace period to attach and another to
+ * detach). A binary judged before its exec (cmdline NULL) gets tRunner;
+ * the others come at its exec if asked, before its benchmarks run. */
+static void probe_runners(struct descendants *d, struct exe_seen *x, const char *path,
+			  const char *cmdline)
+{
+	/* Also matches the go command's own -bench/-fuzz (see on_linker_end). */
+	static const char *const flags[] = { "", "-bench", "-fuzz" };
+	int err;
+
+	for (int i = 0; i < 3; i++) {
+		if (!x->runner_off[i] || (x->runners & (1u << i)) ||
+		    (i && (!cmdline || !strstr(cmdline, flags[i]))))
+			continue;
+		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
+					       x->runner_off[i], x->runner_cookie);
+		if (err) {
+			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
+				 "%s: %s", runner_names[i], strerror(-err));
+			x->test_binary = false;
+			return;
+		}
+		x->runners |= 1u << i;
+	}
+}
+
 /* The end-of-run probe on a Go program's runtime.exit, and for a test
- * binary the tRunner probe with the offsets it needs in its cookie. */
+ * binary the runner probes with the offsets they need in their cookie. */
 static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
 		    const char *cmdline, struct exe_seen *x)
 {
-	static const char *const runners[] = {
-		"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
-	};
 	int64_t off = go_exit_offset(b);
 	struct go_test_layout tl;
 	struct go_g_layout gl;
@@ -237,12 +269,12 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	}
 	/* Where each test, benchmark and fuzz target runs: its own goroutine,
 	 * entered with its *T, *B or *F (all embed testing.common first). */
-	for (size_t i = 0; i < sizeof(runners) / sizeof(runners[0]) && !err; i++) {
+	for (int i = 0; i < 3; i++) {
 		uint64_t end = 0;
 		const uint8_t *code;
 		struct go_probe_site site = { 0 };
 
-		if (!(entry = go_binary__func_entry(b, runners[i], &end)))
+		if (!(entry = go_binary__func_entry(b, runner_names[i], &end)))
 			continue;
 		if ((off = go_binary__file_offset(b, entry)) < 0)
 			continue;
@@ -251,20 +283,11 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 		code = go_binary__bytes(b, entry, 16);
 		if (code && end > entry)
 			go_probe__place(code, end - entry < 16 ? end - entry : 16, &site);
-		/* Each probe costs a grace period to detach: the benchmark and
-		 * fuzz runners only when the command line may ask for them
-		 * (NULL: judged before its exec, as the linker's output). */
-		if (cmdline && ((i == 1 && !strstr(cmdline, "-test.bench=")) ||
-				(i == 2 && !strstr(cmdline, "-test.fuzz="))))
-			continue;
-		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
-					       off + site.offset,
-					       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
-		if (err)
-			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
-				 "%s: %s", runners[i], strerror(-err));
+		x->runner_off[i] = off + site.offset;
 	}
-	x->test_binary = !err;
+	x->runner_cookie = (uint64_t)gl.goid | (uint64_t)tl.common_name << 16;
+	x->test_binary = x->runner_off[0] != 0;
+	probe_runners(d, x, path, cmdline);
 	return 0;
 }
 
@@ -394,6 +417,8 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 	snprintf(path, sizeof(path), "/proc/%d/exe", ev->tgid);
 	if (!x)
 		x = exe_judge(d, &ev->exe, path, cmdline);
+	else if (x->test_binary)
+		probe_runners(d, x, path, cmdline); /* benchmarks, fuzzing: if asked */
 	/* Gone already: by the name it was exec'd by (judge checks that it
 	 * is the same file). */
 	if (!x && ev->filename[0] == '/' && memchr(ev->filename, 0, sizeof(ev->filename)))
@@ -410,19 +435,16 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 	set_proc(d, ev->tgid, x, cmdline);
 }
 
-int descendants__prejudge(struct descendants *d, pid_t pid, const char *path)
+int descendants__prejudge(struct descendants *d, const char *path)
 {
 	struct stat st;
 	struct pw_exe_key key;
-	struct exe_seen *x;
 
 	if (stat(path, &st))
 		return -errno;
 	key = exe_key(&st);
-	if (!(x = exe_find(d, &key)) && !(x = exe_judge(d, &key, path, NULL)))
-		return -ENOENT;
-	set_proc(d, pid, x, NULL);
-	return 0;
+	/* Its exec event finds the verdict and fills in the process. */
+	return exe_find(d, &key) || exe_judge(d, &key, path, NULL) ? 0 : -ENOENT;
 }
 
 /* The argument after "-o" in /proc/PID/cmdline, as a path from here. */
@@ -460,14 +482,27 @@ int descendants__on_linker_end(struct descendants *d, pid_t pid)
 	struct stat st;
 	struct pw_exe_key key;
 	struct timespec t0, t1;
+	struct proc_stat ps;
 	struct exe_seen *x;
+	char *caller = NULL;
 
 	if (!output_path(pid, path, sizeof(path)) || stat(path, &st) || !S_ISREG(st.st_mode))
 		return -ENOENT;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	key = exe_key(&st);
-	if (!(x = exe_find(d, &key)))
-		x = exe_judge(d, &key, path, NULL);
+	/* Just written: a verdict kept for this inode is an older file's. */
+	if ((x = exe_find(d, &key))) {
+		tracer__release_exe(d->t, &key);
+		*x = d->exes[--d->nexes];
+	}
+	/* Its command line is not known yet; the one of whoever ran the
+	 * linker (go test -bench ..., -fuzz ...) says which runners to probe:
+	 * a probe attached at the test binary's exec could come after its
+	 * benchmarks. */
+	if (!proc_stat_read(pid, &ps))
+		caller = read_cmdline(ps.ppid);
+	x = exe_judge(d, &key, path, caller ? caller : "");
+	free(caller);
 	if (d->verbose) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		fprintf(stderr, "parkwatch: linker %d wrote %s, judged in %.1f ms: %s%s\n", pid,
