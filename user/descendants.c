@@ -435,16 +435,21 @@ void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 	set_proc(d, ev->tgid, x, cmdline);
 }
 
-int descendants__prejudge(struct descendants *d, const char *path)
+int descendants__prejudge(struct descendants *d, const char *path, char *const argv[])
 {
+	char cmdline[4096] = "";
 	struct stat st;
 	struct pw_exe_key key;
+	size_t n = 0;
 
 	if (stat(path, &st))
 		return -errno;
 	key = exe_key(&st);
+	/* Which runner probes a test binary needs (-test.bench=...). */
+	for (int i = 0; argv && argv[i] && n < sizeof(cmdline) - 1; i++)
+		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s ", argv[i]);
 	/* Its exec event finds the verdict and fills in the process. */
-	return exe_find(d, &key) || exe_judge(d, &key, path, NULL) ? 0 : -ENOENT;
+	return exe_find(d, &key) || exe_judge(d, &key, path, cmdline) ? 0 : -ENOENT;
 }
 
 /* The argument after "-o" in /proc/PID/cmdline, as a path from here. */

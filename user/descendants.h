@@ -43,9 +43,9 @@ void descendants__free(struct descendants *d);
 /* A process of the tree exec'd an executable not judged yet: judge it and
  * attach what it needs (the process runs on meanwhile). */
 void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev);
-/* The command (held before its exec) will run path: judge it now, so that
- * its probes are in place before its first instruction. */
-int descendants__prejudge(struct descendants *d, const char *path);
+/* The command (held before its exec) will run path with argv: judge it
+ * now, so that its probes are in place before its first instruction. */
+int descendants__prejudge(struct descendants *d, const char *path, char *const argv[]);
 /* The Go linker pid, stopped at its end: judge the executable it wrote
  * (its -o), so that its probes are in place before anything runs it. */
 int descendants__on_linker_end(struct descendants *d, pid_t pid);

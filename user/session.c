@@ -492,7 +492,7 @@ int session__run(struct config *c)
 	if (s.has_command) {
 		/* Its probes in place before its first instruction (its
 		 * descendants' are attached while they run). */
-		descendants__prejudge(s.tree, s.cmd.exe);
+		descendants__prejudge(s.tree, s.cmd.exe, c->command);
 		if (command__release(&s.cmd, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "parkwatch: %s\n", errbuf);
 			rc = EXIT_NOT_FOUND;
