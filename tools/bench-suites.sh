@@ -121,7 +121,7 @@ run_variant() {
 read -r -a variants <<<"${VARIANTS:-untraced ancestors parkwatch own-godebug}"
 if [ -n "${PW_BEFORE:-}" ]; then
 	[ -x "$PW_BEFORE" ] || { echo "bench-suites: PW_BEFORE=$PW_BEFORE not executable" >&2; exit 3; }
-	variants+=(before)
+	[[ " ${variants[*]} " == *" before "* ]] || variants+=(before)
 fi
 echo "bench-suites: $PKGS packages x $TESTS tests (x2 subtests) = $((PKGS * TESTS)) tests," \
 	"$ROUNDS rounds, $("$GO" version | cut -d' ' -f3)"
