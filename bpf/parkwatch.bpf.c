@@ -146,6 +146,22 @@ static __always_inline __u64 exe_user(struct pw_exe_key *key, int delta)
 	return __sync_add_and_fetch(n, delta);
 }
 
+/* A tree process's flags, with the verdict on its executable taken in if
+ * userspace gave it since the exec. */
+static __always_inline __u32 proc_flags(struct pw_tree_proc *tp)
+{
+	struct pw_exe_verdict *v;
+	__u32 flags = tp->flags;
+
+	if (!(flags & PW_PROC_UNJUDGED))
+		return flags;
+	v = bpf_map_lookup_elem(&exes, &tp->exe);
+	if (!v)
+		return flags;
+	tp->flags = v->proc_flags;
+	return v->proc_flags;
+}
+
 /* Command mode: a process forked by a member of the tree joins it; a thread
  * created in a member is counted (a process that never had a second thread
  * cannot leave one behind). */
@@ -160,7 +176,7 @@ static __always_inline void follow_tree(struct task_struct *cur, struct task_str
 		__sync_fetch_and_add(&pp->threads, 1);
 		return;
 	}
-	np.flags = pp->flags; /* until it execs: the same program */
+	np.flags = proc_flags(pp); /* until it execs: the same program */
 	np.exe = pp->exe;
 	if (!bpf_map_update_elem(&tree, &tgid, &np, BPF_ANY))
 		exe_user(&np.exe, 1);
@@ -264,13 +280,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 #define SIGSTOP 19
 
-
 /*
  * Command mode: a member of the tree exec'd. An executable already judged
- * gives its verdict at once; a new one stops the process before its first
- * instruction so userspace can read it and attach the end-of-run probe to
- * its own exit path (a Go or static program does not go through the C
- * library's exit()), then resume it. Once per executable.
+ * (the linker's output is, before anything runs it) gives its verdict at
+ * once; a new one is read by userspace, which attaches what it needs (the
+ * end-of-run probe on a Go or static program's own exit path, the test
+ * runner probe) while the process runs: it is never stopped here (the one
+ * stop allowed is the end-of-run one). Userspace hears of every exec: the
+ * report names each process by the program it runs.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -301,10 +318,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	tp->exe = key;
 	exe_user(&key, 1);
 	v = bpf_map_lookup_elem(&exes, &key);
-	if (v) {
-		tp->flags = v->proc_flags;
-		return 0;
-	}
+	/* Not its parent's program any more (a tool's child). */
+	tp->flags = v ? v->proc_flags : PW_PROC_UNJUDGED;
 	ev = bpf_ringbuf_reserve(&clone_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(PW_CNT_RINGBUF_FULL);
@@ -313,10 +328,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	ev->kind = PW_EVENT_EXEC;
 	ev->tgid = tgid;
 	ev->exe = key;
+	if (bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
+				      BPF_CORE_READ(bprm, filename)) < 0)
+		ev->filename[0] = 0;
 	/* Forced: a wakeup is otherwise skipped while userspace is still
-	 * consuming earlier records, and the process waits stopped on it. */
+	 * consuming earlier records, and the probes race the process. */
 	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(SIGSTOP);
 	return 0;
 }
 
@@ -330,7 +347,7 @@ static __always_inline void tree_proc_end(struct task_struct *p)
 	if (!tp)
 		return;
 	ev.exit_code = p->exit_code;
-	ev.proc_flags = tp->flags;
+	ev.proc_flags = proc_flags(tp);
 	ev.threads = tp->threads;
 	ev.ended = tp->ended;
 	ev.exe = tp->exe;
@@ -523,16 +540,24 @@ static __always_inline int send_end(struct task_struct *cur, long code, __u32 n,
 
 static __always_inline int end_of_run(struct task_struct *cur, long code)
 {
-	__u32 tgid = cur->tgid, n = 0;
+	__u32 tgid = cur->tgid, n = 0, flags;
 	struct pw_tree_proc *tp = bpf_map_lookup_elem(&tree, &tgid);
 	struct task_struct *t;
 	struct bpf_iter_task it;
 
 	if (!tp || __sync_fetch_and_add(&tp->ended, 1))
 		return 0;
+	flags = proc_flags(tp);
+	/* The linker's output gets its probes before anything can run it:
+	 * then no process needs stopping at its exec (none is). */
+	if (flags & PW_PROC_LINKER) {
+		if (!send_end(cur, code, 0, PW_END_LINKER))
+			bpf_send_signal(SIGSTOP);
+		return 0;
+	}
 	/* A tool is not examined; a process whose only thread calls exit
 	 * leaves nothing behind: neither is stopped. */
-	if ((tp->flags & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
+	if ((flags & PW_PROC_TOOL) || cur->signal->nr_threads <= 1)
 		return send_end(cur, code, 0, PW_END_NOT_STOPPED);
 	/* Every thread of the machine, keeping this process's: the per-process
 	 * mode walks the thread list only from the task it is given to its

@@ -74,7 +74,7 @@ enum pw_event_kind {
 	PW_EVENT_CLONE = 1,
 	PW_EVENT_EXIT = 2,
 	PW_EVENT_END = 3,
-	PW_EVENT_EXEC = 4,     /* a descendant exec'd an executable not yet seen */
+	PW_EVENT_EXEC = 4,     /* a descendant exec'd (judged or not) */
 	PW_EVENT_PROC_END = 5, /* a descendant process ended (its last thread) */
 	PW_EVENT_EXEC_LOST = 6, /* an exec ended other threads of a descendant */
 };
@@ -124,6 +124,8 @@ struct pw_end_event {
 /* The process was not stopped: a tool (not a subject), or its only thread
  * is the one calling exit (nothing can be left behind). */
 #define PW_END_NOT_STOPPED 1
+#define PW_END_LINKER 2 /* a linker stopped at its end: not a subject, but what
+			 * it wrote is read and probed before it is resumed */
 
 /*
  * Command mode follows the command's process tree: every process forked by
@@ -143,20 +145,34 @@ struct pw_tree_proc {
 };
 
 #define PW_PROC_TOOL 1 /* a tool, not a subject (the go command, its compilers) */
+/* Runs an executable userspace had not judged at its exec: the verdict is
+ * taken from exes when needed (userspace never rewrites a tree entry: the
+ * process runs, and its counters move, while it is judged). */
+#define PW_PROC_UNJUDGED 2
+/* A tool that writes executables (the Go linker): stopped at its end, so
+ * that what it wrote is read and probed before its caller can run it. */
+#define PW_PROC_LINKER 4
 
 /* An executable seen exec'd in the tree, by inode (pw_exe_key); its
- * verdict is set by userspace (the exec'ing process waits stopped until
- * then). How many processes of the tree run it: exe_users. */
+ * verdict is set by userspace once it has read it (the exec'ing process
+ * runs on meanwhile, a subject until then). How many processes of the
+ * tree run it: exe_users. */
 
 struct pw_exe_verdict {
 	__u32 proc_flags; /* PW_PROC_* given to every process exec'ing it */
 	__u32 pad;
 };
 
+#define PW_EXEC_PATH_LEN 256
+
 struct pw_exec_event {
 	__u32 kind; /* PW_EVENT_EXEC */
 	__u32 tgid;
 	struct pw_exe_key exe;
+	/* The name execve was given (NUL-terminated, cut): the executable
+	 * can still be read by it when the process is gone before its
+	 * /proc/PID/exe was (a quick `link -V=full`). */
+	char filename[PW_EXEC_PATH_LEN];
 };
 
 /* A process of the tree exec'd while other threads ran: the kernel ended

@@ -125,6 +125,28 @@ null|select (no cases)"
 		<(jq -s -c last "$BATS_TEST_TMPDIR/reports.json")
 }
 
+@test "no descendant is stopped at its exec: the only stop is the end-of-run one, after its last word" {
+	require_fixture stop_watch
+	require_fixture exit_leaky
+	require_fixture go/exitcode-go126
+	# stop_watch runs each program (new to parkwatch: never exec'd in the
+	# run before) as its child and sees every stop and continue of it, as
+	# a shell with job control would, classed before/after its READY.
+	REPORT=$BATS_TEST_TMPDIR/reports.json
+	run --separate-stderr timeout 60 "$PARKWATCH" --json -o "$REPORT" -t 1h \
+		-- sh -c "$FIXTURES/stop_watch $FIXTURES/exit_leaky leak; $FIXTURES/stop_watch $FIXTURES/go/exitcode-go126"
+	assert_success
+	[ "$(grep -c '^READY' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^stop_watch: before_ready=0 after_ready=[0-9]* status=0$' <<<"$output")" -eq 2 ]
+	refute_output --partial "(before READY)"
+	# the C child was still stopped at its end, as documented: its threads
+	# are reported
+	jq -s -c '.[] | select(.process.descendant and (.process.cmdline | endswith("exit_leaky leak")))' \
+		"$REPORT" >"$BATS_TEST_TMPDIR/child.json"
+	REPORT=$BATS_TEST_TMPDIR/child.json
+	jq_check '.end_of_run.snapshot and (.threads | length) == 4'
+}
+
 @test "a C program run by make: reported, and the runner's own status passes through" {
 	require_fixture exit_leaky
 	printf 'test:\n\t%s leak\n\t%s fixed\n' "$FIXTURES/exit_leaky" "$FIXTURES/exit_leaky" \

@@ -15,6 +15,10 @@
 #                and 50 goroutines started and joined)
 #   GO=/usr/local/go/bin/go
 #   KEEP=1       keep the generated suite and the logs
+#   VARIANTS="untraced parkwatch"   run only these (default: all below)
+#   PW_BEFORE=/path/to/parkwatch   another build (e.g. the previous
+#                commit's) run as one more variant, "before", in the same
+#                rounds: a change measured side by side
 #
 # Variants:
 #   untraced        go test -count=1 ./...
@@ -22,9 +26,9 @@
 #                   command mode sets for the command: the Go runtime's own
 #                   cost of keeping creation chains (every go statement
 #                   saves its creator's chain and stack)
-#   parkwatch       parkwatch -t 1h -- go test -count=1 ./...  (descendants
-#                   stopped once per new executable at exec, end-of-run
-#                   snapshot of every test binary, tRunner probes)
+#   parkwatch       parkwatch -t 1h -- go test -count=1 ./...  (the linker
+#                   stopped at its end while its output is read and probed,
+#                   end-of-run snapshot of every test binary, tRunner probes)
 #   parkwatch, own GODEBUG   the same with GODEBUG=madvdontneed=1 set by the
 #                   user: parkwatch's cost without the ancestors'
 # The build cache is warmed first (one untraced run), so every variant
@@ -102,6 +106,8 @@ run_variant() {
 		>"$log" 2>&1 || rc=$? ;;
 	own-godebug) (cd "$suite" && GODEBUG=madvdontneed=1 "$PW" --fail -t 1h -- \
 		"$GO" test -count=1 ./...) >"$log" 2>&1 || rc=$? ;;
+	before) (cd "$suite" && "$PW_BEFORE" --fail -t 1h -- "$GO" test -count=1 ./...) \
+		>"$log" 2>&1 || rc=$? ;;
 	esac
 	end=$EPOCHREALTIME
 	if [ "$rc" -ne 0 ]; then
@@ -112,7 +118,11 @@ run_variant() {
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
 }
 
-variants=(untraced ancestors parkwatch own-godebug)
+read -r -a variants <<<"${VARIANTS:-untraced ancestors parkwatch own-godebug}"
+if [ -n "${PW_BEFORE:-}" ]; then
+	[ -x "$PW_BEFORE" ] || { echo "bench-suites: PW_BEFORE=$PW_BEFORE not executable" >&2; exit 3; }
+	[[ " ${variants[*]} " == *" before "* ]] || variants+=(before)
+fi
 echo "bench-suites: $PKGS packages x $TESTS tests (x2 subtests) = $((PKGS * TESTS)) tests," \
 	"$ROUNDS rounds, $("$GO" version | cut -d' ' -f3)"
 run_variant untraced warm >/dev/null

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include "descendants.h"
@@ -22,7 +24,16 @@ struct exe_seen {
 	const char *tool;
 	bool test_binary;
 	bool probed;         /* probes attached: released when unused */
+	char own_exit;       /* 'g' Go, 's' static C: its exit path is probed after
+	                      * its exec; '?' ended before its executable was read */
+	uint64_t runner_off[3]; /* test binary: file offsets of the runner probes */
+	uint64_t runner_cookie;
+	unsigned runners;    /* bit i: runner_names[i] probed */
 	char note[160];
+};
+
+static const char *const runner_names[] = {
+	"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
 };
 
 struct descendants {
@@ -91,7 +102,10 @@ void descendants__on_proc_end(struct descendants *d, const struct pw_proc_end_ev
 	if (ev->exe_users)
 		return;
 	for (int i = 0; i < d->nexes; i++) {
-		if (memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)) || !d->exes[i].probed)
+		/* The linker's probe stays: its end must be caught every time,
+		 * and a verdict given after its exec could come too late. */
+		if (memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)) || !d->exes[i].probed ||
+		    (d->exes[i].flags & PW_PROC_LINKER))
 			continue;
 		tracer__release_exe(d->t, &ev->exe);
 		d->exes[i] = d->exes[--d->nexes];
@@ -163,23 +177,82 @@ struct tree_proc *descendants__get(struct descendants *d, pid_t pid)
 	return p;
 }
 
-/* The end-of-run probe on a Go program's runtime.exit, and for a test
- * binary the tRunner probe with the offsets it needs in its cookie. */
-static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
-		    const char *cmdline, struct exe_seen *x)
+/* An executable's key as the exec tracepoint makes it (the kernel's s_dev). */
+static struct pw_exe_key exe_key(const struct stat *st)
 {
-	static const char *const runners[] = {
-		"testing.tRunner", "testing.(*B).runN", "testing.fRunner",
+	return (struct pw_exe_key){
+		.dev = (uint64_t)major(st->st_dev) << 20 | minor(st->st_dev), .ino = st->st_ino,
 	};
+}
+
+/* A Go program's runtime.exit, as a file offset; -ENOENT if not found. */
+static int64_t go_exit_offset(const struct go_binary *b)
+{
 	uint64_t entry = go_binary__func_entry(b, "runtime.exit.abi0", NULL);
-	struct go_test_layout tl;
-	struct go_g_layout gl;
-	int64_t off;
-	int err;
 
 	if (!entry)
 		entry = go_binary__func_entry(b, "runtime.exit", NULL);
-	if (!entry || (off = go_binary__file_offset(b, entry)) < 0)
+	return entry ? go_binary__file_offset(b, entry) : -ENOENT;
+}
+
+/* The Go linker is stopped at its end (PW_PROC_LINKER): what it wrote is
+ * judged then, before the go command can run it. */
+static int probe_linker(struct descendants *d, const struct go_binary *b, const char *path,
+			struct exe_seen *x)
+{
+	int64_t off = go_exit_offset(b);
+	int err;
+
+	if (off < 0)
+		return (int)off;
+	err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
+	if (!err) {
+		x->probed = true;
+		x->flags |= PW_PROC_LINKER;
+	}
+	return err;
+}
+
+/* The probes on the test runners the command line asks for, each once:
+ * testing.tRunner always, (*B).runN for -test.bench=, fRunner for
+ * -test.fuzz= (each probe costs a grace period to attach and another to
+ * detach). A binary judged before its exec (cmdline NULL) gets tRunner;
+ * the others come at its exec if asked, before its benchmarks run. */
+static void probe_runners(struct descendants *d, struct exe_seen *x, const char *path,
+			  const char *cmdline)
+{
+	/* Also matches the go command's own -bench/-fuzz (see on_linker_end). */
+	static const char *const flags[] = { "", "-bench", "-fuzz" };
+	int err;
+
+	for (int i = 0; i < 3; i++) {
+		if (!x->runner_off[i] || (x->runners & (1u << i)) ||
+		    (i && (!cmdline || !strstr(cmdline, flags[i]))))
+			continue;
+		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
+					       x->runner_off[i], x->runner_cookie);
+		if (err) {
+			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
+				 "%s: %s", runner_names[i], strerror(-err));
+			x->test_binary = false;
+			return;
+		}
+		x->runners |= 1u << i;
+	}
+}
+
+/* The end-of-run probe on a Go program's runtime.exit, and for a test
+ * binary the runner probes with the offsets they need in their cookie. */
+static int probe_go(struct descendants *d, const struct go_binary *b, const char *path,
+		    const char *cmdline, struct exe_seen *x)
+{
+	int64_t off = go_exit_offset(b);
+	struct go_test_layout tl;
+	struct go_g_layout gl;
+	uint64_t entry;
+	int err;
+
+	if (off < 0)
 		return -ENOENT;
 	err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_GO_EXIT, path, NULL, off, 0);
 	x->probed = !err;
@@ -196,12 +269,12 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 	}
 	/* Where each test, benchmark and fuzz target runs: its own goroutine,
 	 * entered with its *T, *B or *F (all embed testing.common first). */
-	for (size_t i = 0; i < sizeof(runners) / sizeof(runners[0]) && !err; i++) {
+	for (int i = 0; i < 3; i++) {
 		uint64_t end = 0;
 		const uint8_t *code;
 		struct go_probe_site site = { 0 };
 
-		if (!(entry = go_binary__func_entry(b, runners[i], &end)))
+		if (!(entry = go_binary__func_entry(b, runner_names[i], &end)))
 			continue;
 		if ((off = go_binary__file_offset(b, entry)) < 0)
 			continue;
@@ -210,33 +283,45 @@ static int probe_go(struct descendants *d, const struct go_binary *b, const char
 		code = go_binary__bytes(b, entry, 16);
 		if (code && end > entry)
 			go_probe__place(code, end - entry < 16 ? end - entry : 16, &site);
-		if ((i == 1 && !strstr(cmdline, "-test.bench=")) ||
-		    (i == 2 && !strstr(cmdline, "-test.fuzz=")))
-			continue; /* each probe costs a grace period to detach */
-		err = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_TRUNNER, path, NULL,
-					       off + site.offset,
-					       (uint64_t)gl.goid | (uint64_t)tl.common_name << 16);
-		if (err)
-			snprintf(x->note, sizeof(x->note), "test names unknown: cannot probe "
-				 "%s: %s", runners[i], strerror(-err));
+		x->runner_off[i] = off + site.offset;
 	}
-	x->test_binary = !err;
+	x->runner_cookie = (uint64_t)gl.goid | (uint64_t)tl.common_name << 16;
+	x->test_binary = x->runner_off[0] != 0;
+	probe_runners(d, x, path, cmdline);
 	return 0;
 }
 
-static void judge(struct descendants *d, pid_t pid, const char *cmdline, struct exe_seen *x)
+/*
+ * Read the executable at path (/proc/PID/exe of a process running it, or the
+ * command's own before its exec) and attach what it needs. The process runs
+ * on meanwhile: its end is caught only if it comes after the probe is in
+ * place (see session__proc_ended for the other case). False when the file
+ * could not be read (the process already gone): no verdict then.
+ */
+static bool judge(struct descendants *d, const char *exe_path, const char *cmdline,
+		  struct exe_seen *x)
 {
-	char path[64], err[256];
+	char err[256], path[64];
 	struct go_binary *b;
+	struct stat st;
 	const char *mp;
-	int e = 0, rc = 0;
+	int e = 0, rc = 0, fd = open(exe_path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	b = go_binary__open(path, &e, err, sizeof(err));
+	/* The file itself, not what the name says later (the process may
+	 * exec again meanwhile): read it and probe it through this fd. */
+	if (fd < 0 || fstat(fd, &st) || exe_key(&st).ino != x->key.ino ||
+	    exe_key(&st).dev != x->key.dev) {
+		if (fd >= 0)
+			close(fd);
+		return false; /* gone, or running something else now */
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	b = go_binary__open_fd(fd, exe_path, &e, err, sizeof(err));
 	if (!b) {
 		if (d->verbose)
-			fprintf(stderr, "parkwatch: descendant %d: %s\n", pid, err);
-		return; /* not ELF (gone, or a script's interpreter failed): nothing */
+			fprintf(stderr, "parkwatch: %s: %s\n", exe_path, err);
+		close(fd);
+		return true; /* not ELF (a script's interpreter failed): nothing */
 	}
 	if (go_binary__is_go(b)) {
 		mp = go_binary__main_path(b);
@@ -253,59 +338,181 @@ static void judge(struct descendants *d, pid_t pid, const char *cmdline, struct 
 				snprintf(tools[ntools++], sizeof(tools[0]), "%s", mp);
 			x->flags |= PW_PROC_TOOL;
 			x->tool = i < 16 ? tools[i] : "cmd/...";
+			if (!strcmp(mp, "cmd/link"))
+				rc = probe_linker(d, b, path, x);
 		} else {
-			rc = probe_go(d, b, path, cmdline ? cmdline : "", x);
+			rc = probe_go(d, b, path, cmdline, x);
+			x->own_exit = 'g';
 		}
 	} else if (!go_binary__is_dynamic(b) && go_binary__symbol(b, "exit", NULL)) {
 		rc = tracer__attach_exe_probe(d->t, &x->key, TRACER_PROBE_EXIT, path, "exit", 0, 0);
 		x->probed = !rc;
+		x->own_exit = 's';
 	}
 	if (rc)
-		fprintf(stderr, "parkwatch: descendant %d (%s): cannot attach the end-of-run probe: "
-			"%s; it will be reported as ending without exit()\n", pid, path, strerror(-rc));
+		fprintf(stderr, "parkwatch: %s: cannot attach the end-of-run probe: %s; its "
+			"processes will be reported as ending without exit()\n", exe_path,
+			strerror(-rc));
 	go_binary__free(b);
+	close(fd);
+	return true;
+}
+
+/* What the report says of a process running x. */
+static void set_proc(struct descendants *d, pid_t pid, const struct exe_seen *x, char *cmdline)
+{
+	struct tree_proc *p;
+
+	descendants__on_fork(d, pid);
+	if (!(p = find(d, pid))) {
+		free(cmdline);
+		return;
+	}
+	free(p->exe);
+	free(p->cmdline);
+	p->exe = proc_exe_path(pid);
+	p->cmdline = cmdline; /* the report may come when it is gone */
+	p->tool = x ? x->tool : NULL;
+	p->test_binary = x && x->test_binary;
+	p->own_exit = x ? x->own_exit : '?';
+	snprintf(p->note, sizeof(p->note), "%s", x ? x->note : "");
+}
+
+static struct exe_seen *exe_find(struct descendants *d, const struct pw_exe_key *key)
+{
+	for (int i = 0; i < d->nexes; i++)
+		if (!memcmp(&d->exes[i].key, key, sizeof(*key)))
+			return &d->exes[i];
+	return NULL;
+}
+
+/* A new record for key, judged from path; NULL if it could not be. */
+static struct exe_seen *exe_judge(struct descendants *d, const struct pw_exe_key *key,
+				  const char *path, const char *cmdline)
+{
+	struct exe_seen *x, *v = realloc(d->exes, (d->nexes + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	d->exes = v;
+	x = &d->exes[d->nexes];
+	*x = (struct exe_seen){ .key = *key };
+	if (!judge(d, path, cmdline, x)) {
+		if (x->probed)
+			tracer__release_exe(d->t, key);
+		return NULL; /* the next process running it is judged again */
+	}
+	d->nexes++;
+	tracer__set_exe_verdict(d->t, key, x->flags);
+	return x;
 }
 
 void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev)
 {
-	struct exe_seen *x = NULL, *v;
-	char *cmdline;
+	struct exe_seen *x = exe_find(d, &ev->exe);
+	char *cmdline = read_cmdline(ev->tgid), path[64];
 	struct timespec t0, t1;
-	struct tree_proc *p;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < d->nexes; i++)
-		if (!memcmp(&d->exes[i].key, &ev->exe, sizeof(ev->exe)))
-			x = &d->exes[i];
-	cmdline = read_cmdline(ev->tgid);
-	if (!x && (v = realloc(d->exes, (d->nexes + 1) * sizeof(*v)))) {
-		d->exes = v;
-		x = &d->exes[d->nexes++];
-		*x = (struct exe_seen){ .key = ev->exe };
-		judge(d, ev->tgid, cmdline, x);
-		tracer__set_exe_verdict(d->t, &ev->exe, x->flags);
-	}
-	if (x)
-		tracer__set_proc_flags(d->t, ev->tgid, x->flags);
+	snprintf(path, sizeof(path), "/proc/%d/exe", ev->tgid);
+	if (!x)
+		x = exe_judge(d, &ev->exe, path, cmdline);
+	else if (x->test_binary)
+		probe_runners(d, x, path, cmdline); /* benchmarks, fuzzing: if asked */
+	/* Gone already: by the name it was exec'd by (judge checks that it
+	 * is the same file). */
+	if (!x && ev->filename[0] == '/' && memchr(ev->filename, 0, sizeof(ev->filename)))
+		x = exe_judge(d, &ev->exe, ev->filename, cmdline);
+	if (!cmdline && ev->filename[0] && memchr(ev->filename, 0, sizeof(ev->filename)))
+		cmdline = strdup(ev->filename); /* better than nothing in a report */
 	if (d->verbose) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms: %s%s\n", ev->tgid,
+		fprintf(stderr, "parkwatch: exec in pid %d judged in %.1f ms (it ran meanwhile): "
+			"%s%s\n", ev->tgid,
 			(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
 			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
 	}
-	descendants__on_fork(d, ev->tgid);
-	if ((p = find(d, ev->tgid))) {
-		free(p->exe);
-		free(p->cmdline);
-		p->exe = proc_exe_path(ev->tgid);
-		p->cmdline = cmdline; /* the report may come when it is gone */
-		cmdline = NULL;
-		p->tool = x ? x->tool : NULL;
-		p->test_binary = x && x->test_binary;
-		snprintf(p->note, sizeof(p->note), "%s", x ? x->note : "");
+	set_proc(d, ev->tgid, x, cmdline);
+}
+
+int descendants__prejudge(struct descendants *d, const char *path, char *const argv[])
+{
+	char cmdline[4096] = "";
+	struct stat st;
+	struct pw_exe_key key;
+	size_t n = 0;
+
+	if (stat(path, &st))
+		return -errno;
+	key = exe_key(&st);
+	/* Which runner probes a test binary needs (-test.bench=...). */
+	for (int i = 0; argv && argv[i] && n < sizeof(cmdline) - 1; i++)
+		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s ", argv[i]);
+	/* Its exec event finds the verdict and fills in the process. */
+	return exe_find(d, &key) || exe_judge(d, &key, path, cmdline) ? 0 : -ENOENT;
+}
+
+/* The argument after "-o" in /proc/PID/cmdline, as a path from here. */
+static bool output_path(pid_t pid, char *out, size_t len)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+		char *o = a + strlen(a) + 1;
+
+		if (strcmp(a, "-o") || o >= buf + n)
+			continue;
+		if (o[0] == '/')
+			snprintf(out, len, "%s", o);
+		else
+			snprintf(out, len, "/proc/%d/cwd/%s", pid, o); /* its working directory */
+		return true;
 	}
-	/* Resume it: stopped at its exec by the kernel side, or about to be
-	 * (a SIGCONT sent first discards the pending stop). */
-	kill(ev->tgid, SIGCONT);
-	free(cmdline);
+	return false;
+}
+
+int descendants__on_linker_end(struct descendants *d, pid_t pid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct pw_exe_key key;
+	struct timespec t0, t1;
+	struct proc_stat ps;
+	struct exe_seen *x;
+	char *caller = NULL;
+
+	if (!output_path(pid, path, sizeof(path)) || stat(path, &st) || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	key = exe_key(&st);
+	/* Just written: a verdict kept for this inode is an older file's. */
+	if ((x = exe_find(d, &key))) {
+		tracer__release_exe(d->t, &key);
+		*x = d->exes[--d->nexes];
+	}
+	/* Its command line is not known yet; the one of whoever ran the
+	 * linker (go test -bench ..., -fuzz ...) says which runners to probe:
+	 * a probe attached at the test binary's exec could come after its
+	 * benchmarks. */
+	if (!proc_stat_read(pid, &ps))
+		caller = read_cmdline(ps.ppid);
+	x = exe_judge(d, &key, path, caller ? caller : "");
+	free(caller);
+	if (d->verbose) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		fprintf(stderr, "parkwatch: linker %d wrote %s, judged in %.1f ms: %s%s\n", pid,
+			path, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
+	}
+	return x ? 0 : -ENOENT;
 }

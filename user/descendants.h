@@ -3,14 +3,18 @@
  * Command mode's process tree: every process the command starts (fork,
  * exec, any depth) is watched and gets its own end-of-run snapshot. The
  * kernel side keeps the tree (bpf: tree, exes); this side judges each new
- * executable once, while the process exec'ing it waits stopped before its
- * first instruction:
+ * executable once, while the process exec'ing it runs on (it is never
+ * stopped at its exec: the only stop is the end-of-run one):
  *  - a Go program gets the end-of-run probe on its runtime.exit, and a test
  *    binary a probe on testing.tRunner (which test runs on which goroutine);
  *  - a static C program gets it on its own exit() (dynamic ones load the
  *    C library, probed once for all);
  *  - a tool of the Go toolchain (the go command, compile, link, vet: main
- *    package "cmd/...") is not a subject: not stopped, not reported.
+ *    package "cmd/...") is not a subject: not reported, not stopped, but
+ *    for the linker at its end, while the executable it wrote is judged:
+ *    so a freshly linked test binary has its probes before it runs.
+ * A process that ends before its probe is in place is reported as such.
+ * The command's own executable is judged before its exec: no race there.
  * It also keeps what the report says of each process: its command line.
  */
 #ifndef PW_DESCENDANTS_H
@@ -27,6 +31,8 @@ struct tree_proc {
 	char *exe;
 	const char *tool;    /* "cmd/go" etc. when a tool, else NULL */
 	bool test_binary;    /* testing.tRunner probed */
+	char own_exit;       /* 'g' Go, 's' static C: its exit path is probed after
+	                      * its exec; '?' ended before its executable was read */
 	char note[160];      /* why its test names are unknown, or "" */
 };
 
@@ -34,9 +40,15 @@ struct descendants;
 
 struct descendants *descendants__new(struct tracer *t, pid_t root, bool verbose);
 void descendants__free(struct descendants *d);
-/* A process of the tree exec'd an executable not judged yet: judge it,
- * attach what it needs, resume the process. */
+/* A process of the tree exec'd an executable not judged yet: judge it and
+ * attach what it needs (the process runs on meanwhile). */
 void descendants__on_exec(struct descendants *d, const struct pw_exec_event *ev);
+/* The command (held before its exec) will run path with argv: judge it
+ * now, so that its probes are in place before its first instruction. */
+int descendants__prejudge(struct descendants *d, const char *path, char *const argv[]);
+/* The Go linker pid, stopped at its end: judge the executable it wrote
+ * (its -o), so that its probes are in place before anything runs it. */
+int descendants__on_linker_end(struct descendants *d, pid_t pid);
 /* A process of the tree forked (clone event of a new process). */
 void descendants__on_fork(struct descendants *d, pid_t child);
 /* A process of the tree ended: release its executable's probes when no

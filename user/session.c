@@ -490,6 +490,9 @@ int session__run(struct config *c)
 		c->futex_hooks ? "futex hooks on" : c->go_precise ? "Go runtime probes on" :
 		"sweeps only, no per-syscall hooks", c->serve ? "sweep" : "report", every);
 	if (s.has_command) {
+		/* Its probes in place before its first instruction (its
+		 * descendants' are attached while they run). */
+		descendants__prejudge(s.tree, s.cmd.exe, c->command);
 		if (command__release(&s.cmd, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "parkwatch: %s\n", errbuf);
 			rc = EXIT_NOT_FOUND;
@@ -502,7 +505,7 @@ int session__run(struct config *c)
 out:
 	if (s.has_command) {
 		if (s.t)
-			tracer__poll(s.t, 0); /* execs waiting for their verdict resume */
+			tracer__poll(s.t, 0); /* ends waiting stopped are answered below */
 		for (int i = 0; i < s.nends; i++)
 			kill(s.ends[i].tgid, SIGCONT); /* never leave one stopped */
 		command__abort(&s.cmd);      /* a child never released */

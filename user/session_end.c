@@ -25,6 +25,14 @@ static void set_process(struct session *s, struct pw_report *r, pid_t pid)
 	r->process.exe = p->exe;
 	r->process.tool = p->tool;
 	r->process.note = p->note[0] ? p->note : NULL;
+	/* The test runner probe is attached while the test binary runs: if
+	 * it missed the root runner (on the main goroutine, goid 1, before
+	 * any test), the first tests' goroutines may not be named. */
+	if (p->test_binary && !r->process.note && !tracer__test_name(s->t, pid, 1, NULL, 0))
+		r->process.note = "test names incomplete: the first tests started before "
+				  "parkwatch's testing.tRunner probe was in place (attached "
+				  "after the exec, without stopping the process); their "
+				  "goroutines say test: null";
 }
 
 static void fill_end(struct session *s, struct pw_report *r)
@@ -95,11 +103,23 @@ static int end_not_stopped(struct session *s, const struct pw_end_event *ev)
 static int end_of_run(struct session *s, const struct pw_end_event *ev)
 {
 	bool root = ev->tgid == (uint32_t)s->cmd.pid;
+	struct pw_end_event resumed;
 	struct sweep_opts so = s->so;
 	pid_t pid = ev->tgid;
 	uint64_t t0, t1;
 	int err;
 
+	if (ev->flags & PW_END_LINKER) {
+		if (!command__pid_stopped(pid, 2000))
+			fprintf(stderr, "parkwatch: the linker %d did not stop at its end\n", pid);
+		descendants__on_linker_end(s->tree, pid);
+		kill(pid, SIGCONT);
+		if (!root)
+			return 0;
+		resumed = *ev; /* the command itself: reported as a tool's end */
+		resumed.flags = PW_END_NOT_STOPPED;
+		ev = &resumed;
+	}
 	if (root)
 		s->end_done = true;
 	if (ev->flags & PW_END_NOT_STOPPED)
@@ -166,7 +186,8 @@ static void describe_status(uint32_t status, char *buf, size_t len, int *code)
 void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 {
 	struct pw_report r = { .mode = s->mode, .final = false };
-	char how[120];
+	const struct tree_proc *p;
+	char how[200];
 	struct timespec ts;
 
 	if (!s->tree)
@@ -176,12 +197,31 @@ void session__proc_ended(struct session *s, const struct pw_proc_end_event *ev)
 		descendants__on_proc_end(s->tree, ev);
 		return;
 	}
-	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && ev->threads > 0) {
+	p = descendants__peek(s->tree, ev->tgid);
+	/* A tool judged after the kernel side looked (it ran on meanwhile)
+	 * is known here: the exec event came first. */
+	if (!ev->ended && !(ev->proc_flags & PW_PROC_TOOL) && !(p && p->tool) && ev->threads > 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 		r.has_end = true;
+
 		set_process(s, &r, ev->tgid);
 		describe_status(ev->exit_code, how, sizeof(how), &r.exit_status);
+		/* A Go or static program's exit path is probed once parkwatch
+		 * has read it, while it runs: one that ended normally without
+		 * the probe firing ended first. */
+		if (p && p->own_exit == 'g' && !(ev->exit_code & 0x7f))
+			snprintf(how, sizeof(how), "exited (status %d) before its end-of-run probe "
+				 "was in place (attached after its exec, without stopping it)",
+				 r.exit_status);
+		else if (p && p->own_exit == 's' && !(ev->exit_code & 0x7f))
+			snprintf(how, sizeof(how), "exited (status %d) without its end-of-run probe "
+				 "firing: it called _exit, or ended before the probe was in place "
+				 "(attached after its exec, without stopping it)", r.exit_status);
+		else if (p && p->own_exit == '?' && !(ev->exit_code & 0x7f))
+			snprintf(how, sizeof(how), "exited (status %d) before parkwatch could read "
+				 "its executable (judged after its exec, without stopping it)",
+				 r.exit_status);
 		snprintf(r.end_reason, sizeof(r.end_reason),
 			 "no end-of-run snapshot: process %u %s", ev->tgid, how);
 		session__print(s, &r);

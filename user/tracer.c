@@ -483,22 +483,16 @@ void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uin
 	bpf_map__update_elem(t->skel->maps.exes, exe, sizeof(*exe), &v, sizeof(v), BPF_ANY);
 }
 
-void tracer__set_proc_flags(struct tracer *t, uint32_t tgid, uint32_t proc_flags)
-{
-	struct pw_tree_proc p;
-
-	if (bpf_map__lookup_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), 0))
-		return;
-	p.flags = proc_flags;
-	bpf_map__update_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), BPF_EXIST);
-}
-
 uint32_t tracer__proc_flags(struct tracer *t, uint32_t tgid)
 {
 	struct pw_tree_proc p;
+	struct pw_exe_verdict v;
 
 	if (bpf_map__lookup_elem(t->skel->maps.tree, &tgid, sizeof(tgid), &p, sizeof(p), 0))
 		return 0;
+	if ((p.flags & PW_PROC_UNJUDGED) &&
+	    !bpf_map__lookup_elem(t->skel->maps.exes, &p.exe, sizeof(p.exe), &v, sizeof(v), 0))
+		return v.proc_flags;
 	return p.flags;
 }
 
@@ -518,7 +512,8 @@ bool tracer__test_name(const struct tracer *t, uint32_t tgid, uint64_t goid, cha
 	if (bpf_map__lookup_elem(t->skel->maps.test_names, &key, sizeof(key), &v, sizeof(v), 0))
 		return false;
 	v.name[sizeof(v.name) - 1] = 0;
-	snprintf(buf, len, "%s", v.name);
+	if (buf && len)
+		snprintf(buf, len, "%s", v.name);
 	return true;
 }
 

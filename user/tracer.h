@@ -78,12 +78,11 @@ int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
 /* No process of the tree runs exe any more: forget its verdict and detach
  * its probes (in the background: each detach waits for a grace period). */
 void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe);
-/* Judge an executable once: processes exec'ing it later get proc_flags
- * without being stopped. */
+/* Judge an executable once: the processes running it take proc_flags (the
+ * kernel side reads the verdict when it needs it). */
 void tracer__set_exe_verdict(struct tracer *t, const struct pw_exe_key *exe, uint32_t proc_flags);
-/* Set the PW_PROC_* flags of a process of the tree (stopped at its exec). */
-void tracer__set_proc_flags(struct tracer *t, uint32_t tgid, uint32_t proc_flags);
-/* PW_PROC_* flags of a process of the tree (0 if not in it). */
+/* PW_PROC_* flags of a process of the tree (0 if not in it), the verdict
+ * on its executable included. */
 uint32_t tracer__proc_flags(struct tracer *t, uint32_t tgid);
 /* Is tgid a live process of the command's tree? */
 bool tracer__in_tree(struct tracer *t, uint32_t tgid);

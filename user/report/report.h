@@ -137,7 +137,7 @@ struct pw_report {
 	bool end_covered;    /* nothing it could leave went unseen: swept, or a
 			      * single thread, or a tool (not a subject) */
 	int exit_status;     /* the command's exit code (128+sig if killed) */
-	char end_reason[160];
+	char end_reason[256];
 	/* Command mode: the process of the tree an end-of-run report is about
 	 * (strings owned by the session, valid while the report is printed). */
 	struct {
