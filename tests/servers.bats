@@ -156,3 +156,42 @@ leaky() {
 	sweep_until 'any(.threads[]; has_fn("^Parker::park$"))' --show-idle
 	jq_check 'all(.threads[]; all(fns[]; startswith("_Z") | not))'
 }
+
+# growing KIND: watch the leaky server (-d 8s, a look each second) while a
+# client strands one thread per request every ~0.1 s: the stranded threads'
+# site rises at every look, so they are growing; nothing else is flagged.
+growing() {
+	local kind=$1 n=0
+	start_server "$kind" leak
+	exercise "$kind" 2
+	start_parkwatch -t 0 -d 8s -p "$SERVER_PID" --json
+	# The load runs for as long as the watch (its pace is the test's
+	# load, not a wait for a state).
+	while kill -0 "$PW_PID" 2>/dev/null; do
+		curl -fsS --max-time 20 "http://127.0.0.1:$SERVER_PORT/leak" >/dev/null
+		n=$((n + 1))
+		sleep 0.1
+	done
+	wait_exit "$PW_PID" 30
+	[ "$EXIT_STATUS" -eq 0 ] || fail "parkwatch exited $EXIT_STATUS: $(cat "$PW_ERR")"
+	REPORT=$PW_OUT
+	jq_check 'mine | length >= 4'
+	jq_check '(mine | length) as $n | mine | all(.verdict == "growing" and .site_count == $n)'
+	jq_check "mine | length <= $n" # only stranded threads, never the server's own
+	jq_check '.idle_summary | any(.pid == $pid and .count > 0)'
+}
+
+@test "JVM stranding a thread per request while watched: the stranded threads are growing" {
+	growing java
+	jq_check 'mine | all(.comm == "stranded")'
+}
+
+@test "Node stranding a worker per request while watched: the stranded threads are growing" {
+	growing node
+	jq_check 'mine | all(has_fn("FutexEmulation"))'
+}
+
+@test "CPython stranding a thread per request while watched: the stranded threads are growing" {
+	growing python
+	jq_check 'mine | all(has_fn("^lock_PyThread_acquire_lock$"))'
+}
