@@ -195,3 +195,40 @@ growing() {
 	growing python
 	jq_check 'mine | all(has_fn("^lock_PyThread_acquire_lock$"))'
 }
+
+# The min idle threads each server shows once it is at rest (as healthy).
+declare -A MIN_IDLE=([java]=15 [node]=5 [python]=4 [redis]=3)
+
+@test "a system-wide --once with the four servers running flags none of their threads, and does flag a leak beside them" {
+	local -A pid_of
+	local kind leak deadline filter
+	for kind in java node python redis; do
+		start_server "$kind"
+		exercise "$kind" 3
+		pid_of[$kind]=$SERVER_PID
+	done
+	start_fixture condvar_leak 2
+	leak=$FIXTURE_PID
+	# Ready when the leak's threads are past the threshold and each
+	# server's idle threads are in place (a worker may still be finishing
+	# the last request).
+	filter="[.threads[] | select(.pid == $leak)] | length == 2"
+	for kind in "${!pid_of[@]}"; do
+		filter+=" and ((.idle_summary | map(select(.pid == ${pid_of[$kind]})) | .[0].count // 0) >= ${MIN_IDLE[$kind]})"
+	done
+	deadline=$(($(now_ms) + 120000))
+	while :; do
+		# No -p: every process of the machine, as a user would sweep a host.
+		run_parkwatch --once -t 2s --json
+		[ "$status" -le 1 ] || fail "parkwatch failed: $stderr"
+		jq -e "$filter" "$REPORT" >/dev/null && break
+		[ "$(now_ms)" -lt "$deadline" ] || { jq_check "$filter"; return 1; }
+	done
+	for kind in "${!pid_of[@]}"; do
+		FIXTURE_PID=${pid_of[$kind]}
+		jq_check 'mine == [] and ([.goroutines[] | select(.pid == $pid)] == [])' ||
+			fail "$kind (PID $FIXTURE_PID) had threads flagged in a system-wide sweep"
+	done
+	FIXTURE_PID=$leak
+	jq_check 'mine | length == 2 and all(.verdict == "parked")'
+}
