@@ -216,11 +216,16 @@ declare -A MIN_IDLE=([java]=15 [node]=5 [python]=4 [redis]=3)
 	for kind in "${!pid_of[@]}"; do
 		filter+=" and ((.idle_summary | map(select(.pid == ${pid_of[$kind]})) | .[0].count // 0) >= ${MIN_IDLE[$kind]})"
 	done
+	REPORT=$BATS_TEST_TMPDIR/system.json
 	deadline=$(($(now_ms) + 120000))
 	while :; do
-		# No -p: every process of the machine, as a user would sweep a host.
-		run_parkwatch --once -t 2s --json
-		[ "$status" -le 1 ] || fail "parkwatch failed: $stderr"
+		# No -p: every process of the machine, as a user would sweep a
+		# host. Its time grows with the machine's parked threads (other
+		# jobs' included: minutes with tens of thousands), hence its own
+		# timeout rather than run_parkwatch's 60 s.
+		run --separate-stderr timeout 900 "$PARKWATCH" --once -t 2s --json -o "$REPORT"
+		[ "$status" -le 1 ] || fail "parkwatch failed ($status): $stderr"
+		assert_valid_json "$REPORT"
 		jq -e "$filter" "$REPORT" >/dev/null && break
 		[ "$(now_ms)" -lt "$deadline" ] || { jq_check "$filter"; return 1; }
 	done
