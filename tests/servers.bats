@@ -158,8 +158,9 @@ leaky() {
 }
 
 # growing KIND: watch the leaky server (-d 8s, a look each second) while a
-# client strands one thread per request every ~0.1 s: the stranded threads'
-# site rises at every look, so they are growing; nothing else is flagged.
+# client strands one thread per request every ~0.3 s (Node answers once
+# its worker runs): the stranded threads' site rises at every look, so they
+# are growing; nothing else is flagged.
 growing() {
 	local kind=$1 n=0
 	start_server "$kind" leak
@@ -170,7 +171,7 @@ growing() {
 	while kill -0 "$PW_PID" 2>/dev/null; do
 		curl -fsS --max-time 20 "http://127.0.0.1:$SERVER_PORT/leak" >/dev/null
 		n=$((n + 1))
-		sleep 0.1
+		sleep 0.3
 	done
 	wait_exit "$PW_PID" 30
 	[ "$EXIT_STATUS" -eq 0 ] || fail "parkwatch exited $EXIT_STATUS: $(cat "$PW_ERR")"
