@@ -213,6 +213,7 @@ UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c user/serve/m
 	user/threads/waitgraph.c
 # AddressSanitizer: metrics.c keeps pointers into its own tables.
 $(OUT)/unit/test_metrics: UNIT_LIBS = -fsanitize=address
+UNIT_MODULES_test_spin = user/threads/spin.c user/threads/cpu_sample.c
 UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
