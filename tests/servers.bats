@@ -197,8 +197,16 @@ growing() {
 	jq_check 'mine | all(has_fn("^lock_PyThread_acquire_lock$"))'
 }
 
-# The min idle threads each server shows once it is at rest (as healthy).
-declare -A MIN_IDLE=([java]=15 [node]=5 [python]=4 [redis]=3)
+# min_idle KIND: the idle threads each server shows once at rest (as the
+# healthy tests above).
+min_idle() {
+	case $1 in
+	java) echo 15 ;;
+	node) echo 5 ;;
+	python) echo 4 ;;
+	redis) echo 3 ;;
+	esac
+}
 
 @test "a system-wide --once with the four servers running flags none of their threads, and does flag a leak beside them" {
 	local -A pid_of
@@ -212,28 +220,36 @@ declare -A MIN_IDLE=([java]=15 [node]=5 [python]=4 [redis]=3)
 	leak=$FIXTURE_PID
 	# Ready when the leak's threads are past the threshold and each
 	# server's idle threads are in place (a worker may still be finishing
-	# the last request).
+	# the last request): checked with -p, quick whatever else runs here.
 	filter="[.threads[] | select(.pid == $leak)] | length == 2"
+	local p_args=(-p "$leak")
 	for kind in "${!pid_of[@]}"; do
-		filter+=" and ((.idle_summary | map(select(.pid == ${pid_of[$kind]})) | .[0].count // 0) >= ${MIN_IDLE[$kind]})"
+		filter+=" and ((.idle_summary | map(select(.pid == ${pid_of[$kind]})) | .[0].count // 0) >= $(min_idle "$kind"))"
+		p_args+=(-p "${pid_of[$kind]}")
 	done
-	REPORT=$BATS_TEST_TMPDIR/system.json
-	deadline=$(($(now_ms) + 120000))
+	deadline=$(($(now_ms) + 60000))
 	while :; do
-		# No -p: every process of the machine, as a user would sweep a
-		# host. Its time grows with the machine's parked threads (other
-		# jobs' included: minutes with tens of thousands), hence its own
-		# timeout rather than run_parkwatch's 60 s.
-		run --separate-stderr timeout 900 "$PARKWATCH" --once -t 2s --json -o "$REPORT"
-		[ "$status" -le 1 ] || fail "parkwatch failed ($status): $stderr"
-		assert_valid_json "$REPORT"
+		run_parkwatch --once -t 2s --json "${p_args[@]}"
+		[ "$status" -le 1 ] || fail "parkwatch failed: $stderr"
 		jq -e "$filter" "$REPORT" >/dev/null && break
 		[ "$(now_ms)" -lt "$deadline" ] || { jq_check "$filter"; return 1; }
+		sleep 0.2
 	done
+	# Then one sweep with no -p: every process of the machine, as a user
+	# would sweep a host. Its time grows with the machine's parked threads
+	# (other jobs' too: minutes with tens of thousands), hence its own
+	# timeout rather than run_parkwatch's 60 s.
+	REPORT=$BATS_TEST_TMPDIR/system.json
+	run --separate-stderr timeout 900 "$PARKWATCH" --once -t 2s --json -o "$REPORT"
+	[ "$status" -le 1 ] || fail "parkwatch failed ($status): $stderr"
+	assert_valid_json "$REPORT"
+	jq -e '.mode == "once" and .stats.tasks_seen > 0' "$REPORT" >/dev/null
 	for kind in "${!pid_of[@]}"; do
 		FIXTURE_PID=${pid_of[$kind]}
 		jq_check 'mine == [] and ([.goroutines[] | select(.pid == $pid)] == [])' ||
 			fail "$kind (PID $FIXTURE_PID) had threads flagged in a system-wide sweep"
+		# and it was seen: its idle threads are counted
+		jq_check 'any(.idle_summary[]; .pid == $pid and .count > 0)'
 	done
 	FIXTURE_PID=$leak
 	jq_check 'mine | length == 2 and all(.verdict == "parked")'
