@@ -221,7 +221,7 @@ min_idle() {
 	# Ready when the leak's threads are past the threshold and each
 	# server's idle threads are in place (a worker may still be finishing
 	# the last request): checked with -p, quick whatever else runs here.
-	filter="[.threads[] | select(.pid == $leak)] | length == 2"
+	filter="([.threads[] | select(.pid == $leak)] | length == 2)"
 	local p_args=(-p "$leak")
 	for kind in "${!pid_of[@]}"; do
 		filter+=" and ((.idle_summary | map(select(.pid == ${pid_of[$kind]})) | .[0].count // 0) >= $(min_idle "$kind"))"
