@@ -59,7 +59,6 @@ int cpu_sample__decode(const void *body, size_t len, uint32_t *tid, struct cpu_s
 			dyn = size;
 	}
 	*tid = pidtid >> 32;
-	memset(&out->regs, 0, sizeof(out->regs));
 	out->regs = (struct pw_regs){
 		.ax = r[0], .bx = r[1], .cx = r[2], .dx = r[3], .si = r[4], .di = r[5],
 		.bp = r[6], .sp = r[7], .ip = r[8], .r8 = r[9], .r9 = r[10], .r10 = r[11],
