@@ -84,7 +84,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
+.PHONY: all deps run test unit bats bench bench-spin bench-go bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -214,6 +214,7 @@ UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c user/serve/m
 	user/threads/waitgraph.c
 # AddressSanitizer: metrics.c keeps pointers into its own tables.
 $(OUT)/unit/test_metrics: UNIT_LIBS = -fsanitize=address
+UNIT_MODULES_test_spin = user/threads/spin.c user/threads/cpu_sample.c
 UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
@@ -242,6 +243,11 @@ $(OUT)/bench/floor.skel.h: $(OUT)/bench/floor.bpf.o
 $(OUT)/bench/floor: tools/bench/floor.c $(OUT)/bench/floor.skel.h | $(OUT)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) -O2 -Wall -I$(OUT)/bench $< -lbpf -lelf -lz -o $@
+
+# build/bench/spin_sample links the CPU sampler it measures.
+$(OUT)/bench/spin_sample: tools/bench/spin_sample.c user/threads/cpu_sample.c user/threads/cpu_sample.h | $(OUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) -O2 -pthread -Wall -Ibpf -Iuser tools/bench/spin_sample.c user/threads/cpu_sample.c -o $@
 # --- end benchmark -------------------------------------------------------------
 
 unit: $(UNITS)
@@ -287,6 +293,10 @@ sanitize: all
 
 bench: deps $(OUT)/parkwatch $(BENCH_BINS)
 	tools/bench-futex.sh $(OUT)
+
+# What one CPU sample of a spinning thread costs (~10 s).
+bench-spin: $(OUT)/bench/spin_sample
+	$(OUT)/bench/spin_sample 16
 
 # parkwatch serve: RSS and descriptors over 10,000 sweeps of churning
 # processes (tools/bench-serve-soak.sh), and a short run under valgrind.

@@ -462,6 +462,7 @@ int sweep(struct bpf_iter__task *ctx)
 	rec->start_ns = task->start_time;
 	rec->nvcsw = task->nvcsw;
 	rec->nivcsw = task->nivcsw;
+	rec->cpu_ns = task->se.sum_exec_runtime;
 	rec->now_ns = bpf_ktime_get_ns();
 	rec->now_jiffies = bpf_jiffies64();
 	rec->hz = CONFIG_HZ;

@@ -234,6 +234,7 @@ struct pw_task {
 	__u64 pcount;          /* sched_info.pcount: times it got a CPU */
 	__u64 start_ns;        /* task->start_time (monotonic) */
 	__u64 nvcsw, nivcsw;
+	__u64 cpu_ns;          /* se.sum_exec_runtime: CPU time so far (spinning) */
 	__u64 now_ns;          /* bpf_ktime_get_ns() when this record was made */
 	__u64 now_jiffies;     /* jiffies at the same moment */
 	__u32 hz;              /* CONFIG_HZ, 0 if unknown */

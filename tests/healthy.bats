@@ -76,3 +76,25 @@ setup() {
 	assert_failure 1
 	jq_check 'mine | length == 3'
 }
+
+@test "a shell waiting in wait4 for a live child is idle; the child is judged on its own" {
+	local out=$BATS_TEST_TMPDIR/shell.out
+	# The shell runs a child that parks for good, and waits for it.
+	start_bg "$out" /dev/null bash -c '"$0" 1; exit 0' "$FIXTURES/condvar_leak"
+	local shell=$BG_PID child i
+	wait_for_line "$out" '^READY [0-9]+$' 20
+	child=$(awk '/^READY/ { print $2 }' "$out")
+	PW_STARTED_PIDS+=("$child")
+	for ((i = 0; i < 200; i++)); do # the shell may still be on its way into wait4
+		[[ $(cut -d' ' -f1 /proc/"$shell"/syscall) == 61 ]] && break
+		sleep 0.05
+	done
+	[[ $(cut -d' ' -f1 /proc/"$shell"/syscall) == 61 ]]
+	FIXTURE_PID=$shell
+	run_parkwatch --once -t 0 -p "$shell" -p "$child" --json
+	assert_success
+	jq_check 'mine | length == 0'
+	jq_check '.idle_summary[] | select(.pid == $pid) | .reasons == [{"reason": "waiting for a child", "count": 1}]'
+	FIXTURE_PID=$child
+	jq_check 'mine | length == 1 and .[0].verdict == "parked"'
+}

@@ -156,3 +156,101 @@ leaky() {
 	sweep_until 'any(.threads[]; has_fn("^Parker::park$"))' --show-idle
 	jq_check 'all(.threads[]; all(fns[]; startswith("_Z") | not))'
 }
+
+# growing KIND: watch the leaky server (-d 8s, a look each second) while a
+# client strands one thread per request every ~0.3 s (Node answers once
+# its worker runs): the stranded threads' site rises at every look, so they
+# are growing; nothing else is flagged.
+growing() {
+	local kind=$1 n=0
+	start_server "$kind" leak
+	exercise "$kind" 2
+	start_parkwatch -t 0 -d 8s -p "$SERVER_PID" --json
+	# The load runs for as long as the watch (its pace is the test's
+	# load, not a wait for a state).
+	while kill -0 "$PW_PID" 2>/dev/null; do
+		curl -fsS --max-time 20 "http://127.0.0.1:$SERVER_PORT/leak" >/dev/null
+		n=$((n + 1))
+		sleep 0.3
+	done
+	wait_exit "$PW_PID" 30
+	[ "$EXIT_STATUS" -eq 0 ] || fail "parkwatch exited $EXIT_STATUS: $(cat "$PW_ERR")"
+	REPORT=$PW_OUT
+	jq_check 'mine | length >= 4'
+	jq_check '(mine | length) as $n | mine | all(.verdict == "growing" and .site_count == $n)'
+	jq_check "mine | length <= $n" # only stranded threads, never the server's own
+	jq_check '.idle_summary | any(.pid == $pid and .count > 0)'
+}
+
+@test "JVM stranding a thread per request while watched: the stranded threads are growing" {
+	growing java
+	jq_check 'mine | all(.comm == "stranded")'
+}
+
+@test "Node stranding a worker per request while watched: the stranded threads are growing" {
+	growing node
+	jq_check 'mine | all(has_fn("FutexEmulation"))'
+}
+
+@test "CPython stranding a thread per request while watched: the stranded threads are growing" {
+	growing python
+	jq_check 'mine | all(has_fn("^lock_PyThread_acquire_lock$"))'
+}
+
+# min_idle KIND: the idle threads each server shows once at rest (as the
+# healthy tests above).
+min_idle() {
+	case $1 in
+	java) echo 15 ;;
+	node) echo 5 ;;
+	python) echo 4 ;;
+	redis) echo 3 ;;
+	esac
+}
+
+@test "a system-wide --once with the four servers running flags none of their threads, and does flag a leak beside them" {
+	local -A pid_of
+	local kind leak deadline filter
+	for kind in java node python redis; do
+		start_server "$kind"
+		exercise "$kind" 3
+		pid_of[$kind]=$SERVER_PID
+	done
+	start_fixture condvar_leak 2
+	leak=$FIXTURE_PID
+	# Ready when the leak's threads are past the threshold and each
+	# server's idle threads are in place (a worker may still be finishing
+	# the last request): checked with -p, quick whatever else runs here.
+	filter="([.threads[] | select(.pid == $leak)] | length == 2)"
+	local p_args=(-p "$leak")
+	for kind in "${!pid_of[@]}"; do
+		filter+=" and ((.idle_summary | map(select(.pid == ${pid_of[$kind]})) | .[0].count // 0) >= $(min_idle "$kind"))"
+		p_args+=(-p "${pid_of[$kind]}")
+	done
+	deadline=$(($(now_ms) + 60000))
+	while :; do
+		run_parkwatch --once -t 2s --json "${p_args[@]}"
+		[ "$status" -le 1 ] || fail "parkwatch failed: $stderr"
+		jq -e "$filter" "$REPORT" >/dev/null && break
+		[ "$(now_ms)" -lt "$deadline" ] || { jq_check "$filter"; return 1; }
+		sleep 0.2
+	done
+	# Then one sweep with no -p: every process of the machine, as a user
+	# would sweep a host. Its time grows with the machine's parked threads
+	# (other jobs' too: minutes with tens of thousands), hence its own
+	# timeout rather than run_parkwatch's 60 s.
+	REPORT=$BATS_TEST_TMPDIR/system.json
+	run --separate-stderr timeout 900 "$PARKWATCH" --once -t 2s --json -o "$REPORT"
+	[ "$status" -le 1 ] || fail "parkwatch failed ($status): $stderr"
+	assert_valid_json "$REPORT"
+	jq -e '.mode == "once" and .stats.tasks_seen > 0' "$REPORT" >/dev/null
+	for kind in "${!pid_of[@]}"; do
+		FIXTURE_PID=${pid_of[$kind]}
+		jq_check 'mine == [] and ([.goroutines[] | select(.pid == $pid)] == [])' ||
+			fail "$kind (PID $FIXTURE_PID) had threads flagged in a system-wide sweep"
+		# and it was seen: its idle threads are counted
+		jq_check 'any(.idle_summary[]; .pid == $pid and .count > 0)'
+	done
+	FIXTURE_PID=$leak
+	jq_check 'mine | length == 2 and all(.verdict == "parked")'
+}

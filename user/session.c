@@ -20,6 +20,7 @@
 #include "rules/idle.h"
 #include "threads/ksyms.h"
 #include "threads/growth.h"
+#include "threads/spin.h"
 #include "threads/sweep.h"
 #include "serve/serve.h"
 #include "threads/targets.h"
@@ -390,7 +391,8 @@ static int prepare(struct session *s)
 			"addresses only\n", strerror(errno));
 	s->cr = creators__new();
 	s->growth = c->once ? NULL : growth__new();
-	if (!c->once && !s->growth)
+	s->spin = c->once ? NULL : spin_history__new();
+	if (!c->once && (!s->growth || !s->spin))
 		return EXIT_ENV;
 	s->go = c->no_goroutines ? NULL : go_watch__new();
 	if (!s->cr || (!c->no_goroutines && !s->go))
@@ -459,8 +461,8 @@ int session__run(struct config *c)
 	s.so = (struct sweep_opts){
 		.threshold_ns = c->threshold_ns, .attach_ns = session__now_ns(), .show_timed = c->timed,
 		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
-		.idle = s.idle, .builtin_idle = !c->idle_file, .ignore = c->ignore, .go = s.go, .pids = c->pids,
-		.npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
+		.idle = s.idle, .builtin_idle = !c->idle_file, .ignore = c->ignore, .go = s.go, .spin = s.spin,
+		.pids = c->pids, .npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
 	};
 	if (c->npids && !s.has_command) {
 		s.targets = (struct targets){ .pids = c->pids, .start = c->pid_start,
@@ -525,6 +527,7 @@ out:
 	creators__free(s.cr);
 	go_watch__free(s.go);
 	growth__free(s.growth);
+	spin_history__free(s.spin);
 	serve__close(s.srv);
 	descendants__free(s.tree);
 	idle_list__free(s.idle);

@@ -22,6 +22,7 @@ struct idle_list;
 struct go_watch;
 struct go_precise;
 struct growth;
+struct spin_history;
 struct server;
 
 struct session {
@@ -52,6 +53,7 @@ struct session {
 	bool root_single;        /* the command ended never having had a second thread */
 	bool flagged;
 	struct growth *growth;   /* threads' sites across looks (growing) */
+	struct spin_history *spin; /* running threads across looks (spinning) */
 };
 
 uint64_t session__now_ns(void);

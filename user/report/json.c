@@ -183,6 +183,16 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 	json_kint(j, "group", t->group);
 	if (t->site_count)
 		json_kint(j, "site_count", t->site_count);
+	if (t->spinning) {
+		json_key(j, "spin");
+		json_object_begin(j);
+		json_kint(j, "looks", t->spin.looks);
+		json_kuint(j, "wall_ns", t->spin.wall_ns);
+		json_kuint(j, "cpu_ns", t->spin.cpu_ns);
+		json_object_end(j);
+	}
+	if (t->stack_sampled)
+		json_kbool(j, "stack_sampled", true);
 	print_wait(j, t);
 	json_kuint(j, "parked_ns", t->parked_ns);
 	format_iso_time(r->time_ns - t->parked_ns, since, sizeof(since));
@@ -271,6 +281,8 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 	json_kint(j, "group", f->group);
 	if (f->site_count)
 		json_kint(j, "site_count", f->site_count);
+	if (f->stack_sampled)
+		json_kbool(j, "stack_sampled", true);
 	if (g->thread_tid)
 		json_kuint(j, "thread", g->thread_tid);
 	json_key(j, "created_by");

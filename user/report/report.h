@@ -14,6 +14,7 @@
 #include "parkwatch.h"
 #include "report/stack.h"
 #include "threads/syscalls.h"
+#include "threads/spin.h"
 #include "go/goroutines.h"
 #include "threads/waitgraph.h"
 
@@ -44,6 +45,9 @@ struct pw_flagged {
 	struct pw_creator *creator; /* NULL: created before parkwatch started */
 	int group;
 	int site_count;       /* growing: its site's parked count, rising (growth.c) */
+	bool spinning;        /* running at every look, never slept (spin.c) */
+	struct spin_evidence spin; /* valid when spinning */
+	bool stack_sampled;   /* stack from a CPU sample of the running thread */
 	struct pw_wait_edge waits_for; /* who it waits for (waitgraph.c) */
 };
 
@@ -54,6 +58,7 @@ struct pw_gflagged {
 	uint64_t parked_ns;          /* lower bound, 0 when unknown */
 	const char *duration_source; /* "observed", "gc_waitsince", "unknown", NULL */
 	int site_count;              /* growing: live goroutines of its site */
+	bool stack_sampled;          /* stack from a CPU sample of its thread */
 	int group;
 };
 

@@ -216,14 +216,25 @@ static void print_creator(FILE *f, const struct pw_flagged *t, int count,
 	print_stack(f, &t->creator->stack, "      ", o);
 }
 
-/* End of run: threads still running when the command called exit(). */
+/* Threads running at every look and never sleeping (spin.c), or, at the end
+ * of a run, still running when the command called exit(). */
 static void print_running_group(FILE *f, const struct pw_report *r, const struct pw_group *g,
 				const struct print_opts *o)
 {
 	const struct pw_flagged *first = &r->threads[g->first];
 
-	fprintf(f, "  %s%d thread%s still running%s (not waiting: a loop nobody stops?)\n",
-		BOLD(o), g->count, g->count == 1 ? "" : "s", RESET(o));
+	if (first->spinning) {
+		char wall[32], cpu[32];
+
+		format_duration(first->spin.wall_ns, wall, sizeof(wall));
+		format_duration(first->spin.cpu_ns, cpu, sizeof(cpu));
+		fprintf(f, "  %s%d thread%s spinning%s (running at %d looks over %s, %s of CPU, "
+			"never slept)\n", BOLD(o), g->count, g->count == 1 ? "" : "s", RESET(o),
+			first->spin.looks, wall, cpu);
+	} else {
+		fprintf(f, "  %s%d thread%s still running%s (not waiting: a loop nobody stops?)\n",
+			BOLD(o), g->count, g->count == 1 ? "" : "s", RESET(o));
+	}
 	fprintf(f, "    tid%s", g->count == 1 ? "" : "s");
 	for (int i = 0; i < g->count; i++)
 		fprintf(f, " %u", r->threads[g->first + i].tid);
@@ -543,7 +554,10 @@ static void print_goroutines(FILE *f, const struct pw_report *r, const struct pr
 void report__print_text(const struct pw_report *r, const struct print_opts *o, FILE *f)
 {
 	char when[32], thr[32];
-	int nproc = 0;
+	int nproc = 0, nspin = 0;
+
+	for (int i = 0; i < r->nthreads; i++)
+		nspin += r->threads[i].spinning;
 
 	for (int g = 0; g < r->ngroups; g++)
 		if (g == 0 || r->threads[r->groups[g].first].pid !=
@@ -555,11 +569,13 @@ void report__print_text(const struct pw_report *r, const struct print_opts *o, F
 	format_duration(r->threshold_ns, thr, sizeof(thr));
 	fprintf(f, "%sparkwatch %s%s: %d thread%s ", BOLD(o), when,
 		r->has_end ? ", end of run" : strcmp(r->mode, "once") && r->final ? ", final report" : "",
-		r->nthreads, r->nthreads == 1 ? "" : "s");
+		r->nthreads - nspin, r->nthreads - nspin == 1 ? "" : "s");
 	if (r->has_end)
 		fprintf(f, "left behind at exit");
 	else
 		fprintf(f, "parked past %s", thr);
+	if (nspin)
+		fprintf(f, ", %d spinning", nspin);
 	fprintf(f, " in %d process%s%s (%llu threads seen", nproc, nproc == 1 ? "" : "es",
 		RESET(o), (unsigned long long)r->stats.tasks_seen);
 	if (r->stats.idle_hidden)

@@ -66,6 +66,8 @@ const char *const idle_default_rules[] = {
 	"* syscall=accept4 accept loop", "* syscall=read socket read",
 	"* syscall=readv socket read", "* syscall=recvfrom socket read",
 	"* syscall=recvmsg socket read", "* syscall=recvmmsg socket read",
+	/* A shell or supervisor waiting for a live child (evidence checked). */
+	"* syscall=wait4 waiting for a child", "* syscall=waitid waiting for a child",
 	NULL,
 };
 

@@ -6,7 +6,9 @@
  *   epoll_wait/epoll_pwait(2)  the epoll set watches at least one fd;
  *   poll/ppoll, select/pselect6 at least one fd;
  *   accept/accept4             the fd is a socket (a listener);
- *   read/readv/recv*           the fd is a socket (a peer may still write).
+ *   read/readv/recv*           the fd is a socket (a peer may still write);
+ *   wait4/waitid               a child it waits for is alive (a shell running
+ *                              a command): that child is judged on its own.
  * A read on a pipe, an empty epoll set, pause(): no evidence, still parked.
  */
 #ifndef PW_EVENT_LOOP_H

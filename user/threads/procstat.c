@@ -29,6 +29,7 @@ int proc_stat_parse(const char *text, struct proc_stat *out)
 		return -EINVAL;
 	out->state = state;
 	out->ppid = (pid_t)v[0];
+	out->pgrp = (pid_t)v[1];
 	out->flags = (unsigned int)v[5];
 	out->num_threads = (int)v[16];
 	out->start_ticks = v[18];

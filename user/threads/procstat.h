@@ -16,6 +16,7 @@
 struct proc_stat {
 	char state;
 	pid_t ppid;
+	pid_t pgrp;
 	unsigned int flags;
 	int num_threads;
 	uint64_t start_ticks; /* field 22: clock ticks after boot */

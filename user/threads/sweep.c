@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "threads/cpu_sample.h"
 #include "threads/event_loop.h"
 #include "threads/procstat.h"
 #include "threads/sweep.h"
@@ -16,6 +18,8 @@
 
 #define TASK_INTERRUPTIBLE 0x1
 #define TASK_UNINTERRUPTIBLE 0x2
+#define SAMPLE_TIMEOUT_MS 100 /* per spinning thread: ~1 ms of its CPU is enough */
+#define SAMPLE_MAX 16         /* spinning threads and goroutines sampled per sweep */
 
 /* Unwinders opened during one sweep, one per process. */
 struct unwinders {
@@ -223,9 +227,38 @@ static struct pw_creator *creator_of(const struct pw_task *rec, struct creators 
 	return cr;
 }
 
+/*
+ * Where a running thread runs: a CPU sample of it (registers and a copy of
+ * its stack top), unwound like a creator's stack copy. want_r14: see
+ * cpu_sample__take. Returns 0, or -errno with out->error set.
+ */
+static int sampled_stack(struct unwinder *u, pid_t tid, uint64_t want_r14, int max_frames,
+			 int *budget, struct pw_stack *out)
+{
+	struct cpu_sample cs;
+	int err;
+
+	if (*budget <= 0) {
+		out->error = strdup("not sampled: too many spinning threads in this sweep");
+		return -EAGAIN;
+	}
+	--*budget;
+	err = cpu_sample__take(tid, SAMPLE_TIMEOUT_MS, want_r14, &cs);
+	if (err) {
+		out->error = strdup(cpu_sample__strerror(err));
+		return err;
+	}
+	err = unwinder__unwind(u, tid, &cs.regs, cs.stack, cs.stack_len, max_frames, out);
+	cpu_sample__free(&cs);
+	if (err < 0 && !out->error)
+		out->error = strdup("unwinding the sample failed");
+	return err < 0 ? err : 0;
+}
+
 static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw_wait_desc *wd,
-		       uint64_t parked, bool exact, struct unwinders *us, struct creators *c,
-		       const struct ksyms *k, const struct sweep_opts *o)
+		       uint64_t parked, bool exact, const struct spin_evidence *spin,
+		       struct unwinders *us, struct creators *c, const struct ksyms *k,
+		       const struct sweep_opts *o, int *budget)
 {
 	struct pw_stack stack = {};
 	struct pw_flagged *f;
@@ -238,6 +271,10 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 		if (err == ESRCH || !process_alive(rec->tgid))
 			return report__add_exited(r, rec->tgid);
 		stack.error = strdup(unwinder__strerror(err));
+	} else if (spin) {
+		/* Its saved registers are from its last entry into the
+		 * kernel, not where it runs now: sample it. */
+		(void)sampled_stack(u, rec->tid, 0, o->max_frames, budget, &stack);
 	} else {
 		err = unwinder__unwind(u, rec->tid, &rec->regs, NULL, 0, o->max_frames, &stack);
 		if (err < 0 && !process_alive(rec->tgid)) {
@@ -247,7 +284,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	}
 	idle = idle_list__match(o->idle, &(struct idle_subject){
 		.stack = &stack, .comm = rec->comm,
-		.syscall = event_loop_wait(rec->tgid, wd, &rec->regs) });
+		.syscall = spin ? NULL : event_loop_wait(rec->tgid, wd, &rec->regs) });
 	if (idle && !o->show_idle) {
 		r->stats.idle_hidden++;
 		pw_stack__free(&stack);
@@ -273,6 +310,11 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	f->born_ns = rec->start_ns;
 	f->nvcsw = rec->nvcsw;
 	f->stack = stack;
+	if (spin) {
+		f->spinning = true;
+		f->spin = *spin;
+		f->stack_sampled = stack.nframes > 0;
+	}
 	if (o->kernel_stacks) {
 		f->has_kstack = true;
 		ksyms__stack(k, (const uint64_t *)rec->kstack, rec->kstack_len, &f->kstack);
@@ -308,6 +350,45 @@ static int sweep_goroutines(const struct pw_task *recs, size_t n, pid_t self,
 	err = go_watch__sweep(o->go, pids, np, &go, r);
 	free(pids);
 	return err;
+}
+
+/*
+ * A spinning goroutine has no saved stack (it runs): sample the thread it
+ * runs on, keeping only a sample taken while that goroutine ran (r14 holds
+ * the running g in Go's register ABI).
+ */
+static void sample_spinning_goroutines(struct pw_report *r, struct unwinders *us,
+				       const struct sweep_opts *o, int *budget)
+{
+	for (int i = 0; i < r->ngoroutines; i++) {
+		struct pw_gflagged *gf = &r->goroutines[i];
+		struct pw_stack st = {};
+		struct unwinder *u;
+		int err;
+
+		if (!gf->class || strcmp(gf->class, "spinning") || !gf->g.thread_tid ||
+		    gf->g.stack.nframes)
+			continue;
+		u = unwinder_for(us, gf->g.pid, &err);
+		if (!u)
+			continue;
+		if (sampled_stack(u, gf->g.thread_tid, gf->g.gaddr, o->max_frames, budget, &st) ||
+		    !st.nframes) {
+			/* Keep "running on thread N", with why no sample. */
+			char *why = NULL;
+
+			if (st.error && gf->g.stack.error &&
+			    asprintf(&why, "%s; %s", gf->g.stack.error, st.error) > 0) {
+				free(gf->g.stack.error);
+				gf->g.stack.error = why;
+			}
+			pw_stack__free(&st);
+			continue;
+		}
+		pw_stack__free(&gf->g.stack);
+		gf->g.stack = st;
+		gf->stack_sampled = true;
+	}
 }
 
 /* Threads of stripped Go programs had no names when flag_thread judged
@@ -411,11 +492,13 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	struct {
 		size_t idx;
 		uint64_t parked;
-		bool exact;
+		bool exact, spinning;
+		struct spin_evidence spin;
 		struct pw_wait_desc wd;
 	} *cands = NULL;
 	size_t ncands = 0;
 	pid_t self = getpid();
+	int budget = SAMPLE_MAX;
 	int err;
 
 	tracer__poll(t, 0); /* clone events up to now, before the sweep */
@@ -439,6 +522,8 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		r->time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	}
 	prune_creators(c, recs, n);
+	if (o->spin && (err = spin_history__observe(o->spin, recs, n)))
+		goto out;
 	/* No thread of a -p target: it exited — or, if it is still there, the
 	 * kernel's iterator did not list it (seen for this sandbox's pid 1),
 	 * which must not be reported as an exit. */
@@ -464,6 +549,12 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 			    !is_left_behind(&recs[i], &cands[ncands].wd, &cands[ncands].parked,
 					    &cands[ncands].exact))
 				continue;
+		} else if (spin_history__spinning(o->spin, &recs[i], &cands[ncands].spin)) {
+			cands[ncands].spinning = true;
+			cands[ncands].parked = 0;
+			cands[ncands].exact = false;
+			cands[ncands].wd = (struct pw_wait_desc){ .class = PW_CLASS_RUNNING,
+								 .syscall = "none" };
 		} else if (!is_candidate(&recs[i], o, r, &cands[ncands].wd, &cands[ncands].parked,
 					 &cands[ncands].exact)) {
 			continue;
@@ -476,12 +567,15 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	test_gate();
 	for (size_t i = 0; i < ncands; i++) {
 		err = flag_thread(r, &recs[cands[i].idx], &cands[i].wd, cands[i].parked,
-				  cands[i].exact, &us, c, k, o);
+				  cands[i].exact, cands[i].spinning ? &cands[i].spin : NULL,
+				  &us, c, k, o, &budget);
 		if (err)
 			goto out;
 	}
 	if (o->go && (err = sweep_goroutines(recs, n, self, o, r)))
 		goto out;
+	if (o->go)
+		sample_spinning_goroutines(r, &us, o, &budget);
 	if (o->go)
 		rejudge_go_threads(o, r);
 	if (o->ignore)

@@ -15,6 +15,7 @@
 #include "go/sweep.h"
 #include "rules/ignore.h"
 #include "threads/ksyms.h"
+#include "threads/spin.h"
 #include "report/report.h"
 #include "tracer.h"
 
@@ -30,6 +31,7 @@ struct sweep_opts {
 			       * running only runtime code, or Go code, are idle */
 	struct ignore_set *ignore; /* may be NULL */
 	struct go_watch *go;       /* goroutines too; NULL: threads only */
+	struct spin_history *spin; /* running threads across looks; NULL: --once */
 	const pid_t *pids;    /* -p targets, for "exited" reporting */
 	int npids;
 	struct targets *targets; /* -p identities (PID + start time), or NULL */
