@@ -317,7 +317,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -I$(OUT) -Ibpf -Iuser
 FUZZ_READER = $(GO_READER_SRCS)
-FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/wait.c user/report/stack.c
+FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/stacks.c user/go/wait.c user/report/stack.c
 FUZZ_BINS = $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
 FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s

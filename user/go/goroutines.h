@@ -61,13 +61,16 @@ struct pw_goroutine {
 				  * created it ("TestX/sub"), NULL: none known */
 };
 
-/* Free what a goroutine owns (its stack and creation site strings). */
+/* Free what a goroutine owns (its stack and creation site strings: those
+ * of a shared stack's block when the stack is shared, go/stacks.c). */
 static inline void pw_goroutine__release(struct pw_goroutine *g)
 {
+	if (!g->stack.shared) {
+		free(g->created_by.function);
+		free(g->created_by.file);
+		free(g->created_by.module);
+	}
 	pw_stack__free(&g->stack);
-	free(g->created_by.function);
-	free(g->created_by.file);
-	free(g->created_by.module);
 	free(g->wait);
 	free(g->test);
 }
