@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include "go/elf.h"
 #include "go/goroutines.h"
@@ -45,6 +46,8 @@ struct go_process {
 	 * binary's own (go_binary__wait_reasons). */
 	const char *const *wait_names;
 	int nwait_names;
+	const char *reasons[256]; /* g.waitreason (a byte) -> name, NULL unknown:
+				   * resolved once, not per goroutine */
 	struct go_syms *syms;     /* pc -> frames (go/stacks.c) */
 	/* Memory from a callback instead of the pid (go_process__open_memory). */
 	go_mem_read_fn read_fn;
@@ -89,6 +92,12 @@ static void read_many(const struct go_process *p, const uint64_t *addr, const si
 int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_t len)
 {
 	return read_mem(p, addr, buf, len);
+}
+
+void go_process__read_many(const struct go_process *p, const uint64_t *addr, const size_t *len,
+			   uint8_t **dst, bool *ok, size_t n)
+{
+	read_many(p, addr, len, dst, ok, n);
 }
 
 const struct go_binary *go_process__binary(const struct go_process *p)
@@ -184,6 +193,9 @@ static int prepare(struct go_process *p, bool *infer, char *err, size_t errlen)
 		p->cl.source = NULL;
 	if (!go_wait_reason_name(p->version, 1))
 		p->nwait_names = go_binary__wait_reasons(p->bin, &p->wait_names, NULL);
+	for (unsigned r = 0; r < 256; r++)
+		p->reasons[r] = p->nwait_names > 0 ? ((int)r < p->nwait_names ? p->wait_names[r] : NULL)
+						   : go_wait_reason_name(p->version, r);
 	return go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
 }
 
@@ -376,9 +388,7 @@ static const char *short_status(uint32_t status)
 /* The table's name for a reason, else the binary's own. */
 static const char *wait_reason(const struct go_process *p, unsigned r)
 {
-	if (p->nwait_names > 0)
-		return (int)r < p->nwait_names ? p->wait_names[r] : NULL;
-	return go_wait_reason_name(p->version, r);
+	return p->reasons[r & 255];
 }
 
 static void describe(const struct go_process *p, struct pw_goroutine *g, const uint8_t *raw)
@@ -583,9 +593,29 @@ out:
 	return e;
 }
 
+void go_snapshot__done(struct go_snapshot *s, int upto)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)s->g, hi = (uintptr_t)(s->g + (upto < s->n ? upto : s->n));
+
+	if (upto > s->n)
+		upto = s->n;
+	if (page <= 0 || upto <= s->done)
+		return;
+	s->done = upto;
+	/* Whole pages inside the array only: the allocator's own words
+	 * around it stay untouched. */
+	lo = (lo + page - 1) & ~(uintptr_t)(page - 1);
+	hi &= ~(uintptr_t)(page - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void go_snapshot__free(struct go_snapshot *s)
 {
-	for (int i = 0; i < s->n; i++)
+	/* Not the entries handed back: they are empty, and touching them
+	 * would bring their pages back. */
+	for (int i = s->done; i < s->n; i++)
 		pw_goroutine__release(&s->g[i]);
 	free(s->g);
 	memset(s, 0, sizeof(*s));

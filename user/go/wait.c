@@ -42,6 +42,8 @@ struct chan_info {
 	bool closed;
 	int senders, receivers, selecting;
 	char elem[64];
+	struct pw_gwait *last; /* the description last handed out: goroutines
+				* waiting alike share it */
 };
 
 struct sema_waiter {
@@ -205,62 +207,106 @@ static struct chan_info *find_chan(struct chan_info *v, int n, uint64_t addr)
 	return NULL;
 }
 
-/* The first channel of g's sudog list, and how many it has. */
+/* The first channel of g's sudog list, and how many it has. sg: its first
+ * sudog, read already (NULL: that read failed); the others of a select
+ * are read one by one. */
 static uint64_t first_chan(const struct go_process *p, const struct go_chan_layout *l,
-			   const struct pw_goroutine *g, int *cases)
+			   const struct pw_goroutine *g, const uint8_t *first, int *cases)
 {
-	uint8_t sg[128];
+	uint8_t buf[128];
+	const uint8_t *sg = first;
 	int span = sudog_span(l);
-	uint64_t at = g->waiting, c = 0;
+	uint64_t c = 0;
 
 	*cases = 0;
-	while (at && *cases < MAX_SELECT && span <= (int)sizeof(sg) &&
-	       !go_process__read(p, at, sg, span)) {
+	while (sg && *cases < MAX_SELECT) {
+		uint64_t at;
+
 		if (le64(sg + l->sudog_g) != g->gaddr)
 			break; /* reused since: not this g's any more */
 		if (!*cases)
 			c = le64(sg + l->sudog_c);
 		(*cases)++;
 		at = le64(sg + l->sudog_waitlink);
+		sg = at && !go_process__read(p, at, buf, span) ? buf : NULL;
 	}
 	return c;
+}
+
+/* addrs[i], cases[i]: the first channel of every goroutine blocked on
+ * channels and how many it waits on; their first sudogs are read in
+ * batches (100k goroutines: 100 system calls, not 100k). Returns how many
+ * have one, or -ENOMEM. */
+static int first_chans(const struct go_process *p, const struct go_chan_layout *l,
+		       const struct go_snapshot *s, uint64_t *addrs, int *cases)
+{
+	enum { BATCH = 1024 };
+	uint64_t at[BATCH];
+	size_t len[BATCH];
+	uint8_t *dst[BATCH], *buf;
+	bool ok[BATCH];
+	int idx[BATCH], m = 0, na = 0, span = sudog_span(l);
+
+	if (span > 128)
+		return 0;
+	if (!(buf = malloc(BATCH * 128)))
+		return -ENOMEM;
+	for (int i = 0; i <= s->n; i++) {
+		const struct pw_goroutine *g = i < s->n ? &s->g[i] : NULL;
+
+		if (g && g->status == G_WAITING && g->waiting && chan_kind(g->wait_reason)) {
+			idx[m] = i;
+			at[m] = g->waiting;
+			len[m] = span;
+			dst[m] = buf + m * 128;
+			m++;
+		}
+		if (m == BATCH || (!g && m)) {
+			go_process__read_many(p, at, len, dst, ok, m);
+			for (int j = 0; j < m; j++) {
+				addrs[idx[j]] = first_chan(p, l, &s->g[idx[j]], ok[j] ? dst[j] : NULL,
+							   &cases[idx[j]]);
+				na += addrs[idx[j]] != 0;
+			}
+			m = 0;
+		}
+	}
+	free(buf);
+	return na;
 }
 
 static int annotate_chans(const struct go_process *p, const struct go_chan_layout *l,
 			  struct go_snapshot *s)
 {
-	uint64_t *addrs = calloc(s->n ? s->n : 1, sizeof(*addrs)), types = 0;
+	uint64_t *addrs = calloc(s->n ? s->n : 1, sizeof(*addrs)), types = 0, *uniq = NULL;
 	int *cases = calloc(s->n ? s->n : 1, sizeof(*cases));
 	struct chan_info *chans = NULL;
 	int na = 0, nc = 0, rc = -ENOMEM;
 
-	if (!addrs || !cases)
+	if (!addrs || !cases || (na = first_chans(p, l, s, addrs, cases)) < 0)
 		goto out;
-	for (int i = 0; i < s->n; i++) {
-		struct pw_goroutine *g = &s->g[i];
-
-		if (g->status != G_WAITING || !g->waiting || !chan_kind(g->wait_reason))
-			continue;
-		if ((addrs[i] = first_chan(p, l, g, &cases[i])))
-			na++;
-	}
 	if (!na) {
 		rc = 0;
 		goto out;
 	}
 	/* Each channel once, however many goroutines wait on it. */
-	chans = calloc(na, sizeof(*chans));
-	if (!chans)
+	uniq = malloc(na * sizeof(*uniq));
+	if (!uniq)
 		goto out;
 	for (int i = 0; i < s->n; i++)
 		if (addrs[i])
-			chans[nc++].addr = addrs[i];
-	qsort(chans, nc, sizeof(*chans), cmp_u64); /* addr is the first field */
+			uniq[nc++] = addrs[i];
+	qsort(uniq, nc, sizeof(*uniq), cmp_u64);
 	na = nc;
 	nc = 0;
 	for (int i = 0; i < na; i++)
-		if (!nc || chans[nc - 1].addr != chans[i].addr)
-			chans[nc++] = chans[i];
+		if (!nc || uniq[nc - 1] != uniq[i])
+			uniq[nc++] = uniq[i];
+	chans = calloc(nc, sizeof(*chans));
+	if (!chans)
+		goto out;
+	for (int i = 0; i < nc; i++)
+		chans[i].addr = uniq[i];
 	types = types_base(p, l);
 	for (int i = 0; i < nc; i++)
 		read_chan(p, l, types, &chans[i]);
@@ -284,11 +330,19 @@ static int annotate_chans(const struct go_process *p, const struct go_chan_layou
 	}
 	for (int i = 0; i < s->n; i++) {
 		struct pw_goroutine *g = &s->g[i];
+		const char *kind = chan_kind(g->wait_reason);
+		int ncases = !strcmp(kind ? kind : "", "select") ? cases[i] : 0;
 		struct chan_info *c;
 		struct pw_gwait *w;
 
 		if (!addrs[i] || !(c = find_chan(chans, nc, addrs[i])) || !c->ok)
 			continue;
+		if ((w = c->last) && w->kind == kind && w->select_cases == ncases) {
+			w->shares++;
+			pw_gwait__release(g->wait);
+			g->wait = w;
+			continue;
+		}
 		if (!(w = calloc(1, sizeof(*w))))
 			goto out;
 		*w = (struct pw_gwait){
@@ -296,17 +350,18 @@ static int annotate_chans(const struct go_process *p, const struct go_chan_layou
 			.elem_size = c->elemsize, .cap = c->dataqsiz, .len = c->qcount,
 			.closed = c->closed, .senders = c->senders, .receivers = c->receivers,
 			.selecting = c->selecting,
-			.select_cases = !strcmp(chan_kind(g->wait_reason), "select") ? cases[i] : 0,
+			.select_cases = ncases,
 		};
 		memcpy(w->elem_type, c->elem, sizeof(w->elem_type));
 		if (!c->elem[0])
 			w->note = "element type name not read (no runtime.types / moduledata)";
-		free(g->wait);
-		g->wait = w;
+		pw_gwait__release(g->wait);
+		g->wait = c->last = w;
 	}
 	rc = 0;
 out:
 	free(addrs);
+	free(uniq);
 	free(cases);
 	free(chans);
 	return rc;
@@ -489,7 +544,7 @@ static int annotate_semas(const struct go_process *p, const struct go_chan_layou
 			w->note = note ? note : "not found in runtime.semtable (woken since?)";
 		else if (w->lock_type)
 			w->note = "the holder is not recorded by Go";
-		free(g->wait);
+		pw_gwait__release(g->wait);
 		g->wait = w;
 		q[nq++] = g;
 	}

@@ -181,6 +181,20 @@ void report__remove(struct pw_report *r, int i)
 	r->threads[i] = r->threads[--r->nthreads];
 }
 
+int report__reserve_goroutines(struct pw_report *r, int n)
+{
+	struct pw_gflagged *v;
+
+	if (n <= r->gcap - r->ngoroutines)
+		return 0;
+	v = realloc(r->goroutines, (size_t)(r->ngoroutines + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->goroutines = v;
+	r->gcap = r->ngoroutines + n;
+	return 0;
+}
+
 struct pw_gflagged *report__add_goroutine(struct pw_report *r)
 {
 	if (r->ngoroutines == r->gcap) {
