@@ -26,9 +26,10 @@
 #define STACK_WINDOW 1024     /* bytes of each stack read in one batch: the
 				 parked frames on top; deeper ones are read
 				 one by one */
-#define CHUNK 4096            /* gs read and described per batch: the raw gs
-				 and stack windows of 100k goroutines would
-				 be 140 MiB at once */
+#define CHUNK 1024            /* gs read and described per batch (one
+				 process_vm_readv takes 1024 ranges): the
+				 raw gs and stack windows of 100k goroutines
+				 would be 140 MiB at once */
 
 struct go_process {
 	pid_t pid;
