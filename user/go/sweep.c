@@ -176,25 +176,34 @@ static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
 		v->duration_source = "unknown";
 }
 
-/* hidden_start's last answer: goroutines with the same entry function and
- * the same shared stack (go/stacks.c) get the same one, without matching
- * the idle list again for each of 100k. */
+/* hidden_start's answers by entry function and shared stack (go/stacks.c):
+ * goroutines with the same ones get the same answer, without matching the
+ * idle list again for each of 100k. Direct-mapped: a few creation sites
+ * take turns in the list. */
+#define HIDDEN_MEMO 64
+
 struct hidden_memo {
-	const char *start_function;
-	const struct pw_frames_block *stack;
-	bool hidden;
+	struct {
+		const char *start_function;
+		const struct pw_frames_block *stack; /* NULL: empty slot */
+		bool hidden;
+	} v[HIDDEN_MEMO];
 };
 
 static bool hidden_start_memo(const struct pw_goroutine *g, const struct go_sweep_opts *o,
 			      struct hidden_memo *m)
 {
-	if (!g->stack.shared || g->stack.shared != m->stack ||
-	    g->start_function != m->start_function) {
-		m->hidden = hidden_start(g, o);
-		m->stack = g->stack.shared;
-		m->start_function = g->start_function;
+	uintptr_t h = (uintptr_t)g->stack.shared ^ (uintptr_t)g->start_function;
+	__typeof__(m->v[0]) *e = &m->v[(h >> 4) % HIDDEN_MEMO];
+
+	if (!g->stack.shared)
+		return hidden_start(g, o);
+	if (e->stack != g->stack.shared || e->start_function != g->start_function) {
+		e->hidden = hidden_start(g, o);
+		e->stack = g->stack.shared;
+		e->start_function = g->start_function;
 	}
-	return m->hidden;
+	return e->hidden;
 }
 
 /* Whether g goes in the report (else it is counted where it belongs). */
