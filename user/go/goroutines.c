@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include "go/elf.h"
 #include "go/goroutines.h"
 #include "go/infer.h"
@@ -126,58 +124,6 @@ const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
 	return NULL;
 }
 
-/* Load bias: where the executable's first PT_LOAD landed minus its vaddr. */
-static int load_bias(pid_t pid, int exe_fd, uint64_t *bias)
-{
-	uint64_t first_vaddr = UINT64_MAX, start = 0, off;
-	char path[64], line[512], exe[4096];
-	Elf *elf = elf_begin(exe_fd, ELF_C_READ_MMAP, NULL);
-	size_t nph = 0;
-	FILE *f;
-
-	if (!elf || elf_getphdrnum(elf, &nph)) {
-		if (elf)
-			elf_end(elf);
-		return -ENOEXEC;
-	}
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-
-		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0) {
-			first_vaddr = ph.p_vaddr;
-			break;
-		}
-	}
-	elf_end(elf);
-	if (first_vaddr == UINT64_MAX)
-		return -ENOEXEC;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -ESRCH;
-	exe[n] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -ESRCH;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, o;
-		int pos = 0;
-
-		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %n", &lo, &o, &pos) < 2 || !pos)
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		if (o == 0 && !strncmp(line + pos, exe, strlen(exe))) {
-			start = lo;
-			break;
-		}
-	}
-	fclose(f);
-	off = start ? start - first_vaddr : 0;
-	*bias = off;
-	return 0;
-}
-
 /* What the binary says: version, layouts (*infer: none known, to be
  * inferred from the live process), wait reason names, where allgs is. */
 static int prepare(struct go_process *p, bool *infer, char *err, size_t errlen)
@@ -266,7 +212,7 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 	e = prepare(p, &infer, err, errlen);
 	if (e)
 		goto fail;
-	e = load_bias(pid, fd, &p->bias);
+	e = go_load_bias(pid, fd, &p->bias);
 	if (e) {
 		snprintf(err, errlen, "cannot find where %s is loaded in %d", exe, pid);
 		goto fail;

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Batched reads of another process's memory (go/remote.h). */
+/* Another process from outside: batched reads of its memory, where its
+ * executable is loaded (go/remote.h). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/uio.h>
 
 #include "go/remote.h"
@@ -37,4 +44,56 @@ void go_read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **
 			ok[i + j++] = false;
 		i += j;
 	}
+}
+
+/* Load bias: where the executable's first PT_LOAD landed minus its vaddr. */
+int go_load_bias(pid_t pid, int exe_fd, uint64_t *bias)
+{
+	uint64_t first_vaddr = UINT64_MAX, start = 0, off;
+	char path[64], line[512], exe[4096];
+	Elf *elf = elf_begin(exe_fd, ELF_C_READ_MMAP, NULL);
+	size_t nph = 0;
+	FILE *f;
+
+	if (!elf || elf_getphdrnum(elf, &nph)) {
+		if (elf)
+			elf_end(elf);
+		return -ENOEXEC;
+	}
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0) {
+			first_vaddr = ph.p_vaddr;
+			break;
+		}
+	}
+	elf_end(elf);
+	if (first_vaddr == UINT64_MAX)
+		return -ENOEXEC;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -ESRCH;
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -ESRCH;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, o;
+		int pos = 0;
+
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %n", &lo, &o, &pos) < 2 || !pos)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if (o == 0 && !strncmp(line + pos, exe, strlen(exe))) {
+			start = lo;
+			break;
+		}
+	}
+	fclose(f);
+	off = start ? start - first_vaddr : 0;
+	*bias = off;
+	return 0;
 }
