@@ -204,6 +204,7 @@ UNIT_MODULES_test_escape = user/report/escape.c
 GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
 UNIT_MODULES_test_goelf = $(GO_READER_SRCS)
 UNIT_MODULES_test_goprobe = user/go/probe.c
+UNIT_MODULES_test_remote = user/go/remote.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c
 UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
@@ -217,6 +218,7 @@ UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
 $(OUT)/unit/test_goelf: UNIT_LIBS = -lelf -ldw
+$(OUT)/unit/test_remote: UNIT_LIBS = -lelf
 $(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
 .SECONDEXPANSION:
 $(OUT)/unit/test_%: tests/unit/test_%.c $$(UNIT_MODULES_test_$$*) user/report/stack.c $(USER_HDRS) | $(OUT)/unit
