@@ -92,15 +92,18 @@ static int push_pc(struct go_syms *y, struct pw_stack *s, uint64_t pc, bool ret_
 {
 	uint64_t link = pc - y->bias;
 	const struct sym_entry *e = symbolize(y, link_pc(y, pc, ret_addr));
-	struct pw_frame f = { .pc = pc, .module = strdup(y->module) };
 
-	if (!e->n)
-		return f.module && !pw_stack__push(s, &f) ? 0 : (free(f.module), -ENOMEM);
-	free(f.module);
+	if (!e->n) { /* not Go code: the address alone */
+		struct pw_frame f = { .pc = pc, .module = strdup(y->module) };
+
+		if (f.module && !pw_stack__push(s, &f))
+			return 0;
+		free(f.module);
+		return -ENOMEM;
+	}
 	for (int i = 0; i < e->n && s->nframes < max_frames; i++) {
 		const struct go_frame *gf = &e->frames[i];
-
-		f = (struct pw_frame){
+		struct pw_frame f = {
 			.pc = pc,
 			.function = gf->function ? strdup(gf->function) : NULL,
 			.offset = gf->inlined ? 0 : link - e->entry,
@@ -108,6 +111,7 @@ static int push_pc(struct go_syms *y, struct pw_stack *s, uint64_t pc, bool ret_
 			.file = gf->file ? strdup(gf->file) : NULL,
 			.line = gf->line,
 		};
+
 		if (pw_stack__push(s, &f)) {
 			free(f.function);
 			free(f.module);
