@@ -205,6 +205,7 @@ GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons
 UNIT_MODULES_test_goelf = $(GO_READER_SRCS)
 UNIT_MODULES_test_golayouts = user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c
+UNIT_MODULES_test_remote = user/go/remote.c
 UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c
 UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
@@ -219,6 +220,7 @@ UNIT_MODULES_test_syscalls = user/threads/syscalls.c
 UNIT_MODULES_test_wait_time = user/threads/wait_time.c
 UNIT_MODULES_test_waitgraph = user/threads/waitgraph.c
 $(OUT)/unit/test_goelf: UNIT_LIBS = -lelf -ldw
+$(OUT)/unit/test_remote: UNIT_LIBS = -lelf
 $(OUT)/unit/test_ignore: UNIT_LIBS = -ljson-c
 .SECONDEXPANSION:
 $(OUT)/unit/test_%: tests/unit/test_%.c $$(UNIT_MODULES_test_$$*) user/report/stack.c $(USER_HDRS) | $(OUT)/unit
@@ -340,7 +342,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -I$(OUT) -Ibpf -Iuser
 FUZZ_READER = $(GO_READER_SRCS)
-FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/wait.c user/report/stack.c
+FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/stacks.c user/go/wait.c user/report/stack.c
 FUZZ_BINS = $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
 FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s

@@ -15,19 +15,25 @@
 #   CONNS=16          wrk connections (one wrk thread)
 #   READY_TIMEOUT=60  seconds a tracer/target may take to get ready
 #   PARTS="snapshot pingpong http"  which parts to run
+#   TARGETS="go126 go126x3 go119 go119x3"  snapshot targets (see 1.)
 #   KEEP=1            keep the per-run logs (their directory is printed)
 #
 # 1. Snapshot: build/fixtures/go/bigpark-go126 and -go119 (GOROUTINES parked
-#    in chan receive).  Each round, in rotated order, on the same process:
+#    in chan receive), each in two shapes (TARGETS): all on one channel from
+#    one creation site (go126, go119), and each on a channel of its own from
+#    three creation sites (go126x3, go119x3: bigpark's SITES=3, the shape of
+#    issue #13).  Each round, in rotated order, on the same process:
 #      pw json    parkwatch --once -t 0 -p PID --json > /dev/null
-#      pw text    parkwatch --once -t 0 -p PID (text; checked: it must list
-#                 all GOROUTINES in one group)
+#      pw text    parkwatch --once -t 0 -p PID (text; checked: its chan
+#                 receive groups must add up to GOROUTINES)
 #      runtime    runtime.Stack(buf, true) timed inside the process (bigpark's
 #                 PARKWATCH_GO_DUMP_FIFO: one dump per line written)
 #    bigpark's heartbeat goroutine (PARKWATCH_GO_HEARTBEAT=1) prints every
 #    10 ms; the largest gap between two heartbeats around each measurement
 #    says whether the process kept running (a stopped world shows as a gap
-#    as long as the stop).  Peak RSS of parkwatch from /usr/bin/time.
+#    as long as the stop).  Peak RSS and CPU time (user + system) of
+#    parkwatch from /usr/bin/time.  Ratios: x runtime = wall time over the
+#    runtime dump's; x text = --json's wall time over the text report's.
 # 2. Ping-pong: tools/bench/gopingpong (GOMAXPROCS=1, taskset -c 0: every
 #    handoff is a goroutine switch on one thread, two parks and two readies per
 #    round trip -- the worst case for hooks on them), ns per round trip.
@@ -67,7 +73,10 @@ READY_TIMEOUT=${READY_TIMEOUT:-60}
 KEEP=${KEEP:-0}
 PARTS=${PARTS:-snapshot pingpong http}
 
-GOVERS=(go126 go119)
+read -r -a GOVERS <<<"${TARGETS:-go126 go126x3 go119 go119x3}"
+# Target t: bigpark-${t%x3}, with SITES=3 when t ends in x3.
+target_bin() { echo "bigpark-${1%x3}"; }
+target_sites() { [[ $1 == *x3 ]] && echo 3 || echo 1; }
 SNAP_VARIANTS=(pw_json pw_text go_dump)
 TRACE_VARIANTS=(untraced floor_entry floor_body pw_snap pw_precise)
 declare -A LABEL=(
@@ -304,14 +313,14 @@ heartbeat_gap() {
 # Result line: "seconds extra gap_ms" (extra: peak RSS KiB for parkwatch,
 # dump bytes for the runtime).
 run_snap() {
-	local v=$1 gv=$2 r=$3 out=$TMP/bigpark.$gv.out t0 t1 rc=0 extra="-" secs gap n line
+	local v=$1 gv=$2 r=$3 out=$TMP/bigpark.$gv.out t0 t1 rc=0 extra="-" cpu="-" secs gap n line
 	case $v in
 	pw_json | pw_text)
 		local dest=/dev/null args=(--json)
 		[ "$v" = pw_text ] && { dest=$TMP/text.$gv; args=(); }
 		t0=$(now_us)
 		if [ -x /usr/bin/time ]; then
-			/usr/bin/time -f '%M' -o "$TMP/time" "$OUT/parkwatch" --once -t 0 -p "$target_pid" \
+			/usr/bin/time -f '%M %U %S' -o "$TMP/time" "$OUT/parkwatch" --once -t 0 -p "$target_pid" \
 				"${args[@]}" >"$dest" 2>"$TMP/pw.err" || rc=$?
 		else
 			"$OUT/parkwatch" --once -t 0 -p "$target_pid" "${args[@]}" >"$dest" 2>"$TMP/pw.err" || rc=$?
@@ -322,9 +331,11 @@ run_snap() {
 			log "  $(printf '%-6s %-26s' "$gv" "${LABEL[$v]}") discarded (${NOTE[$v]})"
 			return 0
 		fi
-		[ -x /usr/bin/time ] && extra=$(tail -n1 "$TMP/time")
-		if [ "$v" = pw_text ] && ! grep -qE "^  $GOROUTINES goroutines \[chan receive\]" "$dest"; then
-			NOTE[$v.$gv]="round $r: the text report has no group of $GOROUTINES goroutines in chan receive"
+		[ -x /usr/bin/time ] && set -- $(tail -n1 "$TMP/time") &&
+			extra=$1 && cpu=$(awk -v u="$2" -v s="$3" 'BEGIN { printf "%.2f", u + s }')
+		if [ "$v" = pw_text ] && [ "$(awk '/^  [0-9]+ goroutines \[chan receive\]/ { n += $1 }
+			END { print n + 0 }' "$dest")" != "$GOROUTINES" ]; then
+			NOTE[$v.$gv]="round $r: the text report's chan receive groups do not add up to $GOROUTINES"
 		fi
 		;;
 	go_dump)
@@ -343,7 +354,7 @@ run_snap() {
 		NOTE[$v]="bigpark-$gv exited during round $r"
 		return 0
 	fi
-	echo "$secs $extra $gap" >>"$TMP/res.snap.$gv.$v"
+	echo "$secs $extra $gap $cpu" >>"$TMP/res.snap.$gv.$v"
 	log "  $(printf '%-6s %-26s %8.3f s  %10s %s  heartbeat gap %s ms' "$gv" "${LABEL[$v]}" "$secs" \
 		"$extra" "$([ "$v" = go_dump ] && echo bytes || echo KiB)" "$gap")"
 }
@@ -375,9 +386,10 @@ ensure_bigpark() {
 	exec {DUMP_FD}<>"$TMP/dump.fifo"
 	local t0=$SECONDS
 	PARKWATCH_GO_HEARTBEAT=1 PARKWATCH_GO_DUMP_FIFO=$TMP/dump.fifo \
-		start_target "$TMP/bigpark.$gv.out" "$OUT/fixtures/go/bigpark-$gv" leak "$GOROUTINES" || return 1
+		start_target "$TMP/bigpark.$gv.out" "$OUT/fixtures/go/$(target_bin "$gv")" leak "$GOROUTINES" \
+		"$(target_sites "$gv")" || return 1
 	BIGPARK_STARTED=$SECONDS
-	log "  bigpark-$gv: $GOROUTINES goroutines parked, READY after $((SECONDS - t0)) s (pid $target_pid)"
+	log "  $(target_bin "$gv") x$(target_sites "$gv") sites: $GOROUTINES goroutines parked, READY after $((SECONDS - t0)) s (pid $target_pid)"
 	# Warm-ups, not counted: bigpark's first dump grows its buffer (several
 	# dumps); parkwatch's first look at a process is reported on its own.
 	request_dump "$TMP/bigpark.$gv.out" || return 1
@@ -394,7 +406,7 @@ ensure_bigpark() {
 part_snapshot() {
 	local gv r i n=${#SNAP_VARIANTS[@]}
 	for gv in "${GOVERS[@]}"; do
-		log "snapshot: bigpark-$gv leak $GOROUTINES"
+		log "snapshot: $(target_bin "$gv") leak $GOROUTINES $(target_sites "$gv")"
 		if ! ensure_bigpark "$gv"; then
 			SKIP[snap.$gv]="bigpark-$gv did not get ready"
 			continue
@@ -556,32 +568,34 @@ rounds_note() {
 why() { echo "${SKIP[$1]:-${NOTE[$1]:-no samples}}"; }
 
 print_snapshot() {
-	local gv v f med ratio base rss gap
-	echo "1. Snapshot of $GOROUTINES parked goroutines (bigpark leak $GOROUTINES), same process, median of $ROUNDS"
-	printf '%-7s %-27s %-10s %-9s %-10s %-15s %s\n' target method median "x runtime" "peak RSS" "max HB gap" spread
+	local gv v f med ratio base rss gap xtext cpu text
+	echo "1. Snapshot of $GOROUTINES parked goroutines (bigpark leak $GOROUTINES [SITES]), same process, median of $ROUNDS"
+	printf '%-8s %-25s %-9s %-9s %-7s %-7s %-9s %-11s %s\n' target method median "x runtime" "x text" \
+		"CPU s" "peak RSS" "max HB gap" spread
 	for gv in "${GOVERS[@]}"; do
 		if [ -n "${SKIP[snap.$gv]:-}" ]; then
-			printf '%-7s n/a (%s)\n' "$gv" "${SKIP[snap.$gv]}"; continue
+			printf '%-8s n/a (%s)\n' "$gv" "${SKIP[snap.$gv]}"; continue
 		fi
 		base=$TMP/res.snap.$gv.go_dump
+		text=$TMP/res.snap.$gv.pw_text
 		for v in "${SNAP_VARIANTS[@]}"; do
 			f=$TMP/res.snap.$gv.$v
 			if [ ! -s "$f" ]; then
-				printf '%-7s %-27s n/a (%s)\n' "$gv" "${LABEL[$v]}" "$(why "$v")"; continue
+				printf '%-8s %-25s n/a (%s)\n' "$gv" "${LABEL[$v]}" "$(why "$v")"; continue
 			fi
 			med=$(median "$f")
-			ratio="-"
-			[ -s "$base" ] && ratio=$(awk -v a="$med" -v b="$(median "$base")" 'BEGIN { printf "%.1f", a / b }')
-			if [ "$v" = go_dump ]; then
-				rss="-"
-			elif [ -x /usr/bin/time ]; then
-				rss=$(awk -v k="$(median "$f" 2)" 'BEGIN { printf "%.0f MiB", k / 1024 }')
-			else
-				rss="n/a"
+			ratio="-" xtext="-" cpu="-" rss="-"
+			[ -s "$base" ] && ratio=$(awk -v a="$med" -v b="$(median "$base")" 'BEGIN { printf "%.2f", a / b }')
+			[ "$v" = pw_json ] && [ -s "$text" ] &&
+				xtext=$(awk -v a="$med" -v b="$(median "$text")" 'BEGIN { printf "%.2f", a / b }')
+			if [ "$v" != go_dump ] && [ -x /usr/bin/time ]; then
+				rss=$(awk -v k="$(maxcol "$f" 2)" 'BEGIN { printf "%.1f MiB", k / 1024 }')
+				cpu=$(median "$f" 4)
 			fi
 			gap="$(maxcol "$f" 3) ms"
-			printf '%-7s %-27s %-10s %-9s %-10s %-15s %s%s\n' "$gv" "${LABEL[$v]}" \
-				"$(printf '%.3f s' "$med")" "$ratio" "$rss" "$gap" "$(spread "$f" "$med")" "$(rounds_note "$f")"
+			printf '%-8s %-25s %-9s %-9s %-7s %-7s %-9s %-11s %s%s\n' "$gv" "${LABEL[$v]}" \
+				"$(printf '%.3f s' "$med")" "$ratio" "$xtext" "$cpu" "$rss" "$gap" \
+				"$(spread "$f" "$med")" "$(rounds_note "$f")"
 		done
 		[ -s "$base" ] && echo "        runtime dump: $(awk '{ printf "%.1f", $2 / 1048576; exit }' "$base") MiB of text;" \
 			"first parkwatch look at this process (not counted): ${FIRST[$gv]:-?} s"
@@ -590,6 +604,10 @@ print_snapshot() {
 	echo "heartbeat too: its gap ~ the dump time); parkwatch reads with process_vm_readv and stops"
 	echo "nothing: the heartbeat (every 10 ms, on the other CPU) keeps beating through the snapshot."
 	echo "max HB gap: largest gap between two heartbeats around the measurement, over all rounds."
+	echo "x runtime: wall time over the runtime dump's; x text: --json's over the text report's (goals:"
+	echo "<= 2 and <= 1.5).  CPU s: parkwatch's user + system time (steadier than the wall time when"
+	echo "other work shares the CPUs).  peak RSS: largest over the rounds (goal: <= 64 MiB)."
+	echo "Targets: goNNN, all on one channel from one site; goNNNx3, a channel each, three sites."
 }
 
 # Table of part $1 (pp or http).

@@ -121,7 +121,8 @@ static int update_sites(struct go_history *h, const struct go_snapshot *s)
 		now[u++].counts[GO_GROWTH_SWEEPS] = 1;
 	}
 	free(h->sites);
-	h->sites = now;
+	/* Kept until the next sweep: a few sites, not one per goroutine. */
+	h->sites = realloc(now, (u ? u : 1) * sizeof(*now)) ?: now;
 	h->nsites = u;
 	return 0;
 }

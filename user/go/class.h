@@ -21,10 +21,10 @@ enum go_class { GO_CLASS_NONE, GO_CLASS_PARKED, GO_CLASS_SPINNING, GO_CLASS_GROW
 
 struct go_verdict {
 	enum go_class class;
+	int site_count;              /* growing: live goroutines of its site now */
 	uint64_t parked_ns;          /* a lower bound; 0 when unknown */
 	const char *duration_source; /* "precise" (exact, --go-precise), "observed",
 					"gc_waitsince", "unknown", NULL when not parked */
-	int site_count;              /* growing: live goroutines of its site now */
 };
 
 #define GO_GROWTH_SWEEPS 3 /* rises in a row before a site is "growing" */

@@ -2,18 +2,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/uio.h>
+#include <sys/mman.h>
 #include "go/elf.h"
 #include "go/goroutines.h"
 #include "go/infer.h"
 #include "go/remote.h"
+#include "go/stacks.h"
 
 #define G_STATUS_IDLE 0
 #define G_STATUS_RUNNING 2
@@ -24,18 +24,10 @@
 #define STACK_WINDOW 1024     /* bytes of each stack read in one batch: the
 				 parked frames on top; deeper ones are read
 				 one by one */
-#define SYM_CACHE 4096        /* pcs whose symbolization is remembered */
-#define SYM_FRAMES 8          /* inlined frames kept per cached pc */
-
-/* pc -> frames, remembered: 100k goroutines parked at the same few places
- * would otherwise decode the same pclntab entries 100k times. Strings point
- * into the mapped binary. */
-struct sym_entry {
-	uint64_t key;             /* link-time pc looked up, 0 = empty */
-	uint64_t entry;           /* the function's entry */
-	int n;                    /* frames, 0 = not a Go function */
-	struct go_frame frames[SYM_FRAMES];
-};
+#define CHUNK 1024            /* gs read and described per batch (one
+				 process_vm_readv takes 1024 ranges): the
+				 raw gs and stack windows of 100k goroutines
+				 would be 140 MiB at once */
 
 struct go_process {
 	pid_t pid;
@@ -53,7 +45,9 @@ struct go_process {
 	 * binary's own (go_binary__wait_reasons). */
 	const char *const *wait_names;
 	int nwait_names;
-	struct sym_entry *syms;   /* SYM_CACHE entries, direct-mapped */
+	const char *reasons[256]; /* g.waitreason (a byte) -> name, NULL unknown:
+				   * resolved once, not per goroutine */
+	struct go_syms *syms;     /* pc -> frames (go/stacks.c) */
 	/* Memory from a callback instead of the pid (go_process__open_memory). */
 	go_mem_read_fn read_fn;
 	void *read_ctx;
@@ -104,6 +98,12 @@ int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_
 	return read_mem(p, addr, buf, len);
 }
 
+void go_process__read_many(const struct go_process *p, const uint64_t *addr, const size_t *len,
+			   uint8_t **dst, bool *ok, size_t n)
+{
+	read_many(p, addr, len, dst, ok, n);
+}
+
 const struct go_binary *go_process__binary(const struct go_process *p)
 {
 	return p->bin;
@@ -129,58 +129,6 @@ const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
 	return NULL;
 }
 
-/* Load bias: where the executable's first PT_LOAD landed minus its vaddr. */
-static int load_bias(pid_t pid, int exe_fd, uint64_t *bias)
-{
-	uint64_t first_vaddr = UINT64_MAX, start = 0, off;
-	char path[64], line[512], exe[4096];
-	Elf *elf = elf_begin(exe_fd, ELF_C_READ_MMAP, NULL);
-	size_t nph = 0;
-	FILE *f;
-
-	if (!elf || elf_getphdrnum(elf, &nph)) {
-		if (elf)
-			elf_end(elf);
-		return -ENOEXEC;
-	}
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-
-		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0) {
-			first_vaddr = ph.p_vaddr;
-			break;
-		}
-	}
-	elf_end(elf);
-	if (first_vaddr == UINT64_MAX)
-		return -ENOEXEC;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -ESRCH;
-	exe[n] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -ESRCH;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, o;
-		int pos = 0;
-
-		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %n", &lo, &o, &pos) < 2 || !pos)
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		if (o == 0 && !strncmp(line + pos, exe, strlen(exe))) {
-			start = lo;
-			break;
-		}
-	}
-	fclose(f);
-	off = start ? start - first_vaddr : 0;
-	*bias = off;
-	return 0;
-}
-
 /* What the binary says: version, layouts (*infer: none known, to be
  * inferred from the live process), wait reason names, where allgs is. */
 static int prepare(struct go_process *p, bool *infer, char *err, size_t errlen)
@@ -197,6 +145,9 @@ static int prepare(struct go_process *p, bool *infer, char *err, size_t errlen)
 		p->cl.source = NULL;
 	if (!go_wait_reason_name(p->version, 1))
 		p->nwait_names = go_binary__wait_reasons(p->bin, &p->wait_names, NULL);
+	for (unsigned r = 0; r < 256; r++)
+		p->reasons[r] = p->nwait_names > 0 ? ((int)r < p->nwait_names ? p->wait_names[r] : NULL)
+						   : go_wait_reason_name(p->version, r);
 	return go_binary__find_allgs(p->bin, &p->allgs, err, errlen);
 }
 
@@ -215,9 +166,9 @@ int go_process__open_memory(const struct go_binary *bin, const char *exe_name, u
 	p->bias = bias;
 	p->read_fn = read_fn;
 	p->read_ctx = ctx;
-	p->syms = calloc(SYM_CACHE, sizeof(*p->syms));
 	p->exe_name = strdup(exe_name);
-	if (!p->syms || !p->exe_name) {
+	p->syms = p->exe_name ? go_syms__new(bin, bias, p->exe_name) : NULL;
+	if (!p->syms) {
 		go_process__free(p);
 		return -ENOMEM;
 	}
@@ -244,11 +195,6 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 		return -ENOMEM;
 	p->pid = pid;
 	p->mem = -1;
-	p->syms = calloc(SYM_CACHE, sizeof(*p->syms));
-	if (!p->syms) {
-		free(p);
-		return -ENOMEM;
-	}
 	elf_version(EV_CURRENT);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	/* Through /proc: the file the process runs, even deleted or in
@@ -271,9 +217,14 @@ int go_process__open(pid_t pid, struct go_process **out, char *err, size_t errle
 	e = prepare(p, &infer, err, errlen);
 	if (e)
 		goto fail;
-	e = load_bias(pid, fd, &p->bias);
+	e = go_load_bias(pid, fd, &p->bias);
 	if (e) {
 		snprintf(err, errlen, "cannot find where %s is loaded in %d", exe, pid);
+		goto fail;
+	}
+	p->syms = go_syms__new(p->bin, p->bias, p->exe_name);
+	if (!p->syms) {
+		e = -ENOMEM;
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
@@ -315,7 +266,7 @@ void go_process__free(struct go_process *p)
 		close(p->mem);
 	if (p->owns_bin)
 		go_binary__free(p->bin);
-	free(p->syms);
+	go_syms__free(p->syms);
 	free(p->exe_name);
 	free(p);
 }
@@ -330,63 +281,23 @@ static uint64_t field(const uint8_t *g, int off, int size)
 	return v;
 }
 
-/* A pc in the executable's terms, and its symbolization into frames (the
- * inlined ones first). Return addresses are looked up one byte back, so a
- * call that ends its function is not blamed on the next one. */
-static const struct sym_entry *symbolize(const struct go_process *p, uint64_t key)
-{
-	struct sym_entry *e = &p->syms[(key ^ key >> 12) % SYM_CACHE];
-	struct go_func_info fi;
-
-	if (e->key == key)
-		return e;
-	e->key = key;
-	e->n = go_binary__frames(p->bin, key, e->frames, SYM_FRAMES);
-	if (e->n < 0)
-		e->n = 0;
-	e->entry = go_binary__lookup(p->bin, key, &fi) ? key : fi.entry;
-	return e;
-}
-
-static int push_pc(const struct go_process *p, struct pw_stack *s, uint64_t pc, bool ret_addr,
-		   int max_frames)
-{
-	uint64_t link = pc - p->bias;
-	const struct sym_entry *e = symbolize(p, ret_addr ? link - 1 : link);
-
-	if (!e->n) {
-		struct pw_frame f = { .pc = pc, .module = strdup(p->exe_name) };
-
-		return pw_stack__push(s, &f);
-	}
-	for (int i = 0; i < e->n && s->nframes < max_frames; i++) {
-		const struct go_frame *gf = &e->frames[i];
-		struct pw_frame f = {
-			.pc = pc,
-			.function = gf->function ? strdup(gf->function) : NULL,
-			.offset = gf->inlined ? 0 : link - e->entry,
-			.module = strdup(p->exe_name),
-			.file = gf->file ? strdup(gf->file) : NULL,
-			.line = gf->line,
-		};
-
-		if (pw_stack__push(s, &f))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 /*
  * Walk a parked goroutine's frame pointers from its saved registers:
  * [bp] is the caller's bp, [bp+8] the return address. The stack window read
  * in batch serves most loads; the rest go to /proc/PID/mem. Stops at a
- * frame pointer that does not go up the stack (corrupt or reused memory).
+ * frame pointer that does not go up the stack (corrupt or reused memory),
+ * or when the pcs make max frames (inlined ones count). The pcs go to
+ * pcs[] (room for max); returns how many.
  */
-static void walk_stack(const struct go_process *p, struct pw_goroutine *g, const uint8_t *win,
-		       uint64_t win_lo, size_t win_len, uint64_t bp, uint64_t stack_hi, int max)
+static int walk_stack(const struct go_process *p, const struct pw_goroutine *g,
+		      const uint8_t *win, uint64_t win_lo, size_t win_len, uint64_t bp,
+		      uint64_t stack_hi, int max, uint64_t *pcs)
 {
-	push_pc(p, &g->stack, g->sched_pc, false, max);
-	while (bp && g->stack.nframes < max) {
+	int npc = 0, nf;
+
+	pcs[npc++] = g->sched_pc;
+	nf = go_syms__nframes(p->syms, g->sched_pc, false);
+	while (bp && nf < max && npc < max) {
 		uint64_t pair[2];
 
 		/* Differences, not sums: a wild bp near 2^64 must not wrap
@@ -397,13 +308,13 @@ static void walk_stack(const struct go_process *p, struct pw_goroutine *g, const
 			break;
 		if (!pair[1])
 			break;
-		push_pc(p, &g->stack, pair[1], true, max);
+		pcs[npc++] = pair[1];
+		nf += go_syms__nframes(p->syms, pair[1], true);
 		if (pair[0] <= bp || (stack_hi && pair[0] >= stack_hi))
 			break;
 		bp = pair[0];
 	}
-	if (g->stack.nframes >= max)
-		g->stack.truncated = true;
+	return npc;
 }
 
 /* A running goroutine has no saved stack: say which thread runs it (its
@@ -429,15 +340,13 @@ static const char *short_status(uint32_t status)
 /* The table's name for a reason, else the binary's own. */
 static const char *wait_reason(const struct go_process *p, unsigned r)
 {
-	if (p->nwait_names > 0)
-		return (int)r < p->nwait_names ? p->wait_names[r] : NULL;
-	return go_wait_reason_name(p->version, r);
+	return p->reasons[r & 255];
 }
 
 static void describe(const struct go_process *p, struct pw_goroutine *g, const uint8_t *raw)
 {
 	const struct go_g_layout *l = &p->lay;
-	uint64_t gopc = field(raw, l->gopc, 8), startpc = field(raw, l->startpc, 8);
+	uint64_t startpc = field(raw, l->startpc, 8);
 	struct go_func_info fi;
 
 	g->goid = field(raw, l->goid, 8);
@@ -451,14 +360,8 @@ static void describe(const struct go_process *p, struct pw_goroutine *g, const u
 	g->parent_goid = l->parent_goid >= 0 ? (int64_t)field(raw, l->parent_goid, 8) : -1;
 	if (g->status == G_STATUS_WAITING && p->cl.source && p->cl.g_waiting + 8 <= l->g_size)
 		g->waiting = field(raw, p->cl.g_waiting, 8);
-	if (gopc && !go_binary__lookup(p->bin, gopc - p->bias - 1, &fi)) {
-		g->created_by.pc = gopc;
-		g->created_by.function = strdup(fi.function);
-		g->created_by.offset = gopc - p->bias - fi.entry;
-		g->created_by.file = fi.file ? strdup(fi.file) : NULL;
-		g->created_by.line = fi.line;
-		g->created_by.module = strdup(p->exe_name);
-	}
+	/* The rest of the creation site comes with the stack (go/stacks.c). */
+	g->created_by.pc = field(raw, l->gopc, 8);
 	if (startpc && !go_binary__lookup(p->bin, startpc - p->bias, &fi))
 		g->start_function = fi.function;
 	/* The runtime's own goroutines, as its traceback decides: functions
@@ -467,16 +370,132 @@ static void describe(const struct go_process *p, struct pw_goroutine *g, const u
 			   strcmp(g->start_function, "runtime.main");
 }
 
+/* Buffers of one batch of gs (CHUNK), reused batch after batch. */
+struct batch {
+	uint64_t *addr;
+	size_t *len, *win_len, *widx;
+	uint8_t *graw, **dst, *wins;
+	bool *ok, *wok;
+	uint64_t *pcs; /* one stack's pcs (max_frames) */
+	struct go_shapes *shapes;
+};
+
+static void batch_free(struct batch *b)
+{
+	free(b->addr);
+	free(b->len);
+	free(b->win_len);
+	free(b->widx);
+	free(b->graw);
+	free(b->dst);
+	free(b->wins);
+	free(b->ok);
+	free(b->wok);
+	free(b->pcs);
+	go_shapes__free(b->shapes);
+}
+
+static int batch_alloc(const struct go_process *p, struct batch *b, int max_frames)
+{
+	memset(b, 0, sizeof(*b));
+	b->addr = calloc(CHUNK, sizeof(*b->addr));
+	b->len = calloc(CHUNK, sizeof(*b->len));
+	b->win_len = calloc(CHUNK, sizeof(*b->win_len));
+	b->widx = calloc(CHUNK, sizeof(*b->widx));
+	b->graw = calloc(CHUNK, p->lay.g_size);
+	b->dst = calloc(CHUNK, sizeof(*b->dst));
+	b->wins = calloc(CHUNK, STACK_WINDOW);
+	b->ok = calloc(CHUNK, sizeof(*b->ok));
+	b->wok = calloc(CHUNK, sizeof(*b->wok));
+	b->pcs = calloc(max_frames > 0 ? max_frames : 1, sizeof(*b->pcs));
+	b->shapes = go_shapes__new(p->syms);
+	if (!b->addr || !b->len || !b->win_len || !b->widx || !b->graw || !b->dst || !b->wins ||
+	    !b->ok || !b->wok || !b->pcs || !b->shapes) {
+		batch_free(b);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The n gs at ptrs[]: read them in one batch, then a window of every parked
+ * stack in a second, then describe each live one into out. 0 or -ENOMEM. */
+static int read_batch(const struct go_process *p, struct batch *b, const uint64_t *ptrs,
+		      size_t n, int max_frames, struct go_snapshot *out)
+{
+	const struct go_g_layout *l = &p->lay;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		b->addr[i] = ptrs[i];
+		b->len[i] = l->g_size;
+		b->dst[i] = b->graw + i * l->g_size;
+	}
+	read_many(p, b->addr, b->len, b->dst, b->ok, n);
+	/* The window ranges go first in the arrays (compacted), widx[] maps
+	 * them back. */
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *raw = b->graw + i * l->g_size;
+		uint64_t sp = field(raw, l->sched_sp, 8), hi = field(raw, l->stack_hi, 8);
+		uint32_t st = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
+
+		b->win_len[i] = 0;
+		if (!b->ok[i] || st == G_STATUS_DEAD || st == G_STATUS_IDLE ||
+		    st == G_STATUS_RUNNING || st == G_STATUS_DEADEXTRA || !sp || hi <= sp)
+			continue;
+		b->addr[m] = sp;
+		b->len[m] = hi - sp < STACK_WINDOW ? hi - sp : STACK_WINDOW;
+		b->dst[m] = b->wins + i * STACK_WINDOW;
+		b->widx[m++] = i;
+	}
+	read_many(p, b->addr, b->len, b->dst, b->wok, m);
+	for (size_t j = 0; j < m; j++)
+		if (b->wok[j])
+			b->win_len[b->widx[j]] = b->len[j];
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *raw = b->graw + i * l->g_size;
+		struct pw_goroutine *g = &out->g[out->n];
+		uint64_t sp, hi;
+		int npc = 0;
+
+		if (!b->ok[i])
+			continue;
+		g->status = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
+		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE ||
+		    g->status == G_STATUS_DEADEXTRA || g->status > 20)
+			continue;
+		g->pid = p->pid;
+		g->gaddr = ptrs[i];
+		describe(p, g, raw);
+		if (!g->goid) {
+			memset(g, 0, sizeof(*g));
+			continue; /* a g being set up */
+		}
+		sp = field(raw, l->sched_sp, 8);
+		hi = field(raw, l->stack_hi, 8);
+		if (g->status != G_STATUS_RUNNING && g->sched_pc && max_frames > 0)
+			npc = walk_stack(p, g, b->wins + i * STACK_WINDOW, sp, b->win_len[i],
+					 field(raw, l->sched_bp, 8), hi, max_frames, b->pcs);
+		/* Goroutines with the same stack and creation site share one
+		 * copy of their frames. */
+		if (go_shapes__get(b->shapes, b->pcs, npc, g->created_by.pc, max_frames, &g->stack,
+				   &g->created_by))
+			return -ENOMEM;
+		if (g->status == G_STATUS_RUNNING)
+			running_on(p, g, raw);
+		out->n++;
+	}
+	return 0;
+}
+
 int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapshot *out,
 			 char *err, size_t errlen)
 {
 	const struct go_g_layout *l = &p->lay;
-	uint64_t hdr[3], *ptrs = NULL, *addr = NULL;
-	size_t n, *len = NULL, *win_len = NULL, *widx = NULL;
-	uint8_t *graw = NULL, **dst = NULL, *wins = NULL;
-	bool *ok = NULL, *wok = NULL;
+	uint64_t hdr[3], *ptrs = NULL;
+	struct batch b = { 0 };
 	struct timespec ts;
 	char hdr_path[32];
+	size_t n;
 	int e;
 
 	memset(out, 0, sizeof(*out));
@@ -512,99 +531,41 @@ int go_process__snapshot(struct go_process *p, int max_frames, struct go_snapsho
 			snprintf(err, errlen, "cannot read the goroutine list of %d", p->pid);
 		goto out;
 	}
-	graw = calloc(n ? n : 1, l->g_size);
-	addr = calloc(n ? n : 1, sizeof(*addr));
-	len = calloc(n ? n : 1, sizeof(*len));
-	dst = calloc(n ? n : 1, sizeof(*dst));
-	ok = calloc(n ? n : 1, sizeof(*ok));
-	wok = calloc(n ? n : 1, sizeof(*wok));
-	win_len = calloc(n ? n : 1, sizeof(*win_len));
-	widx = calloc(n ? n : 1, sizeof(*widx));
-	wins = calloc(n ? n : 1, STACK_WINDOW);
 	out->g = calloc(n ? n : 1, sizeof(*out->g));
-	if (!ptrs || !graw || !addr || !len || !dst || !ok || !wok || !win_len || !widx || !wins ||
-	    !out->g) {
-		e = -ENOMEM;
-		goto out;
-	}
-	/* Every g in one batch. */
-	for (size_t i = 0; i < n; i++) {
-		addr[i] = ptrs[i];
-		len[i] = l->g_size;
-		dst[i] = graw + i * l->g_size;
-	}
-	read_many(p, addr, len, dst, ok, n);
-	/* Then a window of every parked stack in a second batch: the ranges
-	 * go first in the arrays (compacted), widx[] maps them back. */
-	size_t m = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *raw = graw + i * l->g_size;
-		uint64_t sp = field(raw, l->sched_sp, 8), hi = field(raw, l->stack_hi, 8);
-		uint32_t st = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
-
-		win_len[i] = 0;
-		if (!ok[i] || st == G_STATUS_DEAD || st == G_STATUS_IDLE || st == G_STATUS_RUNNING ||
-		    st == G_STATUS_DEADEXTRA ||
-		    !sp || hi <= sp)
-			continue;
-		addr[m] = sp;
-		len[m] = hi - sp < STACK_WINDOW ? hi - sp : STACK_WINDOW;
-		dst[m] = wins + i * STACK_WINDOW;
-		widx[m++] = i;
-	}
-	read_many(p, addr, len, dst, wok, m);
-	for (size_t j = 0; j < m; j++)
-		if (wok[j])
-			win_len[widx[j]] = len[j];
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *raw = graw + i * l->g_size;
-		struct pw_goroutine *g = &out->g[out->n];
-		uint64_t sp, hi;
-
-		if (!ok[i])
-			continue;
-		g->status = field(raw, l->atomicstatus, 4) & ~GO_GSCAN;
-		if (g->status == G_STATUS_DEAD || g->status == G_STATUS_IDLE ||
-		    g->status == G_STATUS_DEADEXTRA || g->status > 20)
-			continue;
-		/* A g being set up has no id yet: skipped before describe()
-		 * copies its creation site, or the next g reusing the slot
-		 * would overwrite (leak) those strings. */
-		if (!field(raw, l->goid, 8))
-			continue;
-		g->pid = p->pid;
-		g->gaddr = ptrs[i];
-		describe(p, g, raw);
-		sp = field(raw, l->sched_sp, 8);
-		hi = field(raw, l->stack_hi, 8);
-		if (g->status != G_STATUS_RUNNING && g->sched_pc)
-			walk_stack(p, g, wins + i * STACK_WINDOW, sp, win_len[i],
-				   field(raw, l->sched_bp, 8), hi, max_frames);
-		else if (g->status == G_STATUS_RUNNING)
-			running_on(p, g, raw);
-		out->n++;
-	}
-	e = 0;
+	e = out->g ? batch_alloc(p, &b, max_frames) : -ENOMEM;
+	for (size_t at = 0; !e && at < n; at += CHUNK)
+		e = read_batch(p, &b, ptrs + at, n - at < CHUNK ? n - at : CHUNK, max_frames, out);
+	batch_free(&b);
 out:
 	free(ptrs);
-	free(graw);
-	free(addr);
-	free(len);
-	free(dst);
-	free(ok);
-	free(wok);
-	free(win_len);
-	free(widx);
-	free(wins);
 	if (e)
 		go_snapshot__free(out);
 	return e;
 }
 
+void go_snapshot__done(struct go_snapshot *s, int upto)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)s->g, hi = (uintptr_t)(s->g + (upto < s->n ? upto : s->n));
+
+	if (upto > s->n)
+		upto = s->n;
+	if (page <= 0 || upto <= s->done)
+		return;
+	s->done = upto;
+	/* Whole pages inside the array only: the allocator's own words
+	 * around it stay untouched. */
+	lo = (lo + page - 1) & ~(uintptr_t)(page - 1);
+	hi &= ~(uintptr_t)(page - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void go_snapshot__free(struct go_snapshot *s)
 {
-	for (int i = 0; i < s->n; i++)
+	/* Not the entries handed back: they are empty, and touching them
+	 * would bring their pages back. */
+	for (int i = s->done; i < s->n; i++)
 		pw_goroutine__release(&s->g[i]);
 	free(s->g);
 	memset(s, 0, sizeof(*s));

@@ -25,20 +25,33 @@ struct pw_gwait {
 				  * "mutex", "rwmutex lock", "rwmutex rlock",
 				  * "waitgroup", "semaphore" (static) */
 	uint64_t object;         /* hchan / lock address; 0 when not found */
-	bool is_chan;
+	const char *note;        /* static: what is not known, or NULL */
 	/* Channels (is_chan): read without the channel's lock, one moment. */
 	uint64_t elem_size, cap, len;
-	bool closed;
 	int senders, receivers;  /* sudogs in its sendq / recvq */
 	int selecting;           /* goroutines in a select whose first case it is */
 	int select_cases;        /* select: channels it waits on (the first
 				  * is described) */
-	char elem_type[64];      /* "" when the name cannot be read */
 	/* Locks: goroutines of the snapshot queued on the same object. */
 	const char *lock_type;   /* "sync.Mutex", "sync.RWMutex", NULL */
 	int queued;
-	const char *note;        /* static: what is not known, or NULL */
+	/* Other goroutines holding this very struct (100k receivers on one
+	 * channel share one): read-only then, the last release frees it. */
+	int shares;
+	bool is_chan;
+	bool closed;
+	char elem_type[64];      /* "" when the name cannot be read */
+	/* (In this order: no padding. 100k goroutines on channels of their
+	 * own hold one each.) */
 };
+
+static inline void pw_gwait__release(struct pw_gwait *w)
+{
+	if (w && w->shares)
+		w->shares--;
+	else
+		free(w);
+}
 
 struct pw_goroutine {
 	uint32_t pid;
@@ -61,20 +74,24 @@ struct pw_goroutine {
 				  * created it ("TestX/sub"), NULL: none known */
 };
 
-/* Free what a goroutine owns (its stack and creation site strings). */
+/* Free what a goroutine owns (its stack and creation site strings: those
+ * of a shared stack's block when the stack is shared, go/stacks.c). */
 static inline void pw_goroutine__release(struct pw_goroutine *g)
 {
+	if (!g->stack.shared) {
+		free(g->created_by.function);
+		free(g->created_by.file);
+		free(g->created_by.module);
+	}
 	pw_stack__free(&g->stack);
-	free(g->created_by.function);
-	free(g->created_by.file);
-	free(g->created_by.module);
-	free(g->wait);
+	pw_gwait__release(g->wait);
 	free(g->test);
 }
 
 struct go_snapshot {
 	struct pw_goroutine *g;
 	int n;
+	int done;                /* g[0..done) handed back (go_snapshot__done) */
 	uint64_t now_ns;         /* CLOCK_MONOTONIC, the runtime's nanotime */
 	const char *version;     /* "go1.19.8" (owned by the process handle) */
 	const char *version_source; /* "buildinfo", ... (go_binary__version_source) */
@@ -114,6 +131,9 @@ void go_process__free(struct go_process *p);
 /* For go/wait.c: the process's memory (0 or -errno), its binary, load bias,
  * and channel layout (NULL with a sentence in *why when unknown). */
 int go_process__read(const struct go_process *p, uint64_t addr, void *buf, size_t len);
+/* Many small ranges in few system calls; ok[i]: range i was read. */
+void go_process__read_many(const struct go_process *p, const uint64_t *addr, const size_t *len,
+			   uint8_t **dst, bool *ok, size_t n);
 const struct go_binary *go_process__binary(const struct go_process *p);
 uint64_t go_process__bias(const struct go_process *p);
 struct go_g_layout;
@@ -121,6 +141,13 @@ const struct go_g_layout *go_process__g_layout(const struct go_process *p);
 const struct go_chan_layout *go_process__chan_layout(const struct go_process *p,
 						     const char **why);
 
+/*
+ * The caller is done with g[0..upto): each was moved out or released and
+ * is all zeroes now. Their memory goes back to the kernel (the pages read
+ * as zeroes again), so a caller moving 100k goroutines into a report does
+ * not hold both copies at once. go_snapshot__free still frees the rest.
+ */
+void go_snapshot__done(struct go_snapshot *s, int upto);
 void go_snapshot__free(struct go_snapshot *s);
 
 #endif

@@ -25,4 +25,8 @@ void go_read_many(pid_t pid, const uint64_t *addr, const size_t *len, uint8_t **
 int go_read_words(int (*read)(void *ctx, uint64_t addr, void *buf, size_t len), void *ctx,
 		  uint64_t addr, size_t n, uint64_t **out);
 
+/* Load bias of pid's executable (exe_fd, open): where its first PT_LOAD
+ * landed minus its vaddr. 0, -ENOEXEC (not ELF), -ESRCH (gone). */
+int go_load_bias(pid_t pid, int exe_fd, uint64_t *bias);
+
 #endif

@@ -176,10 +176,65 @@ static void judge_end(const struct pw_goroutine *g, struct go_verdict *v)
 		v->duration_source = "unknown";
 }
 
+/* hidden_start's answers by entry function and shared stack (go/stacks.c):
+ * goroutines with the same ones get the same answer, without matching the
+ * idle list again for each of 100k. Direct-mapped: a few creation sites
+ * take turns in the list. */
+#define HIDDEN_MEMO 64
+
+struct hidden_memo {
+	struct {
+		const char *start_function;
+		const struct pw_frames_block *stack; /* NULL: empty slot */
+		bool hidden;
+	} v[HIDDEN_MEMO];
+};
+
+static bool hidden_start_memo(const struct pw_goroutine *g, const struct go_sweep_opts *o,
+			      struct hidden_memo *m)
+{
+	uintptr_t h = (uintptr_t)g->stack.shared ^ (uintptr_t)g->start_function;
+	__typeof__(m->v[0]) *e = &m->v[(h >> 4) % HIDDEN_MEMO];
+
+	if (!g->stack.shared)
+		return hidden_start(g, o);
+	if (e->stack != g->stack.shared || e->start_function != g->start_function) {
+		e->hidden = hidden_start(g, o);
+		e->stack = g->stack.shared;
+		e->start_function = g->start_function;
+	}
+	return e->hidden;
+}
+
+/* Whether g goes in the report (else it is counted where it belongs). */
+static bool keep(const struct pw_goroutine *g, struct go_verdict *v, const struct go_sweep_opts *o,
+		 uint32_t pid, struct pw_goproc *gp, struct hidden_memo *m)
+{
+	if ((g->runtime_owned || hidden_start_memo(g, o, m)) && !o->show_idle) {
+		gp->runtime_hidden++;
+		return false;
+	}
+	if (o->end_tgid == (pid_t)pid) {
+		if (is_exiting(g, o))
+			return false;
+		/* One look cannot tell a loop from a goroutine in its last
+		 * instructions (its test just returned): running at exit is
+		 * counted, not flagged; only earlier sweeps' history makes it
+		 * "spinning". */
+		if (g->status == 2 /* _Grunning */ && v->class == GO_CLASS_NONE) {
+			gp->running_at_exit++;
+			return false;
+		}
+		judge_end(g, v);
+	}
+	return v->class != GO_CLASS_NONE;
+}
+
 static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_sweep_opts *o,
 		     struct pw_report *r)
 {
 	struct pw_goproc *gp = report__add_goproc(r);
+	struct hidden_memo memo = { 0 };
 	struct go_snapshot s;
 	struct go_verdict *v;
 	uint64_t *park;
@@ -233,7 +288,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 	park = precise_parks(w, e->pid, &s);
 	rc = v ? go_history__observe_precise(e->hist, &s, o->threshold_ns, park, v) : -ENOMEM;
 	free(park);
-	if (rc) {
+	if (rc || report__reserve_goroutines(r, s.n)) {
 		free(v);
 		go_snapshot__free(&s);
 		return -ENOMEM;
@@ -242,25 +297,14 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		struct pw_goroutine *g = &s.g[i];
 		struct pw_gflagged *f;
 
-		if ((g->runtime_owned || hidden_start(g, o)) && !o->show_idle) {
-			gp->runtime_hidden++;
+		/* Hand the snapshot's memory back as the report fills. */
+		if (i % 4096 == 0)
+			go_snapshot__done(&s, i);
+		if (!keep(g, &v[i], o, e->pid, gp, &memo)) {
+			pw_goroutine__release(g);
+			memset(g, 0, sizeof(*g));
 			continue;
 		}
-		if (o->end_tgid == (pid_t)e->pid) {
-			if (is_exiting(g, o))
-				continue;
-			/* One look cannot tell a loop from a goroutine in
-			 * its last instructions (its test just returned):
-			 * running at exit is counted, not flagged; only
-			 * earlier sweeps' history makes it "spinning". */
-			if (g->status == 2 /* _Grunning */ && v[i].class == GO_CLASS_NONE) {
-				gp->running_at_exit++;
-				continue;
-			}
-			judge_end(g, &v[i]);
-		}
-		if (v[i].class == GO_CLASS_NONE)
-			continue;
 		f = report__add_goroutine(r);
 		if (!f)
 			break;

@@ -42,6 +42,8 @@ struct chan_info {
 	bool closed;
 	int senders, receivers, selecting;
 	char elem[64];
+	struct pw_gwait *last; /* the description last handed out: goroutines
+				* waiting alike share it */
 };
 
 struct sema_waiter {
@@ -163,13 +165,40 @@ static void type_name(const struct go_process *p, const struct go_chan_layout *l
 	out[n] = 0;
 }
 
-static void read_chan(const struct go_process *p, const struct go_chan_layout *l,
-		      uint64_t types, struct chan_info *c)
-{
-	uint8_t h[128];
-	int span = (l->hchan_sendq > l->hchan_recvq ? l->hchan_sendq : l->hchan_recvq) + 8;
+/* Element type names by runtime type address: the channels of a program
+ * have few element types, each read once, not once per channel. */
+struct type_cache {
+	uint64_t types;
+	struct {
+		uint64_t typ; /* 0: empty */
+		char name[64];
+	} v[64];
+};
 
-	if (span > (int)sizeof(h) || go_process__read(p, c->addr, h, span))
+static const char *cached_type_name(const struct go_process *p, const struct go_chan_layout *l,
+				    struct type_cache *tc, uint64_t typ)
+{
+	__typeof__(tc->v[0]) *e = &tc->v[(typ >> 4) % 64];
+
+	if (!typ)
+		return "";
+	if (e->typ != typ) {
+		e->typ = typ;
+		type_name(p, l, tc->types, typ, e->name, sizeof(e->name));
+	}
+	return e->name;
+}
+
+static int hchan_span(const struct go_chan_layout *l)
+{
+	return (l->hchan_sendq > l->hchan_recvq ? l->hchan_sendq : l->hchan_recvq) + 8;
+}
+
+/* The channel from its hchan bytes h (NULL: unreadable). */
+static void parse_chan(const struct go_process *p, const struct go_chan_layout *l,
+		       struct type_cache *tc, const uint8_t *h, struct chan_info *c)
+{
+	if (!h)
 		return;
 	c->qcount = le64(h + l->hchan_qcount);
 	c->dataqsiz = le64(h + l->hchan_dataqsiz);
@@ -177,104 +206,103 @@ static void read_chan(const struct go_process *p, const struct go_chan_layout *l
 	c->closed = le32(h + l->hchan_closed) != 0;
 	if (c->qcount > c->dataqsiz)
 		return; /* not a channel, or one changing under us */
-	type_name(p, l, types, le64(h + l->hchan_elemtype), c->elem, sizeof(c->elem));
+	snprintf(c->elem, sizeof(c->elem), "%s", cached_type_name(p, l, tc, le64(h + l->hchan_elemtype)));
 	c->ok = true;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static struct chan_info *find_chan(struct chan_info *v, int n, uint64_t addr)
-{
-	int lo = 0, hi = n;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (v[mid].addr == addr)
-			return &v[mid];
-		if (v[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* The first channel of g's sudog list, and how many it has. */
+/* The first channel of g's sudog list, and how many it has. sg: its first
+ * sudog, read already (NULL: that read failed); the others of a select
+ * are read one by one. */
 static uint64_t first_chan(const struct go_process *p, const struct go_chan_layout *l,
-			   const struct pw_goroutine *g, int *cases)
+			   const struct pw_goroutine *g, const uint8_t *first, int *cases)
 {
-	uint8_t sg[128];
+	uint8_t buf[128];
+	const uint8_t *sg = first;
 	int span = sudog_span(l);
-	uint64_t at = g->waiting, c = 0;
+	uint64_t c = 0;
 
 	*cases = 0;
-	while (at && *cases < MAX_SELECT && span <= (int)sizeof(sg) &&
-	       !go_process__read(p, at, sg, span)) {
+	while (sg && *cases < MAX_SELECT) {
+		uint64_t at;
+
 		if (le64(sg + l->sudog_g) != g->gaddr)
 			break; /* reused since: not this g's any more */
 		if (!*cases)
 			c = le64(sg + l->sudog_c);
 		(*cases)++;
 		at = le64(sg + l->sudog_waitlink);
+		sg = at && !go_process__read(p, at, buf, span) ? buf : NULL;
 	}
 	return c;
 }
 
-static int annotate_chans(const struct go_process *p, const struct go_chan_layout *l,
-			  struct go_snapshot *s)
+/* addrs[i], cases[i]: the first channel of every goroutine blocked on
+ * channels and how many it waits on; their first sudogs are read in
+ * batches (100k goroutines: 100 system calls, not 100k). Returns how many
+ * have one, or -ENOMEM. */
+static int first_chans(const struct go_process *p, const struct go_chan_layout *l,
+		       const struct go_snapshot *s, uint64_t *addrs, int *cases)
 {
-	uint64_t *addrs = calloc(s->n ? s->n : 1, sizeof(*addrs)), types = 0;
-	int *cases = calloc(s->n ? s->n : 1, sizeof(*cases));
-	struct chan_info *chans = NULL;
-	int na = 0, nc = 0, rc = -ENOMEM;
+	enum { BATCH = 1024 };
+	uint64_t at[BATCH];
+	size_t len[BATCH];
+	uint8_t *dst[BATCH], *buf;
+	bool ok[BATCH];
+	int idx[BATCH], m = 0, na = 0, span = sudog_span(l);
 
-	if (!addrs || !cases)
-		goto out;
-	for (int i = 0; i < s->n; i++) {
-		struct pw_goroutine *g = &s->g[i];
+	if (span > 128)
+		return 0;
+	if (!(buf = malloc(BATCH * 128)))
+		return -ENOMEM;
+	for (int i = 0; i <= s->n; i++) {
+		const struct pw_goroutine *g = i < s->n ? &s->g[i] : NULL;
 
-		if (g->status != G_WAITING || !g->waiting || !chan_kind(g->wait_reason))
-			continue;
-		if ((addrs[i] = first_chan(p, l, g, &cases[i])))
-			na++;
+		if (g && g->status == G_WAITING && g->waiting && chan_kind(g->wait_reason)) {
+			idx[m] = i;
+			at[m] = g->waiting;
+			len[m] = span;
+			dst[m] = buf + m * 128;
+			m++;
+		}
+		if (m == BATCH || (!g && m)) {
+			go_process__read_many(p, at, len, dst, ok, m);
+			for (int j = 0; j < m; j++) {
+				addrs[idx[j]] = first_chan(p, l, &s->g[idx[j]], ok[j] ? dst[j] : NULL,
+							   &cases[idx[j]]);
+				na += addrs[idx[j]] != 0;
+			}
+			m = 0;
+		}
 	}
-	if (!na) {
-		rc = 0;
-		goto out;
-	}
-	/* Each channel once, however many goroutines wait on it. */
-	chans = calloc(na, sizeof(*chans));
-	if (!chans)
-		goto out;
-	for (int i = 0; i < s->n; i++)
-		if (addrs[i])
-			chans[nc++].addr = addrs[i];
-	qsort(chans, nc, sizeof(*chans), cmp_u64); /* addr is the first field */
-	na = nc;
-	nc = 0;
-	for (int i = 0; i < na; i++)
-		if (!nc || chans[nc - 1].addr != chans[i].addr)
-			chans[nc++] = chans[i];
-	types = types_base(p, l);
-	for (int i = 0; i < nc; i++)
-		read_chan(p, l, types, &chans[i]);
-	/*
-	 * Who waits on each channel, from the goroutines just read rather
-	 * than by walking its sendq/recvq: every waiter is among them, and a
-	 * walk is one read per waiter (100k reads for one busy channel).
-	 */
-	for (int i = 0; i < s->n; i++) {
-		struct chan_info *c = addrs[i] ? find_chan(chans, nc, addrs[i]) : NULL;
-		const char *kind = c ? chan_kind(s->g[i].wait_reason) : NULL;
+	free(buf);
+	return na;
+}
 
-		if (!kind)
-			continue;
+/* A goroutine waiting on a channel: the channel (first), and its index. */
+struct chan_waiter {
+	uint64_t chan;
+	int g;
+};
+
+static int cmp_waiter_chan(const void *x, const void *y)
+{
+	const struct chan_waiter *a = x, *b = y;
+
+	if (a->chan != b->chan)
+		return a->chan < b->chan ? -1 : 1;
+	return a->g - b->g;
+}
+
+/* Describe the channel c to its waiters v[0..n) (sorted, all on c): who
+ * waits on it is counted from them rather than by walking its sendq/recvq
+ * (every waiter is among them, and a walk is one read per waiter: 100k
+ * reads for one busy channel). Waiters alike share one description. */
+static int describe_chan(struct go_snapshot *s, struct chan_info *c, const struct chan_waiter *v,
+			 int n, const int *cases)
+{
+	for (int k = 0; k < n; k++) {
+		const char *kind = chan_kind(s->g[v[k].g].wait_reason);
+
 		if (!strcmp(kind, "chan send"))
 			c->senders++;
 		else if (!strcmp(kind, "chan receive"))
@@ -282,33 +310,91 @@ static int annotate_chans(const struct go_process *p, const struct go_chan_layou
 		else
 			c->selecting++;
 	}
-	for (int i = 0; i < s->n; i++) {
-		struct pw_goroutine *g = &s->g[i];
-		struct chan_info *c;
-		struct pw_gwait *w;
+	for (int k = 0; c->ok && k < n; k++) {
+		struct pw_goroutine *g = &s->g[v[k].g];
+		const char *kind = chan_kind(g->wait_reason);
+		int ncases = !strcmp(kind, "select") ? cases[v[k].g] : 0;
+		struct pw_gwait *w = c->last;
 
-		if (!addrs[i] || !(c = find_chan(chans, nc, addrs[i])) || !c->ok)
-			continue;
-		if (!(w = calloc(1, sizeof(*w))))
-			goto out;
-		*w = (struct pw_gwait){
-			.kind = chan_kind(g->wait_reason), .object = c->addr, .is_chan = true,
-			.elem_size = c->elemsize, .cap = c->dataqsiz, .len = c->qcount,
-			.closed = c->closed, .senders = c->senders, .receivers = c->receivers,
-			.selecting = c->selecting,
-			.select_cases = !strcmp(chan_kind(g->wait_reason), "select") ? cases[i] : 0,
-		};
-		memcpy(w->elem_type, c->elem, sizeof(w->elem_type));
-		if (!c->elem[0])
-			w->note = "element type name not read (no runtime.types / moduledata)";
-		free(g->wait);
+		if (w && w->kind == kind && w->select_cases == ncases) {
+			w->shares++;
+		} else {
+			if (!(w = calloc(1, sizeof(*w))))
+				return -ENOMEM;
+			*w = (struct pw_gwait){
+				.kind = kind, .object = c->addr, .is_chan = true,
+				.elem_size = c->elemsize, .cap = c->dataqsiz, .len = c->qcount,
+				.closed = c->closed, .senders = c->senders,
+				.receivers = c->receivers, .selecting = c->selecting,
+				.select_cases = ncases,
+			};
+			memcpy(w->elem_type, c->elem, sizeof(w->elem_type));
+			if (!c->elem[0])
+				w->note = "element type name not read (no runtime.types / moduledata)";
+			c->last = w;
+		}
+		pw_gwait__release(g->wait);
 		g->wait = w;
+	}
+	return 0;
+}
+
+static int annotate_chans(const struct go_process *p, const struct go_chan_layout *l,
+			  struct go_snapshot *s)
+{
+	enum { BATCH = 1024 };
+	uint64_t *addrs = calloc(s->n ? s->n : 1, sizeof(*addrs)), at[BATCH];
+	int *cases = calloc(s->n ? s->n : 1, sizeof(*cases)), first[BATCH], span = hchan_span(l);
+	struct type_cache *tc = calloc(1, sizeof(*tc));
+	struct chan_waiter *v = NULL;
+	uint8_t *raw = NULL, *dst[BATCH];
+	size_t len[BATCH];
+	bool ok[BATCH];
+	int na = 0, rc = -ENOMEM, m = 0;
+
+	if (!addrs || !cases || !tc || (na = first_chans(p, l, s, addrs, cases)) < 0)
+		goto out;
+	/* Each channel once, however many goroutines wait on it: the waiters
+	 * sorted by channel, the channels read in batches. */
+	if (!(v = malloc((na ? na : 1) * sizeof(*v))) || !(raw = malloc(BATCH * 128)))
+		goto out;
+	na = 0;
+	for (int i = 0; i < s->n; i++)
+		if (addrs[i])
+			v[na++] = (struct chan_waiter){ addrs[i], i };
+	qsort(v, na, sizeof(*v), cmp_waiter_chan);
+	tc->types = na ? types_base(p, l) : 0;
+	for (int i = 0; i <= na; i++) {
+		if (i < na && i && v[i].chan == v[i - 1].chan)
+			continue;
+		/* i starts a run (or is the end): flush a full batch first. */
+		if (m == BATCH || (i == na && m)) {
+			go_process__read_many(p, at, len, dst, ok, span <= 128 ? m : 0);
+			for (int j = 0; j < m; j++) {
+				struct chan_info c = { .addr = at[j] };
+				int end = j + 1 < m ? first[j + 1] : i;
+
+				parse_chan(p, l, tc, span <= 128 && ok[j] ? dst[j] : NULL, &c);
+				if (describe_chan(s, &c, v + first[j], end - first[j], cases))
+					goto out;
+			}
+			m = 0;
+		}
+		if (i < na) {
+			first[m] = i;
+			at[m] = v[i].chan;
+			len[m] = span;
+			dst[m] = raw + m * 128;
+			m++;
+		}
 	}
 	rc = 0;
 out:
 	free(addrs);
 	free(cases);
-	free(chans);
+	free(tc);
+	free(v);
+	free(raw);
 	return rc;
 }
 
@@ -497,7 +583,7 @@ static int annotate_semas(const struct go_process *p, const struct go_chan_layou
 			w->note = note ? note : "not found in runtime.semtable (woken since?)";
 		else if (w->lock_type)
 			w->note = "the holder is not recorded by Go";
-		free(g->wait);
+		pw_gwait__release(g->wait);
 		g->wait = w;
 		q[nq++] = g;
 	}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* JSON printer: schema "parkwatch/1" (tools/parkwatch.schema.json, explained
  * in tools/doc/output.md). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "report/json_writer.h"
@@ -30,6 +32,65 @@ static void print_stack(struct json *j, const struct pw_stack *s)
 		json_object_end(j);
 	}
 	json_array_end(j);
+}
+
+/*
+ * A value printed once and written again as text while the same object
+ * comes back: goroutines of one group share their stack's frames (and
+ * often their wait) and are printed back to back, so 100k goroutines cost
+ * a few renderings, not 100k.
+ */
+struct json_memo {
+	const void *seen; /* printed last, not memorised yet */
+	const void *key;  /* what text holds */
+	char *text;
+	size_t len;
+};
+
+/* Memorise the text of print(arg) for key: 0, or -1 (nothing kept). */
+static int memorise(struct json_memo *m, const void *key,
+		    void (*print)(struct json *, const void *), const void *arg)
+{
+	struct json sub;
+	FILE *f;
+
+	free(m->text);
+	m->text = NULL;
+	m->key = NULL;
+	if (!(f = open_memstream(&m->text, &m->len)))
+		return -1;
+	json_init(&sub, f);
+	print(&sub, arg);
+	if (fclose(f)) {
+		free(m->text);
+		m->text = NULL;
+		return -1;
+	}
+	/* A document of its own ends its line: not this value. */
+	if (m->len && m->text[m->len - 1] == '\n')
+		m->len--;
+	m->key = key;
+	return 0;
+}
+
+/* print(arg), whose text depends on key only (NULL: not memorised). The
+ * second time in a row a key comes, its text is kept for the next ones. */
+static void print_memo(struct json *j, struct json_memo *m, const void *key,
+		       void (*print)(struct json *, const void *), const void *arg)
+{
+	if (key && key == m->key) {
+		json_raw(j, m->text, m->len);
+	} else if (key && key == m->seen && !memorise(m, key, print, arg)) {
+		json_raw(j, m->text, m->len);
+	} else {
+		print(j, arg);
+		m->seen = key;
+	}
+}
+
+static void print_stack_value(struct json *j, const void *s)
+{
+	print_stack(j, s);
 }
 
 static void print_wait(struct json *j, const struct pw_flagged *t)
@@ -215,9 +276,10 @@ static void print_thread(struct json *j, const struct pw_report *r, const struct
 
 /* What a goroutine waits on (go/wait.c): no target goroutine is ever known
  * (Go records no channel peer nor mutex holder), only the object. */
-static void print_gwaits_for(struct json *j, const struct pw_gwait *w)
+static void print_gwait(struct json *j, const void *arg)
 {
-	json_key(j, "waits_for");
+	const struct pw_gwait *w = arg;
+
 	if (!w) {
 		json_null(j);
 		return;
@@ -258,7 +320,13 @@ static void print_gwaits_for(struct json *j, const struct pw_gwait *w)
 	json_object_end(j);
 }
 
-static void print_goroutine(struct json *j, const struct pw_gflagged *f)
+/* The memos of the goroutine list: stacks by shared block, waits by
+ * description. */
+struct gmemos {
+	struct json_memo stack, wait;
+};
+
+static void print_goroutine(struct json *j, const struct pw_gflagged *f, struct gmemos *m)
 {
 	const struct pw_goroutine *g = &f->g;
 
@@ -306,9 +374,10 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 	}
 	json_kstring(j, "start_function", g->start_function);
 	json_key(j, "stack");
-	print_stack(j, &g->stack);
+	print_memo(j, &m->stack, g->stack.shared, print_stack_value, &g->stack);
 	json_kstring(j, "stack_error", g->stack.error);
-	print_gwaits_for(j, g->wait);
+	json_key(j, "waits_for");
+	print_memo(j, &m->wait, g->wait, print_gwait, g->wait);
 	json_object_end(j);
 }
 
@@ -341,11 +410,15 @@ static void print_idle_summary(struct json *j, const struct pw_report *r)
 
 static void print_goroutines(struct json *j, const struct pw_report *r)
 {
+	struct gmemos m = { 0 };
+
 	json_key(j, "goroutines");
 	json_array_begin(j);
 	for (int i = 0; i < r->ngoroutines; i++)
-		print_goroutine(j, &r->goroutines[i]);
+		print_goroutine(j, &r->goroutines[i], &m);
 	json_array_end(j);
+	free(m.stack.text);
+	free(m.wait.text);
 	json_key(j, "go_processes");
 	json_array_begin(j);
 	for (int i = 0; i < r->ngoprocs; i++) {

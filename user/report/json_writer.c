@@ -168,6 +168,12 @@ void json_hex(struct json *j, uint64_t v)
 	fputc('"', j->f);
 }
 
+void json_raw(struct json *j, const char *text, size_t len)
+{
+	before_value(j);
+	fwrite(text, 1, len, j->f);
+}
+
 void json_kstring(struct json *j, const char *k, const char *s) { json_key(j, k); json_string(j, s); }
 void json_kint(struct json *j, const char *k, long long v) { json_key(j, k); json_int(j, v); }
 void json_kuint(struct json *j, const char *k, unsigned long long v) { json_key(j, k); json_uint(j, v); }

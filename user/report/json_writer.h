@@ -29,6 +29,8 @@ void json_uint(struct json *j, unsigned long long v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 void json_hex(struct json *j, uint64_t v); /* "0x1f" as a string */
+/* One value written before as JSON text (by this writer, into memory). */
+void json_raw(struct json *j, const char *text, size_t len);
 
 /* key + value shorthands */
 void json_kstring(struct json *j, const char *key, const char *s);

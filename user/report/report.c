@@ -102,6 +102,8 @@ const char *report__exit_reason_name(enum pw_exit_reason why)
 
 static int cmp_stacks(const struct pw_stack *a, const struct pw_stack *b)
 {
+	if (a->frames == b->frames && a->nframes == b->nframes)
+		return 0; /* one shared block (or both empty) */
 	if (a->nframes != b->nframes)
 		return a->nframes < b->nframes ? -1 : 1;
 	for (int i = 0; i < a->nframes; i++)
@@ -181,6 +183,20 @@ void report__remove(struct pw_report *r, int i)
 	r->threads[i] = r->threads[--r->nthreads];
 }
 
+int report__reserve_goroutines(struct pw_report *r, int n)
+{
+	struct pw_gflagged *v;
+
+	if (n <= r->gcap - r->ngoroutines)
+		return 0;
+	v = realloc(r->goroutines, (size_t)(r->ngoroutines + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->goroutines = v;
+	r->gcap = r->ngoroutines + n;
+	return 0;
+}
+
 struct pw_gflagged *report__add_goroutine(struct pw_report *r)
 {
 	if (r->ngoroutines == r->gcap) {
@@ -209,6 +225,8 @@ struct pw_goproc *report__add_goproc(struct pw_report *r)
 
 static int strcmp_null(const char *a, const char *b)
 {
+	if (a == b) /* static names: 100k goroutines' sort compares them */
+		return 0;
 	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
 }
 

@@ -185,6 +185,9 @@ void report__remove(struct pw_report *r, int i);
 int report__group(struct pw_report *r);
 /* Group the goroutines (call after adding them all). */
 int report__group_goroutines(struct pw_report *r);
+/* Room for n more goroutines in one allocation (a snapshot's worth:
+ * no doubling of 100k). 0 or -ENOMEM. */
+int report__reserve_goroutines(struct pw_report *r, int n);
 /* Append a flagged goroutine (zeroed); NULL on ENOMEM. */
 struct pw_gflagged *report__add_goroutine(struct pw_report *r);
 struct pw_goproc *report__add_goproc(struct pw_report *r);
