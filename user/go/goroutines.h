@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include "report/stack.h"
 
@@ -86,6 +87,22 @@ static inline void pw_goroutine__release(struct pw_goroutine *g)
 	pw_stack__free(&g->stack);
 	pw_gwait__release(g->wait);
 	free(g->test);
+}
+
+/* Give g another stack (a CPU sample of a running goroutine): the creation
+ * site's strings lived in the old stack's block when it was shared, so
+ * they become g's own first (NULL where a copy fails: the site unnamed). */
+static inline void pw_goroutine__set_stack(struct pw_goroutine *g, struct pw_stack st)
+{
+	if (g->stack.shared) {
+		struct pw_frame *c = &g->created_by;
+
+		c->function = c->function ? strdup(c->function) : NULL;
+		c->file = c->file ? strdup(c->file) : NULL;
+		c->module = c->module ? strdup(c->module) : NULL;
+	}
+	pw_stack__free(&g->stack);
+	g->stack = st;
 }
 
 struct go_snapshot {

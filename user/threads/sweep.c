@@ -385,8 +385,7 @@ static void sample_spinning_goroutines(struct pw_report *r, struct unwinders *us
 			pw_stack__free(&st);
 			continue;
 		}
-		pw_stack__free(&gf->g.stack);
-		gf->g.stack = st;
+		pw_goroutine__set_stack(&gf->g, st);
 		gf->stack_sampled = true;
 	}
 }
