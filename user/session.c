@@ -188,7 +188,7 @@ int session__report(struct session *s, const struct sweep_opts *so, bool final, 
 		/* Command mode judges what is left at each exit; its periodic
 		 * reports (first looks at tests still running) inform only. */
 		if (!s->has_command || end)
-			s->flagged |= found;
+			s->flagged |= report__flagged(&r, s->c->fail_on);
 		if (!quiet || found)
 			err = session__print(s, &r);
 	}
@@ -225,7 +225,7 @@ static int sample(struct session *s)
 	for (int i = 0; !err && i < r.nexited; i++)
 		target_gone |= r.exited[i].reason != PW_EXIT_DURING_SWEEP;
 	if (!err && target_gone && !s->srv) { /* a daemon publishes at its next sweep */
-		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
+		s->flagged |= report__flagged(&r, s->c->fail_on);
 		err = session__print(s, &r);
 	}
 	report__free(&r);
@@ -395,6 +395,8 @@ static int prepare(struct session *s)
 	s->go = c->no_goroutines ? NULL : go_watch__new();
 	if (!s->cr || (!c->no_goroutines && !s->go))
 		return EXIT_ENV;
+	if (s->go)
+		go_watch__set_prove(s->go, c->prove);
 	if (c->command) {
 		/* The child exists (held before exec) so its pid can be the
 		 * filter the programs are loaded with. */

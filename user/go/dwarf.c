@@ -352,3 +352,62 @@ int go_binary__test_layout_dwarf(const struct go_binary *b, struct go_test_layou
 	dwarf_end(dw);
 	return ret;
 }
+
+/* --- the heap (go/heap.c) -------------------------------------------- */
+
+/* runtime.mspan is read up to its last field the heap reader uses. */
+static int span_read_size(const struct go_heap_layout *l)
+{
+	int m = 0;
+	const int o[] = { l->span_start, l->span_npages, l->span_elemsize, l->span_spanclass,
+			  l->span_state };
+
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+		if (o[i] + 8 > m)
+			m = o[i] + 8;
+	return m;
+}
+
+int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layout *out)
+{
+	struct wanted w[] = { { .name = "runtime.mheap" }, { .name = "runtime.heapArena" },
+			      { .name = "runtime.mspan" },  { .name = "runtime.sudog" },
+			      { .name = "runtime.g" } };
+	Dwarf *dw;
+	int ret = -ESRCH;
+
+	memset(out, 0xff, sizeof(*out));
+	out->source = NULL;
+	out->mheap = 0;
+	if (!(dw = open_dwarf(b)))
+		return -ENOENT;
+	find_structs(dw, w, 5);
+	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found) {
+		out->mheap_arenas = member(&w[0].die, "arenas", NULL);
+		out->mheap_all_arenas = member(&w[0].die, "heapArenas", NULL); /* 1.21+ */
+		if (out->mheap_all_arenas < 0)
+			out->mheap_all_arenas = member(&w[0].die, "allArenas", NULL);
+		out->arena_spans = member(&w[1].die, "spans", NULL);
+		out->span_start = member(&w[2].die, "startAddr", NULL);
+		out->span_npages = member(&w[2].die, "npages", NULL);
+		out->span_spanclass = member(&w[2].die, "spanclass", NULL);
+		out->span_elemsize = member(&w[2].die, "elemsize", NULL);
+		out->span_state = member(&w[2].die, "state", NULL);
+		out->sudog_g = member(&w[3].die, "g", NULL);
+		out->sudog_elem = member(&w[3].die, "elem", NULL);
+		out->sudog_c = member(&w[3].die, "c", NULL);
+		out->sudog_waitlink = member(&w[3].die, "waitlink", NULL);
+		out->g_waiting = member(&w[4].die, "waiting", NULL);
+		out->span_size = span_read_size(out);
+		if (out->mheap_arenas >= 0 && out->mheap_all_arenas >= 0 && out->arena_spans >= 0 &&
+		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
+		    out->span_elemsize >= 0 && out->span_state >= 0 && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
+		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&
+		    out->span_size <= 4096 && out->arena_spans <= (8 << 20)) {
+			out->source = "dwarf";
+			ret = 0;
+		}
+	}
+	dwarf_end(dw);
+	return ret;
+}

@@ -253,6 +253,35 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
 #define GO_RWMUTEX_WRITERSEM 8
 #define GO_RWMUTEX_READERSEM 12
 
+/* --- the heap (dwarf.c, heap_layout.c) ------------------------------ */
+
+/* What go/heap.c needs to read the runtime's heap metadata from outside:
+ * byte offsets, -1 when unknown. Constants that are the same for every
+ * version on linux/amd64 (64 MiB arenas, one L2 level, 8 KiB pages,
+ * arenaBaseOffset 0xffff800000000000, mSpanInUse = 1) are in go/heap.c. */
+struct go_heap_layout {
+	const char *source;      /* "dwarf" or "table go1.N" */
+	uint64_t mheap;          /* link-time address of runtime.mheap_, 0 unknown */
+	int mheap_arenas;        /* mheap.arenas ([1]*[1<<22]*heapArena) */
+	int mheap_all_arenas;    /* mheap.allArenas (<= 1.20) / heapArenas ([]arenaIdx) */
+	int arena_spans;         /* heapArena.spans ([8192]*mspan) */
+	int span_start, span_npages, span_spanclass, span_elemsize, span_state;
+	int span_size;           /* bytes of runtime.mspan read (to the last field used) */
+	int sudog_g, sudog_elem, sudog_c, sudog_waitlink, g_waiting; /* what the pass hides */
+};
+
+/* From DWARF: -ENOENT without, -ESRCH when a struct or field is missing. */
+int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layout *out);
+/* DWARF, else the built-in table for the version, else -ENOTSUP with a
+ * sentence in err. mheap from .symtab, else -ENOENT with a sentence. */
+int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out, char *err,
+			   size_t errlen);
+
+/* The module's data and bss (link-time [addr, addr+size)): the GC's global
+ * roots. noptrdata/noptrbss hold no pointers and are left out. Returns how
+ * many ranges were written (at most max). */
+int go_binary__root_ranges(const struct go_binary *b, uint64_t *addr, uint64_t *size, int max);
+
 /* --- names (runtime.c) ----------------------------------------------- */
 
 /* runtime.waitReason value -> its string in that Go version ("chan

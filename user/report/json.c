@@ -267,6 +267,7 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 	/* Goroutines judged so far are parked, spinning or growing: the
 	 * class is the verdict in the shared vocabulary. */
 	json_kstring(j, "verdict", f->class);
+	json_kstring(j, "evidence", f->evidence[0] ? f->evidence : NULL);
 	json_kstring(j, "test", g->test); /* null: not created under a test */
 	json_kint(j, "group", f->group);
 	if (f->site_count)
@@ -347,6 +348,14 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 		json_kint(j, "goroutines", p->goroutines);
 		json_kint(j, "runtime_hidden", p->runtime_hidden);
 		json_kint(j, "running_at_exit", p->running_at_exit);
+		if (p->proved || p->prove_error) {
+			json_key(j, "prove");
+			json_object_begin(j);
+			json_kint(j, "leaked", p->prove_leaked);
+			json_kuint(j, "elapsed_us", p->prove_us);
+			json_kstring(j, "error", p->prove_error);
+			json_object_end(j);
+		}
 		json_kstring(j, "error", p->error);
 		json_object_end(j);
 	}
