@@ -368,8 +368,19 @@ static int span_read_size(const struct go_heap_layout *l)
 	return m;
 }
 
+/* Size of a member's type (through typedefs), -1 unknown. */
+static int type_size(Dwarf_Die *t)
+{
+	Dwarf_Word size;
+
+	if (dwarf_aggregate_size(t, &size) || size > INT32_MAX)
+		return -1;
+	return size;
+}
+
 int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layout *out)
 {
+	Dwarf_Die t;
 	struct wanted w[] = { { .name = "runtime.mheap" }, { .name = "runtime.heapArena" },
 			      { .name = "runtime.mspan" },  { .name = "runtime.sudog" },
 			      { .name = "runtime.g" } };
@@ -394,8 +405,10 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		out->span_elemsize = member(&w[2].die, "elemsize", NULL);
 		out->span_state = member(&w[2].die, "state", NULL);
 		out->sudog_g = member(&w[3].die, "g", NULL);
-		out->sudog_elem = member(&w[3].die, "elem", NULL);
-		out->sudog_c = member(&w[3].die, "c", NULL);
+		out->sudog_elem = member(&w[3].die, "elem", &t);
+		out->sudog_elem_size = type_size(&t);
+		out->sudog_c = member(&w[3].die, "c", &t);
+		out->sudog_c_size = type_size(&t);
 		out->sudog_waitlink = member(&w[3].die, "waitlink", NULL);
 		out->g_waiting = member(&w[4].die, "waiting", NULL);
 		out->span_size = span_read_size(out);
@@ -403,6 +416,8 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
 		    out->span_elemsize >= 0 && out->span_state >= 0 && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
 		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&
+		    (out->sudog_elem_size == 8 || out->sudog_elem_size == 16) &&
+		    (out->sudog_c_size == 8 || out->sudog_c_size == 16) &&
 		    out->span_size <= 4096 && out->arena_spans <= (8 << 20)) {
 			out->source = "dwarf";
 			ret = 0;

@@ -268,6 +268,10 @@ struct go_heap_layout {
 	int span_start, span_npages, span_spanclass, span_elemsize, span_state;
 	int span_size;           /* bytes of runtime.mspan read (to the last field used) */
 	int sudog_g, sudog_elem, sudog_c, sudog_waitlink, g_waiting; /* what the pass hides */
+	/* bytes of sudog.elem / sudog.c: 8, or 16 since 1.26, where they are
+	 * maybeTraceablePtr {vp pointer; vu uintptr}: the copy in vu must be
+	 * hidden too from a conservative scan */
+	int sudog_elem_size, sudog_c_size;
 };
 
 /* From DWARF: -ENOENT without, -ESRCH when a struct or field is missing. */

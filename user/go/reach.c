@@ -200,6 +200,10 @@ static int scan_words(struct pass *ps, uint64_t addr, const uint8_t *buf, size_t
 		if (w < 4096 || !go_heap__find(ps->heap, w, &o) || hidden(ps, addr + i))
 			continue;
 		if (go_heap__mark(ps->heap, &o)) {
+			static uint64_t dbg = 1;
+			if (dbg == 1) { const char *e = getenv("PW_DEBUG_REACH"); dbg = e ? strtoull(e, 0, 16) : 0; }
+			if (dbg && dbg >= o.base && dbg < o.base + o.size)
+				fprintf(stderr, "DEBUG marked %llx (size %llu) from word at %llx (range %llx)\n", (unsigned long long)o.base, (unsigned long long)o.size, (unsigned long long)(addr + i), (unsigned long long)addr);
 			ps->st->marked++;
 			if (!o.noscan && push_work(ps, o.base, o.size))
 				return -ENOMEM;
@@ -337,8 +341,10 @@ static void evidence(const struct pw_goroutine *g, const struct gstate *gs, char
 	default: {
 		const char *dot = r ? strrchr(r, '.') : NULL;
 
-		snprintf(out, len, "%.*s 0x%llx unreachable from any runnable goroutine or global",
-			 dot ? (int)(dot - r) : 4, dot ? r : "sync", (unsigned long long)gs->wait[0]);
+		snprintf(out, len, "%.*s %s 0x%llx unreachable from any runnable goroutine or "
+			 "global", dot ? (int)(dot - r) : 4, dot ? r : "sync",
+			 eq(r, "sync.Cond.Wait") ? "notify list" : "semaphore",
+			 (unsigned long long)gs->wait[0]);
 	}
 	}
 }
@@ -388,10 +394,14 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 			g->kind = K_ROOT;
 			continue;
 		}
-		for (int k = 0; k < ns; k++)
-			if (push_hidden(&ps, sudogs[k] +
-						     (g->kind == K_CHAN ? ps.hl.sudog_c : ps.hl.sudog_elem)))
-				goto out;
+		for (int k = 0; k < ns; k++) {
+			int off = g->kind == K_CHAN ? ps.hl.sudog_c : ps.hl.sudog_elem;
+			int size = g->kind == K_CHAN ? ps.hl.sudog_c_size : ps.hl.sudog_elem_size;
+
+			for (int w = 0; w < size; w += 8)
+				if (push_hidden(&ps, sudogs[k] + off + w))
+					goto out;
+		}
 	}
 	if (ps.nhidden)
 		qsort(ps.hidden, ps.nhidden, 8, cmp_u64);
