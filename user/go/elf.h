@@ -134,6 +134,29 @@ int go_binary__frames(const struct go_binary *b, uint64_t pc, struct go_frame *f
  */
 int go_binary__sp_delta(const struct go_binary *b, uint64_t pc, int32_t *delta);
 
+/* What the GC knows of a frame at pc (a return address minus 1, or the
+ * pc of the innermost frame): the frame size (pcsp), and the pointer
+ * bitmaps of its locals ([varp - nlocals*8, varp), varp = sp + frame - 8
+ * with frame pointers) and arguments ([argp, argp + nargs*8), argp =
+ * sp + frame + 8), FUNCDATA_LocalsPointerMaps / ArgsPointerMaps at
+ * PCDATA_StackMapIndex (map 0 where the index is -1, as the runtime does),
+ * and its stack objects (records {off, size, ptrBytes, gcdataoff} int32;
+ * off < 0 from varp, else from argp). Bitmaps NULL when the function has
+ * none (assembly). 0, -ENOENT (not Go code), -EINVAL, -ENOTSUP (pclntab
+ * before 1.18: no maps read). */
+struct go_stack_maps {
+	uint64_t entry;
+	const char *function;
+	int32_t frame;
+	int32_t map_index;       /* PCDATA_StackMapIndex at pc, -1 none */
+	uint32_t argsize;        /* _func.args, bytes */
+	const uint8_t *locals, *args;
+	uint32_t nlocals, nargs; /* bits (words) */
+	const uint8_t *objects;  /* 16-byte records */
+	uint64_t nobjects;
+};
+int go_binary__stack_maps(const struct go_binary *b, uint64_t pc, struct go_stack_maps *out);
+
 /* Entry (and end, when not NULL) of a function by its pclntab name, e.g.
  * "runtime.allgadd"; works in stripped binaries. 0 when absent. */
 uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end);

@@ -29,7 +29,7 @@ enum kind { K_SKIP, K_ROOT, K_CHAN, K_SYNC, K_NIL, K_NOCASES };
 struct gstate {
 	enum kind kind;
 	bool resolved;          /* became a root */
-	uint64_t g, goid, waiting, lo, hi, sp;
+	uint64_t g, goid, waiting, lo, hi, sp, pc;
 	uint32_t status;
 	uint8_t reason;
 	int nwait;
@@ -51,7 +51,16 @@ struct pass {
 	size_t nwork, wcap;
 	uint8_t *buf;           /* CHUNK */
 	struct go_reach_stats *st;
+	bool precise;           /* stack maps (pclntab 1.18+), else whole frames */
 };
+
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -162,6 +171,7 @@ static bool read_g(const struct pass *ps, uint64_t gaddr, struct gstate *gs)
 		gs->lo = le64(raw + gl->stack_lo);
 		gs->hi = le64(raw + gl->stack_hi);
 		gs->sp = le64(raw + gl->sched_sp);
+		gs->pc = le64(raw + gl->sched_pc);
 		gs->waiting = le64(raw + ps->hl.g_waiting);
 	}
 	free(raw);
@@ -190,25 +200,30 @@ static int push_work(struct pass *ps, uint64_t base, uint64_t size)
 
 /* Every aligned word of buf (read from addr): a pointer into a heap object
  * marks it, and queues it for scanning unless noscan. */
-static int scan_words(struct pass *ps, uint64_t addr, const uint8_t *buf, size_t len)
+static int scan_word(struct pass *ps, uint64_t at, uint64_t w)
 {
-	ps->st->scanned_bytes += len;
-	for (size_t i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = le64(buf + i);
-		struct go_heap_obj o;
+	struct go_heap_obj o;
 
-		if (w < 4096 || !go_heap__find(ps->heap, w, &o) || hidden(ps, addr + i))
-			continue;
-		if (go_heap__mark(ps->heap, &o)) {
+	if (w < 4096 || !go_heap__find(ps->heap, w, &o) || hidden(ps, at))
+		return 0;
+	if (go_heap__mark(ps->heap, &o)) {
 			static uint64_t dbg = 1;
 			if (dbg == 1) { const char *e = getenv("PW_DEBUG_REACH"); dbg = e ? strtoull(e, 0, 16) : 0; }
 			if (dbg && dbg >= o.base && dbg < o.base + o.size)
-				fprintf(stderr, "DEBUG marked %llx (size %llu) from word at %llx (range %llx)\n", (unsigned long long)o.base, (unsigned long long)o.size, (unsigned long long)(addr + i), (unsigned long long)addr);
+				fprintf(stderr, "DEBUG marked %llx (size %llu) from word at %llx\n", (unsigned long long)o.base, (unsigned long long)o.size, (unsigned long long)at);
 			ps->st->marked++;
 			if (!o.noscan && push_work(ps, o.base, o.size))
 				return -ENOMEM;
-		}
 	}
+	return 0;
+}
+
+static int scan_words(struct pass *ps, uint64_t addr, const uint8_t *buf, size_t len)
+{
+	ps->st->scanned_bytes += len;
+	for (size_t i = 0; i + 8 <= len; i += 8)
+		if (scan_word(ps, addr + i, le64(buf + i)))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -275,17 +290,110 @@ next:;
 	return rc;
 }
 
+/* Words [from, to) of the stack copy st (read from base): every word, or
+ * those whose bit is set in bits. */
+static int scan_stack_words(struct pass *ps, const uint8_t *st, uint64_t base, uint64_t top,
+			    uint64_t from, uint64_t to, const uint8_t *bits)
+{
+	if (from < base)
+		from = base;
+	if (to > top)
+		to = top;
+	for (uint64_t a = from & ~7ull, k = 0; a + 8 <= to; a += 8, k++) {
+		if (bits && !(bits[k / 8] & (1u << (k % 8))))
+			continue;
+		if (scan_word(ps, a, le64(st + (a - base))))
+			return -ENOMEM;
+	}
+	ps->st->scanned_bytes += to > from ? to - from : 0;
+	return 0;
+}
+
+/*
+ * A stopped goroutine's stack frame by frame, as the GC scans it: the
+ * pointer bitmaps of each frame's locals and arguments at its pc, and its
+ * stack objects (address-taken locals: scanned whole here, where the GC
+ * scans them only when a live pointer refers to them). A frame without
+ * maps (assembly, an async preemption point and the frame it interrupted)
+ * is scanned whole; an unwinding that goes wrong scans the rest whole.
+ * Stale words in slots that are dead at the frame's pc — left there by
+ * earlier calls — are what the maps keep out.
+ */
+static int scan_frames(struct pass *ps, const struct gstate *gs)
+{
+	const struct go_binary *b = go_process__binary(ps->p);
+	uint64_t bias = go_process__bias(ps->p), sp = gs->sp, pc = gs->pc, top = gs->hi;
+	uint8_t *st;
+	bool whole_next = false;
+	int rc = 0;
+
+	if (top - sp > (64u << 20) || !(st = malloc(top - sp)))
+		return scan_range(ps, sp, top - sp);
+	if (go_process__read(ps->p, sp, st, top - sp)) {
+		free(st);
+		return 0; /* the stack is gone: the goroutine too */
+	}
+	for (int n = 0; n < 100000 && !rc; n++) {
+		struct go_func_info fi;
+		struct go_stack_maps m;
+		uint64_t lpc = pc - bias, fp, varp, argp;
+		bool whole;
+
+		if (go_binary__lookup(b, lpc, &fi) ||
+		    go_binary__stack_maps(b, lpc == fi.entry ? lpc : lpc - 1, &m))
+			break; /* not Go code: the rest whole, below */
+		fp = sp + m.frame + 8;
+		if (fp > top)
+			break;
+		varp = sp + m.frame;
+		if (varp > sp)
+			varp -= 8; /* the saved frame pointer */
+		argp = fp;
+		whole = whole_next || !m.locals || !strcmp(m.function, "runtime.asyncPreempt");
+		whole_next = !strcmp(m.function, "runtime.asyncPreempt");
+		if (whole)
+			rc = scan_stack_words(ps, st, gs->sp, top, sp, fp, NULL);
+		else
+			rc = scan_stack_words(ps, st, gs->sp, top, varp - (uint64_t)m.nlocals * 8, varp,
+					      m.locals);
+		if (!rc)
+			rc = scan_stack_words(ps, st, gs->sp, top, argp,
+					      argp + (m.args ? (uint64_t)m.nargs * 8 : m.argsize),
+					      m.args);
+		for (uint64_t k = 0; k < m.nobjects && !rc; k++) {
+			int32_t off = (int32_t)le32(m.objects + k * 16);
+			int32_t size = (int32_t)le32(m.objects + k * 16 + 4);
+			uint64_t at = off < 0 ? varp + off : argp + off;
+
+			if (size > 0)
+				rc = scan_stack_words(ps, st, gs->sp, top, at, at + size, NULL);
+		}
+		if (!strcmp(m.function, "runtime.goexit") || fp + 8 > top + 8)
+			goto done;
+		pc = le64(st + (sp + m.frame - gs->sp));
+		sp = fp;
+		if (sp >= top)
+			goto done;
+	}
+	if (!rc && sp < top)
+		rc = scan_stack_words(ps, st, gs->sp, top, sp, top, NULL);
+done:
+	free(st);
+	return rc;
+}
+
 static int scan_stack(struct pass *ps, const struct gstate *gs)
 {
 	uint64_t from = gs->sp;
 
 	if (gs->hi <= gs->lo || gs->hi - gs->lo > (1ull << 30))
 		return 0; /* no stack (not started, or freed) */
-	/* A running goroutine's saved sp is stale and one in a syscall saved
-	 * its own elsewhere: the whole stack then. */
+	/* A running goroutine's saved registers are stale and one in a
+	 * syscall saved its own elsewhere: the whole stack then, without
+	 * maps. */
 	if (gs->status == G_RUNNING || gs->status == G_SYSCALL || from < gs->lo || from >= gs->hi)
-		from = gs->lo;
-	return scan_range(ps, from, gs->hi - from);
+		return scan_range(ps, gs->lo, gs->hi - gs->lo);
+	return ps->precise ? scan_frames(ps, gs) : scan_range(ps, from, gs->hi - from);
 }
 
 /* The profile's test: a wait object marked, or not in the heap at all (a
@@ -376,6 +484,7 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 		goto out;
 	if ((rc = go_binary__heap_layout(b, &ps.hl, err, errlen)))
 		goto out;
+	ps.precise = go_binary__pclntab_version(b) >= 118 && !getenv("PARKWATCH_REACH_CONSERVATIVE");
 	/* The goroutines first, then the heap: a goroutine that is a leak
 	 * candidate now and the same when read again after the pass. */
 	for (int i = 0; i < s->n; i++) {
