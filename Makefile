@@ -76,6 +76,12 @@ GO_MATRIX = $(foreach t,$(GO_MATRIX_TOOLCHAINS),$(foreach k,$(GO_MATRIX_KINDS),$
 GO_STRIPPED_FIXTURES = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s \
 	$(OUT)/fixtures/go/cgostacks-go126-s $(OUT)/fixtures/go/cgostacks-go126-w
 GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
+# tests/proved_leaks.bats: the truth from Go itself (its goroutineleak
+# profile, behind GOEXPERIMENT=goroutineleakprofile in 1.26), and stripped
+# builds, whose heap layout comes from the version tables.
+GO_LEAKPROOF_FIXTURES = $(OUT)/fixtures/go/leakshapes-go126-leakprof \
+	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s
+GO_FIXTURES += $(GO_LEAKPROOF_FIXTURES)
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -187,6 +193,10 @@ $(OUT)/fixtures/go/matrix/%: tests/fixtures/go/mutexhold/main.go tests/fixtures/
 $(OUT)/fixtures/go/%-go126-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go126-leakprof: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOEXPERIMENT=goroutineleakprofile $(GO) build -o $(CURDIR)/$@ *.go
 
 $(OUT)/fixtures/go/%-go126-w: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)

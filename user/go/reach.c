@@ -351,6 +351,8 @@ static int scan_frames(struct pass *ps, const struct gstate *gs)
 		argp = fp;
 		whole = whole_next || !m.locals || !strcmp(m.function, "runtime.asyncPreempt");
 		whole_next = !strcmp(m.function, "runtime.asyncPreempt");
+		if (getenv("PW_DEBUG_REACH"))
+			fprintf(stderr, "DEBUG goid %llu frame %s sp %llx fp %llx whole %d nlocals %u nargs %u nobj %llu idx %d\n", (unsigned long long)gs->goid, m.function, (unsigned long long)sp, (unsigned long long)fp, whole, m.nlocals, m.nargs, (unsigned long long)m.nobjects, m.map_index);
 		if (whole)
 			rc = scan_stack_words(ps, st, gs->sp, top, sp, fp, NULL);
 		else
@@ -391,6 +393,8 @@ static int scan_stack(struct pass *ps, const struct gstate *gs)
 	/* A running goroutine's saved registers are stale and one in a
 	 * syscall saved its own elsewhere: the whole stack then, without
 	 * maps. */
+	if (getenv("PW_DEBUG_REACH"))
+		fprintf(stderr, "DEBUG stack goid %llu status %u [%llx, %llx)\n", (unsigned long long)gs->goid, gs->status, (unsigned long long)gs->lo, (unsigned long long)gs->hi);
 	if (gs->status == G_RUNNING || gs->status == G_SYSCALL || from < gs->lo || from >= gs->hi)
 		return scan_range(ps, gs->lo, gs->hi - gs->lo);
 	return ps->precise ? scan_frames(ps, gs) : scan_range(ps, from, gs->hi - from);
@@ -511,6 +515,19 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 				if (push_hidden(&ps, sudogs[k] + off + w))
 					goto out;
 		}
+	}
+	/* The words of every g that hold stack bounds and saved registers
+	 * (stack.lo/hi, stackguard0/1: the first four words in every version;
+	 * sched.sp/pc/bp) are uintptrs the GC never follows. stack.hi is one
+	 * past the stack's end: often the first object of the next span,
+	 * which a conservative scan would keep alive. */
+	for (int i = 0; i < s->n; i++) {
+		const struct go_g_layout *gl = go_process__g_layout(p);
+		const int off[] = { 0, 8, 16, 24, gl->sched_sp, gl->sched_pc, gl->sched_bp };
+
+		for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
+			if (push_hidden(&ps, s->g[i].gaddr + off[k]))
+				goto out;
 	}
 	if (ps.nhidden)
 		qsort(ps.hidden, ps.nhidden, 8, cmp_u64);
