@@ -233,6 +233,9 @@ static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged 
 
 	if (a->g.pid != b->g.pid)
 		return a->g.pid < b->g.pid ? -1 : 1;
+	/* proved leaks first: what pages someone */
+	if ((c = (b->class && !strcmp(b->class, "leaked")) - (a->class && !strcmp(a->class, "leaked"))))
+		return c;
 	if ((c = strcmp_null(a->class, b->class)) || (c = strcmp_null(a->g.wait_reason, b->g.wait_reason)))
 		return c;
 	if (a->g.created_by.pc != b->g.created_by.pc)
