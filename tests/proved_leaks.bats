@@ -116,7 +116,18 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 	start_fixture go/leakshapes-go126 leak
 	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --no-color
 	assert_success
-	first=$(grep -m1 -nE '^ *(leaked|parked)' <<<"$output" || true)
+	first=$(grep -m1 -E 'goroutines? \[.*\], (leaked|parked)' <<<"$output" || true)
 	[[ $first == *leaked* ]] || fail "first verdict line is not leaked: $first"
 	assert_output --partial "unreachable from any runnable goroutine or global"
+}
+
+@test "stripped builds (-s -w): the heap layout from the version table, mheap_ from the code, same verdicts" {
+	prove leakshapes-go126-s leak
+	assert_equal "$(shapes leaked)" "$(jq -c . <<<"$LEAKED_SHAPES")"
+	assert_equal "$(shapes parked)" "$(jq -c . <<<"$PARKED_SHAPES")"
+	kill_started
+	prove leakshapes-go119-s leak
+	jq_check '.go_processes[0].prove.leaked == 9 and .go_processes[0].prove.error == null'
+	jq_check '[.goroutines[] | select(.verdict == "leaked" and
+		([.stack[].function] | index("main.globalWaiter") or index("main.chainLink") or index("main.poolWorker")))] | length == 0'
 }
