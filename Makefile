@@ -322,12 +322,13 @@ bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures
 # whose DWARF looks like Go's (tests/fuzz/seed_dwarf.c) and a memory image
 # the goroutines target writes itself. Inputs that once crashed are kept in
 # tests/fuzz/regressions/NAME and run first every time.
-FUZZ_TARGETS = pclntab elf allgs dwarf goroutines
+FUZZ_TARGETS = pclntab elf allgs dwarf goroutines heap
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -I$(OUT) -Ibpf -Iuser
 FUZZ_READER = $(GO_READER_SRCS)
 FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/wait.c user/report/stack.c
+FUZZ_MODULES_heap = user/go/heap.c
 FUZZ_BINS = $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
 FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s

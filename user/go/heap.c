@@ -28,7 +28,7 @@
 #define PAGES_PER_ARENA (ARENA_BYTES >> PAGE_SHIFT)
 #define ARENA_BASE_OFFSET 0xffff800000000000ull
 #define L2_ENTRIES (1ull << 22)   /* arenaL2Bits 48 - 26 */
-#define MAX_ARENAS (1u << 16)     /* 4 TiB of heap */
+#define MAX_ARENAS (1u << 12)     /* 256 GiB of heap: 128 MiB of page indexes */
 #define SPAN_IN_USE 1
 #define NO_SPAN (-1)
 #define RECHECKED (-2)            /* no in-use span here, re-read once already */
@@ -222,7 +222,7 @@ out:
 
 static int32_t span_index(const struct go_heap *h, uint64_t addr)
 {
-	uint64_t *hit = bsearch(&addr, h->span_addr, h->nspans, 8, cmp_u64);
+	uint64_t *hit = h->nspans ? bsearch(&addr, h->span_addr, h->nspans, 8, cmp_u64) : NULL;
 
 	return hit ? (int32_t)(hit - h->span_addr) : NO_SPAN;
 }
@@ -235,14 +235,83 @@ static bool covers(const struct heap_span *s, const struct heap_arena *a, uint64
 	return page_addr >= s->start && page_addr - s->start < s->npages << PAGE_SHIFT;
 }
 
+/* Page tables are read this many arenas at a time (4 MiB). */
+#define ARENA_GROUP 64
+
+/* The page -> *mspan tables of arenas [first, first + n) into ptrs
+ * (n * PAGES_PER_ARENA words; an unreadable table reads as all nil). */
+static void read_page_tables(const struct go_heap *h, uint32_t first, uint32_t n, uint64_t *ptrs)
+{
+	uint64_t addr[ARENA_GROUP];
+	size_t len[ARENA_GROUP];
+	uint8_t *dst[ARENA_GROUP];
+	bool ok[ARENA_GROUP];
+
+	for (uint32_t k = 0; k < n; k++) {
+		addr[k] = h->arenas[first + k].addr + h->l.arena_spans;
+		len[k] = PAGES_PER_ARENA * 8;
+		dst[k] = (uint8_t *)(ptrs + (uint64_t)k * PAGES_PER_ARENA);
+	}
+	go_mem__read_many(h->m, addr, len, dst, ok, n);
+	for (uint32_t k = 0; k < n; k++)
+		if (!ok[k])
+			memset(ptrs + (uint64_t)k * PAGES_PER_ARENA, 0, PAGES_PER_ARENA * 8);
+}
+
+/* Append the distinct non-nil pointers of v[0..n) to *u (sorted later). */
+static int collect(const uint64_t *v, uint64_t n, uint64_t **u, uint64_t *nu, uint64_t *cap)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		if (!v[k] || (k && v[k] == v[k - 1]))
+			continue; /* a span covers consecutive pages */
+		if (*nu == *cap) {
+			uint64_t nc = *cap ? *cap * 2 : 4096, *x = realloc(*u, nc * 8);
+
+			if (!x)
+				return -ENOMEM;
+			*u = x;
+			*cap = nc;
+		}
+		(*u)[(*nu)++] = v[k];
+	}
+	return 0;
+}
+
+/* Read every distinct span of u[0..n) once, keep the in-use ones. */
+static int read_spans(struct go_heap *h, const uint64_t *u, uint64_t n)
+{
+	enum { BATCH = 1024 };
+	size_t len[BATCH];
+	uint8_t *dst[BATCH], *raw = malloc((size_t)BATCH * h->l.span_size);
+	bool ok[BATCH];
+	int rc = 0;
+
+	if (!raw)
+		return -ENOMEM;
+	for (uint64_t at = 0; at < n && !rc; at += BATCH) {
+		uint64_t k = n - at < BATCH ? n - at : BATCH;
+
+		for (uint64_t j = 0; j < k; j++) {
+			len[j] = h->l.span_size;
+			dst[j] = raw + j * h->l.span_size;
+		}
+		go_mem__read_many(h->m, u + at, len, dst, ok, k);
+		for (uint64_t j = 0; j < k && !rc; j++) {
+			struct heap_span s;
+
+			if (ok[j] && parse_span(h, dst[j], &s))
+				rc = add_span(h, &s, u[at + j]);
+		}
+	}
+	free(raw);
+	return rc;
+}
+
 int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go_mem *m,
 		  struct go_heap **out, char *err, size_t errlen)
 {
 	struct go_heap *h = calloc(1, sizeof(*h));
-	uint64_t *ptrs = NULL, *addr = NULL, nptrs = 0;
-	size_t *len = NULL;
-	uint8_t **dst = NULL, *raw = NULL;
-	bool *ok = NULL;
+	uint64_t *ptrs = NULL, *u = NULL, nu = 0, ucap = 0;
 	int rc = -ENOMEM;
 
 	*out = NULL;
@@ -258,94 +327,58 @@ int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go
 	if ((rc = read_arenas(h, bias, err, errlen)))
 		goto fail;
 	rc = -ENOMEM;
-	/* Each arena's page -> *mspan table, 64 KiB. */
-	ptrs = malloc((h->narenas ? h->narenas : 1) * PAGES_PER_ARENA * 8);
-	addr = calloc(h->narenas ? h->narenas : 1, 8);
-	len = calloc(h->narenas ? h->narenas : 1, sizeof(*len));
-	dst = calloc(h->narenas ? h->narenas : 1, sizeof(*dst));
-	ok = calloc(h->narenas ? h->narenas : 1, sizeof(*ok));
-	if (!ptrs || !addr || !len || !dst || !ok)
+	if (!(ptrs = malloc((uint64_t)ARENA_GROUP * PAGES_PER_ARENA * 8)))
 		goto fail;
-	for (uint32_t i = 0; i < h->narenas; i++) {
-		addr[i] = h->arenas[i].addr + l->arena_spans;
-		len[i] = PAGES_PER_ARENA * 8;
-		dst[i] = (uint8_t *)(ptrs + i * PAGES_PER_ARENA);
-	}
-	go_mem__read_many(m, addr, len, dst, ok, h->narenas);
-	for (uint32_t i = 0; i < h->narenas; i++) {
-		if (!(h->arenas[i].page = malloc(PAGES_PER_ARENA * sizeof(int32_t))))
+	/* The distinct spans of every arena's page table, each read once.
+	 * The page tables are read again to map pages to spans rather than
+	 * kept (64 KiB per arena); a page that changed in between is found
+	 * by go_heap__find's re-read. */
+	for (uint32_t g = 0; g < h->narenas; g += ARENA_GROUP) {
+		uint32_t n = h->narenas - g < ARENA_GROUP ? h->narenas - g : ARENA_GROUP;
+
+		read_page_tables(h, g, n, ptrs);
+		if (collect(ptrs, (uint64_t)n * PAGES_PER_ARENA, &u, &nu, &ucap))
 			goto fail;
-		if (!ok[i])
-			memset(ptrs + i * PAGES_PER_ARENA, 0, PAGES_PER_ARENA * 8);
 	}
-	/* The distinct spans, each read once. */
+	if (nu)
+		qsort(u, nu, 8, cmp_u64);
 	{
-		uint64_t total = (uint64_t)h->narenas * PAGES_PER_ARENA, *u = malloc((total ? total : 1) * 8);
+		uint64_t w = 0;
 
-		if (!u)
-			goto fail;
-		for (uint64_t k = 0; k < total; k++)
-			if (ptrs[k] && (!nptrs || u[nptrs - 1] != ptrs[k]))
-				u[nptrs++] = ptrs[k];
-		qsort(u, nptrs, 8, cmp_u64);
-		{
-			uint64_t w = 0;
+		for (uint64_t k = 0; k < nu; k++)
+			if (!w || u[w - 1] != u[k])
+				u[w++] = u[k];
+		nu = w;
+	}
+	if (read_spans(h, u, nu))
+		goto fail;
+	/* add_span kept u's order: span_addr is sorted. */
+	for (uint32_t g = 0; g < h->narenas; g += ARENA_GROUP) {
+		uint32_t n = h->narenas - g < ARENA_GROUP ? h->narenas - g : ARENA_GROUP;
 
-			for (uint64_t k = 0; k < nptrs; k++)
-				if (!w || u[w - 1] != u[k])
-					u[w++] = u[k];
-			nptrs = w;
-		}
-		free(addr);
-		free(len);
-		free(dst);
-		free(ok);
-		addr = u;
-		len = calloc(nptrs ? nptrs : 1, sizeof(*len));
-		dst = calloc(nptrs ? nptrs : 1, sizeof(*dst));
-		ok = calloc(nptrs ? nptrs : 1, sizeof(*ok));
-		raw = malloc((nptrs ? nptrs : 1) * (size_t)l->span_size);
-		if (!len || !dst || !ok || !raw)
-			goto fail;
-		for (uint64_t k = 0; k < nptrs; k++) {
-			len[k] = l->span_size;
-			dst[k] = raw + k * l->span_size;
-		}
-		go_mem__read_many(m, addr, len, dst, ok, nptrs);
-		for (uint64_t k = 0; k < nptrs; k++) {
-			struct heap_span s;
-
-			if (ok[k] && parse_span(h, dst[k], &s) && add_span(h, &s, addr[k]))
+		read_page_tables(h, g, n, ptrs);
+		for (uint32_t i = g; i < g + n; i++) {
+			if (!(h->arenas[i].page = malloc(PAGES_PER_ARENA * sizeof(int32_t))))
 				goto fail;
+			for (uint64_t p = 0; p < PAGES_PER_ARENA; p++) {
+				uint64_t sp = ptrs[(uint64_t)(i - g) * PAGES_PER_ARENA + p];
+				int32_t k = sp ? span_index(h, sp) : NO_SPAN;
+
+				if (k >= 0 && !covers(&h->spans[k], &h->arenas[i], p))
+					k = NO_SPAN;
+				h->arenas[i].page[p] = k;
+			}
 		}
 	}
-	/* add_span kept the order of addr: span_addr is sorted. */
-	for (uint32_t i = 0; i < h->narenas; i++)
-		for (uint64_t p = 0; p < PAGES_PER_ARENA; p++) {
-			int32_t k = ptrs[i * PAGES_PER_ARENA + p] ?
-					    span_index(h, ptrs[i * PAGES_PER_ARENA + p]) : NO_SPAN;
-
-			if (k >= 0 && !covers(&h->spans[k], &h->arenas[i], p))
-				k = NO_SPAN;
-			h->arenas[i].page[p] = k;
-		}
 	free(ptrs);
-	free(addr);
-	free(len);
-	free(dst);
-	free(ok);
-	free(raw);
+	free(u);
 	*out = h;
 	return 0;
 fail:
 	if (rc == -ENOMEM)
 		errf(err, errlen, "out of memory reading the heap metadata");
 	free(ptrs);
-	free(addr);
-	free(len);
-	free(dst);
-	free(ok);
-	free(raw);
+	free(u);
 	go_heap__free(h);
 	return rc;
 }
