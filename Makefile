@@ -9,6 +9,8 @@
 #   make fuzz       libFuzzer targets of the Go binary readers, FUZZ_RUNS
 #                   executions each (tools/doc/fuzzing.md); make fuzz-short:
 #                   FUZZ_SHORT_TIME seconds each (part of make test)
+#   make bench-leakproof  --prove on a 1 GiB heap and 100k goroutines, next to
+#                   the runtime's own leak profile (tools/bench-leakproof.sh)
 #   make bench-suites  a Go test suite with and without parkwatch (tools/bench-suites.sh)
 #   make install    install into $(PREFIX) (binary, man page, systemd unit)
 #   make soak       parkwatch serve soak: RSS and fds over 10,000 sweeps
@@ -90,7 +92,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-go bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
+.PHONY: all deps run test unit bats bench bench-go bench-leakproof bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -311,6 +313,15 @@ GO_BENCH_BINS = $(OUT)/bench/gopingpong $(OUT)/bench/gohttp
 $(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
 	$(call msg,GO,$@)
 	$(Q)cd tools/bench/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(abspath $@) main.go
+
+# tools/bench-leakproof.sh: --prove on a 1 GiB heap, next to the runtime's
+# own goroutineleak profile (built with GOEXPERIMENT=goroutineleakprofile).
+$(OUT)/bench/goleakheap: tools/bench/goleakheap/main.go | $(OUT)/bench
+	$(call msg,GO,$@)
+	$(Q)cd tools/bench/goleakheap && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOEXPERIMENT=goroutineleakprofile $(GO) build -o $(abspath $@) main.go
+
+bench-leakproof: deps $(OUT)/parkwatch $(OUT)/bench/goleakheap
+	tools/bench-leakproof.sh $(OUT)
 
 bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
 	tools/bench-goroutines.sh $(OUT)
