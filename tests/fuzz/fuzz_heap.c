@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct go_heap_layout l = {
 		.source = "fuzz", .mheap = MHEAP, .mheap_arenas = 64, .mheap_all_arenas = 96,
 		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
-		.span_elemsize = 104, .span_state = 99, .span_size = 112,
+		.span_elemsize = 104, .span_state = 99, .span_size = 136, .span_specials = 128,
+		.special_offset_size = 8,
 	};
 	struct fake f = { data, size, 0 };
 	struct go_mem m = { .read = fake_read, .ctx = &f };

@@ -360,7 +360,7 @@ static int span_read_size(const struct go_heap_layout *l)
 {
 	int m = 0;
 	const int o[] = { l->span_start, l->span_npages, l->span_elemsize, l->span_spanclass,
-			  l->span_state };
+			  l->span_state, l->span_specials };
 
 	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
 		if (o[i] + 8 > m)
@@ -383,7 +383,7 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 	Dwarf_Die t;
 	struct wanted w[] = { { .name = "runtime.mheap" }, { .name = "runtime.heapArena" },
 			      { .name = "runtime.mspan" },  { .name = "runtime.sudog" },
-			      { .name = "runtime.g" } };
+			      { .name = "runtime.g" },     { .name = "runtime.special" } };
 	Dwarf *dw;
 	int ret = -ESRCH;
 
@@ -392,8 +392,8 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 	out->mheap = 0;
 	if (!(dw = open_dwarf(b)))
 		return -ENOENT;
-	find_structs(dw, w, 5);
-	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found) {
+	find_structs(dw, w, 6);
+	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found && w[5].found) {
 		out->mheap_arenas = member(&w[0].die, "arenas", NULL);
 		out->mheap_all_arenas = member(&w[0].die, "heapArenas", NULL); /* 1.21+ */
 		if (out->mheap_all_arenas < 0)
@@ -404,6 +404,8 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		out->span_spanclass = member(&w[2].die, "spanclass", NULL);
 		out->span_elemsize = member(&w[2].die, "elemsize", NULL);
 		out->span_state = member(&w[2].die, "state", NULL);
+		out->span_specials = member(&w[2].die, "specials", NULL);
+		out->special_offset_size = member(&w[5].die, "offset", &t) == 8 ? type_size(&t) : -1;
 		out->sudog_g = member(&w[3].die, "g", NULL);
 		out->sudog_elem = member(&w[3].die, "elem", &t);
 		out->sudog_elem_size = type_size(&t);
@@ -414,7 +416,8 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		out->span_size = span_read_size(out);
 		if (out->mheap_arenas >= 0 && out->mheap_all_arenas >= 0 && out->arena_spans >= 0 &&
 		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
-		    out->span_elemsize >= 0 && out->span_state >= 0 && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
+		    out->span_elemsize >= 0 && out->span_state >= 0 && out->span_specials >= 0 &&
+		    (out->special_offset_size == 2 || out->special_offset_size == 8) && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
 		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&
 		    (out->sudog_elem_size == 8 || out->sudog_elem_size == 16) &&
 		    (out->sudog_c_size == 8 || out->sudog_c_size == 16) &&

@@ -289,6 +289,8 @@ struct go_heap_layout {
 	int mheap_all_arenas;    /* mheap.allArenas (<= 1.20) / heapArenas ([]arenaIdx) */
 	int arena_spans;         /* heapArena.spans ([8192]*mspan) */
 	int span_start, span_npages, span_spanclass, span_elemsize, span_state;
+	int span_specials;       /* mspan.specials (*special): finalizers, cleanups */
+	int special_offset_size; /* runtime.special.offset: 2 (uint16, 1.19) or 8 */
 	int span_size;           /* bytes of runtime.mspan read (to the last field used) */
 	int sudog_g, sudog_elem, sudog_c, sudog_waitlink, g_waiting; /* what the pass hides */
 	/* bytes of sudog.elem / sudog.c: 8, or 16 since 1.26, where they are

@@ -35,6 +35,7 @@
 
 struct heap_span {
 	uint64_t start, npages, elemsize, nelems;
+	uint64_t specials;            /* mspan.specials, 0: none */
 	uint64_t marks;               /* first bit of its slots in h->marks */
 	bool noscan;
 };
@@ -109,6 +110,7 @@ static bool parse_span(const struct go_heap *h, const uint8_t *raw, struct heap_
 	s->npages = le64(raw + l->span_npages);
 	s->elemsize = le64(raw + l->span_elemsize);
 	s->noscan = raw[l->span_spanclass] & 1;
+	s->specials = le64(raw + l->span_specials);
 	if (!s->npages || s->npages > (1ull << 30) || !s->elemsize ||
 	    s->start & ((1ull << PAGE_SHIFT) - 1))
 		return false;
@@ -466,6 +468,17 @@ bool go_heap__marked(const struct go_heap *h, const struct go_heap_obj *o)
 	uint64_t bit = h->spans[o->span].marks + o->index;
 
 	return h->marks[bit / 64] & (1ull << (bit % 64));
+}
+
+uint32_t go_heap__nspans(const struct go_heap *h)
+{
+	return h->nspans;
+}
+
+uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start)
+{
+	*start = h->spans[i].start;
+	return h->spans[i].specials;
 }
 
 void go_heap__stats(const struct go_heap *h, struct go_heap_stats *st)

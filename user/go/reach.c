@@ -400,6 +400,42 @@ static int scan_stack(struct pass *ps, const struct gstate *gs)
 	return ps->precise ? scan_frames(ps, gs) : scan_range(ps, from, gs->hi - from);
 }
 
+/*
+ * What the runtime keeps alive besides globals and stacks (markrootSpans):
+ * the specials of each span. A finalizer keeps everything its object
+ * reaches (not the object itself) and its function; a cleanup its function
+ * and argument; a weak handle its handle. Conservatively here: the words of
+ * every special record (64 bytes: the largest kind) and the contents of
+ * every object that has a special.
+ */
+#define MAX_SPECIALS (1 << 20)
+static int scan_specials(struct pass *ps)
+{
+	const struct go_heap_layout *l = &ps->hl;
+	uint32_t n = go_heap__nspans(ps->heap);
+	int budget = MAX_SPECIALS, rc = 0;
+
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		uint64_t start, sp = go_heap__span_specials(ps->heap, i, &start);
+		uint8_t rec[64];
+
+		while (sp && budget-- > 0 && !rc) {
+			uint64_t off = 0;
+			struct go_heap_obj o;
+
+			if (go_process__read(ps->p, sp, rec, sizeof(rec)))
+				break;
+			memcpy(&off, rec + 8, l->special_offset_size == 2 ? 2 : 8);
+			rc = scan_words(ps, sp + 16, rec + 16, sizeof(rec) - 16);
+			if (!rc && go_heap__find(ps->heap, start + off, &o) && !o.noscan)
+				rc = push_work(ps, o.base, o.size);
+			ps->st->specials++;
+			sp = le64(rec);
+		}
+	}
+	return rc;
+}
+
 /* The profile's test: a wait object marked, or not in the heap at all (a
  * global, a stack) means the goroutine may run. */
 static bool may_run(struct pass *ps, const struct gstate *gs)
@@ -538,6 +574,8 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 	for (int i = 0; i < nr; i++)
 		if (scan_range(&ps, raddr[i] + go_process__bias(p), rsize[i]))
 			goto out;
+	if (scan_specials(&ps))
+		goto out;
 	for (int i = 0; i < s->n; i++)
 		if (gs[i].kind == K_ROOT && scan_stack(&ps, &gs[i]))
 			goto out;

@@ -5,8 +5,9 @@
  * (runtime/mgc.go: findGoroutineLeaks, isMaybeRunnable), over memory read
  * with process_vm_readv while the target runs on.
  *
- * Roots: the module's data and bss, and the stacks of goroutines that may
- * still run (not blocked on a channel or a sync primitive). Marking is
+ * Roots: the module's data and bss, the specials of the heap's spans
+ * (finalizers, cleanups, weak handles), and the stacks of goroutines that
+ * may still run (not blocked on a channel or a sync primitive). Marking is
  * conservative: every aligned word that points into an in-use heap object
  * slot marks that object (go/heap.h), and its contents are scanned unless
  * its span is noscan. Goroutine objects (runtime.g) and the sudogs are
@@ -46,6 +47,7 @@ struct go_reach_result {
 struct go_reach_stats {
 	uint64_t arenas, spans, span_bytes, late_spans;
 	uint64_t marked, scanned_bytes, reads;
+	uint64_t specials;     /* finalizers, cleanups... scanned as roots */
 	int rounds;            /* fixed-point rounds */
 	int candidates, leaked, unstable; /* unstable: leaked at first, not on re-read */
 	uint64_t elapsed_ns;
