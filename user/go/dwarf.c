@@ -383,7 +383,8 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 	Dwarf_Die t;
 	struct wanted w[] = { { .name = "runtime.mheap" }, { .name = "runtime.heapArena" },
 			      { .name = "runtime.mspan" },  { .name = "runtime.sudog" },
-			      { .name = "runtime.g" },     { .name = "runtime.special" } };
+			      { .name = "runtime.g" },     { .name = "runtime.special" },
+			      { .name = "runtime.m" } };
 	Dwarf *dw;
 	int ret = -ESRCH;
 
@@ -392,8 +393,12 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 	out->mheap = 0;
 	if (!(dw = open_dwarf(b)))
 		return -ENOENT;
-	find_structs(dw, w, 6);
-	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found && w[5].found) {
+	find_structs(dw, w, 7);
+	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found && w[5].found &&
+	    w[6].found) {
+		out->m_g0 = member(&w[6].die, "g0", NULL);
+		out->m_gsignal = member(&w[6].die, "gsignal", NULL);
+		out->m_alllink = member(&w[6].die, "alllink", NULL);
 		out->mheap_arenas = member(&w[0].die, "arenas", NULL);
 		out->mheap_all_arenas = member(&w[0].die, "heapArenas", NULL); /* 1.21+ */
 		if (out->mheap_all_arenas < 0)
@@ -417,6 +422,7 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		if (out->mheap_arenas >= 0 && out->mheap_all_arenas >= 0 && out->arena_spans >= 0 &&
 		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
 		    out->span_elemsize >= 0 && out->span_state >= 0 && out->span_specials >= 0 &&
+		    out->m_g0 >= 0 && out->m_gsignal >= 0 && out->m_alllink >= 0 &&
 		    (out->special_offset_size == 2 || out->special_offset_size == 8) && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
 		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&
 		    (out->sudog_elem_size == 8 || out->sudog_elem_size == 16) &&

@@ -14,7 +14,7 @@
  * same releases built here (go1.19.8, go1.26.8, go1.27.3, linux/amd64) and
  * checked against their runtime sources (mheap.go: mheap.arenas,
  * allArenas / heapArenas, heapArena.spans after the 2 MiB bitmap in 1.19;
- * mspan, special; runtime2.go: sudog, g.waiting). Other releases moved fields
+ * mspan, special; runtime2.go: sudog, g.waiting, m.g0/gsignal/alllink). Other releases moved fields
  * (1.20-1.25 were not built here): no table entry, no guess.
  */
 static const struct {
@@ -26,19 +26,19 @@ static const struct {
 		.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
 		.sudog_elem = 24, .sudog_c = 80, .sudog_waitlink = 64, .g_waiting = 328,
 		.sudog_elem_size = 8, .sudog_c_size = 8, .span_specials = 128,
-		.special_offset_size = 2 } },
+		.special_offset_size = 2, .m_g0 = 0, .m_gsignal = 80, .m_alllink = 336 } },
 	{ 26, { .source = "table go1.26", .mheap_arenas = 66008, .mheap_all_arenas = 66096,
 		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
 		.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
 		.sudog_elem = 24, .sudog_c = 88, .sudog_waitlink = 72, .g_waiting = 320,
 		.sudog_elem_size = 16, .sudog_c_size = 16, .span_specials = 128,
-		.special_offset_size = 8 } },
+		.special_offset_size = 8, .m_g0 = 0, .m_gsignal = 72, .m_alllink = 352 } },
 	{ 27, { .source = "table go1.27", .mheap_arenas = 66008, .mheap_all_arenas = 66096,
 		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
 		.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
 		.sudog_elem = 24, .sudog_c = 88, .sudog_waitlink = 72, .g_waiting = 320,
 		.sudog_elem_size = 16, .sudog_c_size = 16, .span_specials = 128,
-		.special_offset_size = 8 } },
+		.special_offset_size = 8, .m_g0 = 0, .m_gsignal = 72, .m_alllink = 352 } },
 };
 
 /*

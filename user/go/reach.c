@@ -155,6 +155,56 @@ static bool walk_sudogs(const struct pass *ps, struct gstate *gs, uint64_t *sudo
 	return gs->nwait > 0;
 }
 
+/*
+ * The words of a g that hold stack bounds and saved registers (stack.lo/hi,
+ * stackguard0/1: the first four words in every version; sched.sp/pc/bp)
+ * are integers the GC never follows. stack.hi is one past the stack's
+ * end: often the first object of the next span, which a conservative scan
+ * would keep alive.
+ */
+static int hide_g_words(struct pass *ps, uint64_t g)
+{
+	const struct go_g_layout *gl = go_process__g_layout(ps->p);
+	const int off[] = { 0, 8, 16, 24, gl->sched_sp, gl->sched_pc, gl->sched_bp };
+
+	for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
+		if (push_hidden(ps, g + off[k]))
+			return -ENOMEM;
+	return 0;
+}
+
+/* The gs that are not in allgs: runtime.g0 and runtime.gcrash (globals),
+ * and each M's g0 and gsignal (allm, m.alllink). From .symtab: a stripped
+ * binary keeps their bounds visible (conservative: parked, not leaked). */
+static int hide_system_gs(struct pass *ps)
+{
+	const struct go_binary *b = go_process__binary(ps->p);
+	uint64_t bias = go_process__bias(ps->p), m = 0, allm;
+	const char *globals[] = { "runtime.g0", "runtime.gcrash" };
+
+	for (size_t k = 0; k < 2; k++) {
+		uint64_t a = go_binary__symbol(b, globals[k], NULL);
+
+		if (a && hide_g_words(ps, a + bias))
+			return -ENOMEM;
+	}
+	allm = go_binary__symbol(b, "runtime.allm", NULL);
+	if (!allm || go_process__read(ps->p, allm + bias, &m, 8))
+		return 0;
+	for (int n = 0; m && n < 100000; n++) {
+		uint64_t g0 = 0, gsig = 0;
+
+		if (go_process__read(ps->p, m + ps->hl.m_g0, &g0, 8) ||
+		    go_process__read(ps->p, m + ps->hl.m_gsignal, &gsig, 8))
+			break;
+		if ((g0 && hide_g_words(ps, g0)) || (gsig && hide_g_words(ps, gsig)))
+			return -ENOMEM;
+		if (go_process__read(ps->p, m + ps->hl.m_alllink, &m, 8))
+			break;
+	}
+	return 0;
+}
+
 /* Read g's fields now; false when the g cannot be read. */
 static bool read_g(const struct pass *ps, uint64_t gaddr, struct gstate *gs)
 {
@@ -552,19 +602,11 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 					goto out;
 		}
 	}
-	/* The words of every g that hold stack bounds and saved registers
-	 * (stack.lo/hi, stackguard0/1: the first four words in every version;
-	 * sched.sp/pc/bp) are uintptrs the GC never follows. stack.hi is one
-	 * past the stack's end: often the first object of the next span,
-	 * which a conservative scan would keep alive. */
-	for (int i = 0; i < s->n; i++) {
-		const struct go_g_layout *gl = go_process__g_layout(p);
-		const int off[] = { 0, 8, 16, 24, gl->sched_sp, gl->sched_pc, gl->sched_bp };
-
-		for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
-			if (push_hidden(&ps, s->g[i].gaddr + off[k]))
-				goto out;
-	}
+	for (int i = 0; i < s->n; i++)
+		if (hide_g_words(&ps, s->g[i].gaddr))
+			goto out;
+	if (hide_system_gs(&ps))
+		goto out;
 	if (ps.nhidden)
 		qsort(ps.hidden, ps.nhidden, 8, cmp_u64);
 	if ((rc = go_heap__read(&ps.hl, go_process__bias(p), &ps.mem, &ps.heap, err, errlen)))
@@ -618,6 +660,8 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 		st->leaked++;
 	}
 	rc = 0;
+	if (getenv("PW_DEBUG_REACH"))
+		fprintf(stderr, "DEBUG stats candidates %d leaked %d unstable %d rounds %d marked %llu scanned %llu specials %llu spans %llu late %llu\n", st->candidates, st->leaked, st->unstable, st->rounds, (unsigned long long)st->marked, (unsigned long long)st->scanned_bytes, (unsigned long long)st->specials, (unsigned long long)st->spans, (unsigned long long)st->late_spans);
 out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "out of memory in the reachability pass");
