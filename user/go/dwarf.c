@@ -418,11 +418,14 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		out->sudog_c_size = type_size(&t);
 		out->sudog_waitlink = member(&w[3].die, "waitlink", NULL);
 		out->g_waiting = member(&w[4].die, "waiting", NULL);
+		out->g_syscallsp = member(&w[4].die, "syscallsp", NULL);
+		out->g_syscallpc = member(&w[4].die, "syscallpc", NULL);
 		out->span_size = span_read_size(out);
 		if (out->mheap_arenas >= 0 && out->mheap_all_arenas >= 0 && out->arena_spans >= 0 &&
 		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
 		    out->span_elemsize >= 0 && out->span_state >= 0 && out->span_specials >= 0 &&
 		    out->m_g0 >= 0 && out->m_gsignal >= 0 && out->m_alllink >= 0 &&
+		    out->g_syscallsp >= 0 && out->g_syscallpc >= 0 &&
 		    (out->special_offset_size == 2 || out->special_offset_size == 8) && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
 		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&
 		    (out->sudog_elem_size == 8 || out->sudog_elem_size == 16) &&

@@ -291,6 +291,7 @@ struct go_heap_layout {
 	int span_start, span_npages, span_spanclass, span_elemsize, span_state;
 	int span_specials;       /* mspan.specials (*special): finalizers, cleanups */
 	int m_g0, m_gsignal, m_alllink; /* runtime.m: its system goroutines, allm's chain */
+	int g_syscallsp, g_syscallpc;   /* a goroutine in a syscall: where its frames are */
 	int special_offset_size; /* runtime.special.offset: 2 (uint16, 1.19) or 8 */
 	int span_size;           /* bytes of runtime.mspan read (to the last field used) */
 	int sudog_g, sudog_elem, sudog_c, sudog_waitlink, g_waiting; /* what the pass hides */

@@ -30,6 +30,7 @@ struct gstate {
 	enum kind kind;
 	bool resolved;          /* became a root */
 	uint64_t g, goid, waiting, lo, hi, sp, pc;
+	uint64_t syscallsp, syscallpc; /* in a syscall: its frames start there */
 	uint32_t status;
 	uint8_t reason;
 	int nwait;
@@ -223,6 +224,10 @@ static bool read_g(const struct pass *ps, uint64_t gaddr, struct gstate *gs)
 		gs->sp = le64(raw + gl->sched_sp);
 		gs->pc = le64(raw + gl->sched_pc);
 		gs->waiting = le64(raw + ps->hl.g_waiting);
+		if (ps->hl.g_syscallpc + 8 <= gl->g_size) {
+			gs->syscallsp = le64(raw + ps->hl.g_syscallsp);
+			gs->syscallpc = le64(raw + ps->hl.g_syscallpc);
+		}
 	}
 	free(raw);
 	return ok;
@@ -257,13 +262,9 @@ static int scan_word(struct pass *ps, uint64_t at, uint64_t w)
 	if (w < 4096 || !go_heap__find(ps->heap, w, &o) || hidden(ps, at))
 		return 0;
 	if (go_heap__mark(ps->heap, &o)) {
-			static uint64_t dbg = 1;
-			if (dbg == 1) { const char *e = getenv("PW_DEBUG_REACH"); dbg = e ? strtoull(e, 0, 16) : 0; }
-			if (dbg && dbg >= o.base && dbg < o.base + o.size)
-				fprintf(stderr, "DEBUG marked %llx (size %llu) from word at %llx\n", (unsigned long long)o.base, (unsigned long long)o.size, (unsigned long long)at);
-			ps->st->marked++;
-			if (!o.noscan && push_work(ps, o.base, o.size))
-				return -ENOMEM;
+		ps->st->marked++;
+		if (!o.noscan && push_work(ps, o.base, o.size))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -401,8 +402,6 @@ static int scan_frames(struct pass *ps, const struct gstate *gs)
 		argp = fp;
 		whole = whole_next || !m.locals || !strcmp(m.function, "runtime.asyncPreempt");
 		whole_next = !strcmp(m.function, "runtime.asyncPreempt");
-		if (getenv("PW_DEBUG_REACH"))
-			fprintf(stderr, "DEBUG goid %llu frame %s sp %llx fp %llx whole %d nlocals %u nargs %u nobj %llu idx %d\n", (unsigned long long)gs->goid, m.function, (unsigned long long)sp, (unsigned long long)fp, whole, m.nlocals, m.nargs, (unsigned long long)m.nobjects, m.map_index);
 		if (whole)
 			rc = scan_stack_words(ps, st, gs->sp, top, sp, fp, NULL);
 		else
@@ -440,11 +439,18 @@ static int scan_stack(struct pass *ps, const struct gstate *gs)
 
 	if (gs->hi <= gs->lo || gs->hi - gs->lo > (1ull << 30))
 		return 0; /* no stack (not started, or freed) */
-	/* A running goroutine's saved registers are stale and one in a
-	 * syscall saved its own elsewhere: the whole stack then, without
-	 * maps. */
-	if (getenv("PW_DEBUG_REACH"))
-		fprintf(stderr, "DEBUG stack goid %llu status %u [%llx, %llx)\n", (unsigned long long)gs->goid, gs->status, (unsigned long long)gs->lo, (unsigned long long)gs->hi);
+	/* A running goroutine's saved registers are stale: the whole stack
+	 * then, without maps. */
+	/* In a syscall, the frames start at syscallsp/syscallpc, as for the
+	 * GC (entersyscall saves them; sched may be older). */
+	if (gs->status == G_SYSCALL && ps->precise && gs->syscallsp >= gs->lo &&
+	    gs->syscallsp < gs->hi && gs->syscallpc) {
+		struct gstate at = *gs;
+
+		at.sp = gs->syscallsp;
+		at.pc = gs->syscallpc;
+		return scan_frames(ps, &at);
+	}
 	if (gs->status == G_RUNNING || gs->status == G_SYSCALL || from < gs->lo || from >= gs->hi)
 		return scan_range(ps, gs->lo, gs->hi - gs->lo);
 	return ps->precise ? scan_frames(ps, gs) : scan_range(ps, from, gs->hi - from);
@@ -574,7 +580,7 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 		goto out;
 	if ((rc = go_binary__heap_layout(b, &ps.hl, err, errlen)))
 		goto out;
-	ps.precise = go_binary__pclntab_version(b) >= 118 && !getenv("PARKWATCH_REACH_CONSERVATIVE");
+	ps.precise = go_binary__pclntab_version(b) >= 118;
 	/* The goroutines first, then the heap: a goroutine that is a leak
 	 * candidate now and the same when read again after the pass. */
 	for (int i = 0; i < s->n; i++) {
@@ -660,8 +666,6 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 		st->leaked++;
 	}
 	rc = 0;
-	if (getenv("PW_DEBUG_REACH"))
-		fprintf(stderr, "DEBUG stats candidates %d leaked %d unstable %d rounds %d marked %llu scanned %llu specials %llu spans %llu late %llu\n", st->candidates, st->leaked, st->unstable, st->rounds, (unsigned long long)st->marked, (unsigned long long)st->scanned_bytes, (unsigned long long)st->specials, (unsigned long long)st->spans, (unsigned long long)st->late_spans);
 out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "out of memory in the reachability pass");
