@@ -220,6 +220,7 @@ UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c
 UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
 UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c user/report/escape.c
+UNIT_MODULES_test_report_verdicts = user/report/report.c user/report/escape.c
 UNIT_MODULES_test_procstat = user/threads/procstat.c
 UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c user/serve/metrics.c \
 	user/threads/waitgraph.c
