@@ -10,66 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "go/elf.h"
-#include "go/heap.h"
-#include "go/reach.h"
-
-#define G_RUNNING 2
-#define G_SYSCALL 3
-#define G_WAITING 4
-#define G_LEAKED 10          /* 1.26+: the runtime's own profile said so */
-#define MAX_WAITS 64         /* select cases followed (the runtime's limit is 65536) */
-#define CHUNK (64u << 10)    /* bytes read at once from a root range */
-#define BATCH_BYTES (4u << 20)
-#define BATCH_OBJS 1024
-#define BIG_OBJECT (256u << 10) /* scanned in CHUNKs rather than batched */
-
-enum kind { K_SKIP, K_ROOT, K_CHAN, K_SYNC, K_NIL, K_NOCASES };
-
-struct gstate {
-	enum kind kind;
-	bool resolved;          /* became a root */
-	uint64_t g, goid, waiting, lo, hi, sp, pc;
-	uint64_t syscallsp, syscallpc; /* in a syscall: its frames start there */
-	uint32_t status;
-	uint8_t reason;
-	int nwait;
-	uint64_t wait[MAX_WAITS]; /* channels, or the sync object's address */
-};
-
-struct span_ref {
-	uint64_t base, size;
-};
-
-struct pass {
-	const struct go_process *p;
-	struct go_mem mem;
-	struct go_heap *heap;
-	struct go_heap_layout hl;
-	uint64_t *hidden;       /* words Go's profile hides: sudog.c / sudog.elem */
-	size_t nhidden, hcap;
-	struct span_ref *work;
-	size_t nwork, wcap;
-	uint8_t *buf;           /* CHUNK */
-	struct go_reach_stats *st;
-	bool precise;           /* stack maps (pclntab 1.18+), else whole frames */
-};
-
-static uint32_t le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
+#include "go/reach_priv.h"
 
 static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -90,9 +31,15 @@ static bool eq(const char *a, const char *b)
 
 /* The profile's own classes (runtime/mgc.go isMaybeRunnable; the names of
  * runtime2.go's waitReasonStrings, the same in 1.19 - 1.27 for these). */
-static enum kind classify(const struct pw_goroutine *g)
+static enum kind classify(const struct pw_goroutine *g, uint8_t raw_reason, const char *version)
 {
 	const char *r = g->wait_reason;
+
+	/* _Gleaked: the runtime's own leak profile ran and found it leaked;
+	 * its wait reason is still in the g (the snapshot names it only for
+	 * _Gwaiting). Judged again like any blocked goroutine. */
+	if (g->status == G_LEAKED && !r)
+		r = go_wait_reason_name(version, raw_reason);
 
 	if (g->status != G_WAITING && g->status != G_LEAKED)
 		return K_ROOT;
@@ -108,7 +55,7 @@ static enum kind classify(const struct pw_goroutine *g)
 	return K_ROOT;
 }
 
-static int push_hidden(struct pass *ps, uint64_t addr)
+int reach__push_hidden(struct pass *ps, uint64_t addr)
 {
 	if (ps->nhidden == ps->hcap) {
 		size_t n = ps->hcap ? ps->hcap * 2 : 256;
@@ -154,56 +101,6 @@ static bool walk_sudogs(const struct pass *ps, struct gstate *gs, uint64_t *sudo
 		at = le64(sg + l->sudog_waitlink);
 	}
 	return gs->nwait > 0;
-}
-
-/*
- * The words of a g that hold stack bounds and saved registers (stack.lo/hi,
- * stackguard0/1: the first four words in every version; sched.sp/pc/bp)
- * are integers the GC never follows. stack.hi is one past the stack's
- * end: often the first object of the next span, which a conservative scan
- * would keep alive.
- */
-static int hide_g_words(struct pass *ps, uint64_t g)
-{
-	const struct go_g_layout *gl = go_process__g_layout(ps->p);
-	const int off[] = { 0, 8, 16, 24, gl->sched_sp, gl->sched_pc, gl->sched_bp };
-
-	for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
-		if (push_hidden(ps, g + off[k]))
-			return -ENOMEM;
-	return 0;
-}
-
-/* The gs that are not in allgs: runtime.g0 and runtime.gcrash (globals),
- * and each M's g0 and gsignal (allm, m.alllink). From .symtab: a stripped
- * binary keeps their bounds visible (conservative: parked, not leaked). */
-static int hide_system_gs(struct pass *ps)
-{
-	const struct go_binary *b = go_process__binary(ps->p);
-	uint64_t bias = go_process__bias(ps->p), m = 0, allm;
-	const char *globals[] = { "runtime.g0", "runtime.gcrash" };
-
-	for (size_t k = 0; k < 2; k++) {
-		uint64_t a = go_binary__symbol(b, globals[k], NULL);
-
-		if (a && hide_g_words(ps, a + bias))
-			return -ENOMEM;
-	}
-	allm = go_binary__symbol(b, "runtime.allm", NULL);
-	if (!allm || go_process__read(ps->p, allm + bias, &m, 8))
-		return 0;
-	for (int n = 0; m && n < 100000; n++) {
-		uint64_t g0 = 0, gsig = 0;
-
-		if (go_process__read(ps->p, m + ps->hl.m_g0, &g0, 8) ||
-		    go_process__read(ps->p, m + ps->hl.m_gsignal, &gsig, 8))
-			break;
-		if ((g0 && hide_g_words(ps, g0)) || (gsig && hide_g_words(ps, gsig)))
-			return -ENOMEM;
-		if (go_process__read(ps->p, m + ps->hl.m_alllink, &m, 8))
-			break;
-	}
-	return 0;
 }
 
 /* Read g's fields now; false when the g cannot be read. */
@@ -255,7 +152,7 @@ static int push_work(struct pass *ps, uint64_t base, uint64_t size)
 
 /* Every aligned word of buf (read from addr): a pointer into a heap object
  * marks it, and queues it for scanning unless noscan. */
-static int scan_word(struct pass *ps, uint64_t at, uint64_t w)
+int reach__scan_word(struct pass *ps, uint64_t at, uint64_t w)
 {
 	struct go_heap_obj o;
 
@@ -273,14 +170,14 @@ static int scan_words(struct pass *ps, uint64_t addr, const uint8_t *buf, size_t
 {
 	ps->st->scanned_bytes += len;
 	for (size_t i = 0; i + 8 <= len; i += 8)
-		if (scan_word(ps, addr + i, le64(buf + i)))
+		if (reach__scan_word(ps, addr + i, le64(buf + i)))
 			return -ENOMEM;
 	return 0;
 }
 
 /* A range read in chunks; unreadable chunks are skipped (a stack freed
  * since, a hole in bss never happens). */
-static int scan_range(struct pass *ps, uint64_t addr, uint64_t len)
+int reach__scan_range(struct pass *ps, uint64_t addr, uint64_t len)
 {
 	addr &= ~7ull;
 	for (uint64_t off = 0; off < len; off += CHUNK) {
@@ -318,7 +215,7 @@ static int drain(struct pass *ps)
 				if (n)
 					break; /* finish the batch first */
 				ps->nwork--;
-				rc = scan_range(ps, r.base, r.size);
+				rc = reach__scan_range(ps, r.base, r.size);
 				goto next;
 			}
 			if (used + r.size > BATCH_BYTES)
@@ -339,121 +236,6 @@ next:;
 	}
 	free(big);
 	return rc;
-}
-
-/* Words [from, to) of the stack copy st (read from base): every word, or
- * those whose bit is set in bits. */
-static int scan_stack_words(struct pass *ps, const uint8_t *st, uint64_t base, uint64_t top,
-			    uint64_t from, uint64_t to, const uint8_t *bits)
-{
-	if (from < base)
-		from = base;
-	if (to > top)
-		to = top;
-	for (uint64_t a = from & ~7ull, k = 0; a + 8 <= to; a += 8, k++) {
-		if (bits && !(bits[k / 8] & (1u << (k % 8))))
-			continue;
-		if (scan_word(ps, a, le64(st + (a - base))))
-			return -ENOMEM;
-	}
-	ps->st->scanned_bytes += to > from ? to - from : 0;
-	return 0;
-}
-
-/*
- * A stopped goroutine's stack frame by frame, as the GC scans it: the
- * pointer bitmaps of each frame's locals and arguments at its pc, and its
- * stack objects (address-taken locals: scanned whole here, where the GC
- * scans them only when a live pointer refers to them). A frame without
- * maps (assembly, an async preemption point and the frame it interrupted)
- * is scanned whole; an unwinding that goes wrong scans the rest whole.
- * Stale words in slots that are dead at the frame's pc — left there by
- * earlier calls — are what the maps keep out.
- */
-static int scan_frames(struct pass *ps, const struct gstate *gs)
-{
-	const struct go_binary *b = go_process__binary(ps->p);
-	uint64_t bias = go_process__bias(ps->p), sp = gs->sp, pc = gs->pc, top = gs->hi;
-	uint8_t *st;
-	bool whole_next = false;
-	int rc = 0;
-
-	if (top - sp > (64u << 20) || !(st = malloc(top - sp)))
-		return scan_range(ps, sp, top - sp);
-	if (go_process__read(ps->p, sp, st, top - sp)) {
-		free(st);
-		return 0; /* the stack is gone: the goroutine too */
-	}
-	for (int n = 0; n < 100000 && !rc; n++) {
-		struct go_func_info fi;
-		struct go_stack_maps m;
-		uint64_t lpc = pc - bias, fp, varp, argp;
-		bool whole;
-
-		if (go_binary__lookup(b, lpc, &fi) ||
-		    go_binary__stack_maps(b, lpc == fi.entry ? lpc : lpc - 1, &m))
-			break; /* not Go code: the rest whole, below */
-		fp = sp + m.frame + 8;
-		if (fp > top)
-			break;
-		varp = sp + m.frame;
-		if (varp > sp)
-			varp -= 8; /* the saved frame pointer */
-		argp = fp;
-		whole = whole_next || !m.locals || !strcmp(m.function, "runtime.asyncPreempt");
-		whole_next = !strcmp(m.function, "runtime.asyncPreempt");
-		if (whole)
-			rc = scan_stack_words(ps, st, gs->sp, top, sp, fp, NULL);
-		else
-			rc = scan_stack_words(ps, st, gs->sp, top, varp - (uint64_t)m.nlocals * 8, varp,
-					      m.locals);
-		if (!rc)
-			rc = scan_stack_words(ps, st, gs->sp, top, argp,
-					      argp + (m.args ? (uint64_t)m.nargs * 8 : m.argsize),
-					      m.args);
-		for (uint64_t k = 0; k < m.nobjects && !rc; k++) {
-			int32_t off = (int32_t)le32(m.objects + k * 16);
-			int32_t size = (int32_t)le32(m.objects + k * 16 + 4);
-			uint64_t at = off < 0 ? varp + off : argp + off;
-
-			if (size > 0)
-				rc = scan_stack_words(ps, st, gs->sp, top, at, at + size, NULL);
-		}
-		if (!strcmp(m.function, "runtime.goexit") || fp + 8 > top + 8)
-			goto done;
-		pc = le64(st + (sp + m.frame - gs->sp));
-		sp = fp;
-		if (sp >= top)
-			goto done;
-	}
-	if (!rc && sp < top)
-		rc = scan_stack_words(ps, st, gs->sp, top, sp, top, NULL);
-done:
-	free(st);
-	return rc;
-}
-
-static int scan_stack(struct pass *ps, const struct gstate *gs)
-{
-	uint64_t from = gs->sp;
-
-	if (gs->hi <= gs->lo || gs->hi - gs->lo > (1ull << 30))
-		return 0; /* no stack (not started, or freed) */
-	/* A running goroutine's saved registers are stale: the whole stack
-	 * then, without maps. */
-	/* In a syscall, the frames start at syscallsp/syscallpc, as for the
-	 * GC (entersyscall saves them; sched may be older). */
-	if (gs->status == G_SYSCALL && ps->precise && gs->syscallsp >= gs->lo &&
-	    gs->syscallsp < gs->hi && gs->syscallpc) {
-		struct gstate at = *gs;
-
-		at.sp = gs->syscallsp;
-		at.pc = gs->syscallpc;
-		return scan_frames(ps, &at);
-	}
-	if (gs->status == G_RUNNING || gs->status == G_SYSCALL || from < gs->lo || from >= gs->hi)
-		return scan_range(ps, gs->lo, gs->hi - gs->lo);
-	return ps->precise ? scan_frames(ps, gs) : scan_range(ps, from, gs->hi - from);
 }
 
 /*
@@ -581,16 +363,17 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 	if ((rc = go_binary__heap_layout(b, &ps.hl, err, errlen)))
 		goto out;
 	ps.precise = go_binary__pclntab_version(b) >= 118;
+	rc = -ENOMEM;
 	/* The goroutines first, then the heap: a goroutine that is a leak
 	 * candidate now and the same when read again after the pass. */
 	for (int i = 0; i < s->n; i++) {
 		struct gstate *g = &gs[i];
 
-		g->kind = classify(&s->g[i]);
 		if (!read_g(&ps, s->g[i].gaddr, g) || g->goid != s->g[i].goid) {
 			g->kind = K_SKIP; /* gone or reused since the snapshot */
 			continue;
 		}
+		g->kind = classify(&s->g[i], g->reason, s->version);
 		if ((g->status & ~0x1000u) != s->g[i].status)
 			g->kind = K_ROOT;
 		if (g->kind != K_CHAN && g->kind != K_SYNC)
@@ -604,28 +387,29 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 			int size = g->kind == K_CHAN ? ps.hl.sudog_c_size : ps.hl.sudog_elem_size;
 
 			for (int w = 0; w < size; w += 8)
-				if (push_hidden(&ps, sudogs[k] + off + w))
+				if (reach__push_hidden(&ps, sudogs[k] + off + w))
 					goto out;
 		}
 	}
 	for (int i = 0; i < s->n; i++)
-		if (hide_g_words(&ps, s->g[i].gaddr))
+		if (reach__hide_g_words(&ps, s->g[i].gaddr))
 			goto out;
-	if (hide_system_gs(&ps))
+	if (reach__hide_system_gs(&ps))
 		goto out;
 	if (ps.nhidden)
 		qsort(ps.hidden, ps.nhidden, 8, cmp_u64);
-	if ((rc = go_heap__read(&ps.hl, go_process__bias(p), &ps.mem, &ps.heap, err, errlen)))
+	rc = go_heap__read(&ps.hl, go_process__bias(p), &ps.mem, &ps.heap, err, errlen);
+	if (rc)
 		goto out;
 	rc = -ENOMEM;
 	nr = go_binary__root_ranges(b, raddr, rsize, 4);
 	for (int i = 0; i < nr; i++)
-		if (scan_range(&ps, raddr[i] + go_process__bias(p), rsize[i]))
+		if (reach__scan_range(&ps, raddr[i] + go_process__bias(p), rsize[i]))
 			goto out;
 	if (scan_specials(&ps))
 		goto out;
 	for (int i = 0; i < s->n; i++)
-		if (gs[i].kind == K_ROOT && scan_stack(&ps, &gs[i]))
+		if (gs[i].kind == K_ROOT && reach__scan_stack(&ps, &gs[i]))
 			goto out;
 	/* The fixed point: each round roots the goroutines whose wait object
 	 * the previous one marked. */
@@ -643,7 +427,9 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 				continue;
 			g->resolved = true;
 			changed = true;
-			if (scan_stack(&ps, g))
+			/* drained at once: a chain in goroutine order resolves
+			 * in one round rather than one round per link */
+			if (reach__scan_stack(&ps, g) || drain(&ps))
 				goto out;
 		}
 	} while (changed);
