@@ -10,6 +10,7 @@
 #   GOROUTINES=100000   half leaked (chan send on a channel nobody holds),
 #                       half parked on a channel kept in a global
 #   ROUNDS=3            rounds; variants interleaved, order rotated, medians kept
+#   PW=OUT/parkwatch    the parkwatch binary measured
 #
 # Target: OUT/bench/goleakheap (tools/bench/goleakheap), built by Go 1.26 with
 # GOEXPERIMENT=goroutineleakprofile. Its heartbeat goroutine ticks every
@@ -32,7 +33,7 @@ OUT=${1:-$ROOT/build}
 HEAP_MIB=${HEAP_MIB:-1024}
 GOROUTINES=${GOROUTINES:-100000}
 ROUNDS=${ROUNDS:-3}
-PW=$OUT/parkwatch
+PW=${PW:-$OUT/parkwatch}
 TARGET=$OUT/bench/goleakheap
 
 log() { printf '%s\n' "$*" >&2; }

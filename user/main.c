@@ -86,8 +86,8 @@ static const struct argp_option options[] = {
 	  "Exact goroutine park times from uprobes on the Go runtime's park/ready/exit "
 	  "(needs -p; costs ~1 us per goroutine park)", 1 },
 	{ "prove", OPT_PROVE, NULL, 0,
-	  "Go: prove leaks by a reachability pass over the heap (verdict leaked; reads "
-	  "the whole heap, see proved-leaks in parkwatch(8))", 1 },
+	  "Go: prove leaks by a reachability pass over the heap, as Go's goroutineleak "
+	  "profile does (verdict leaked, with evidence; reads the whole heap per report)", 1 },
 	{ "format", OPT_FORMAT, "FMT", 0,
 	  "text (default), json, folded or pprof; folded and pprof print the final report only", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Same as --format json: one document per report", 2 },

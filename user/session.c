@@ -217,8 +217,15 @@ static int sample(struct session *s)
 		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .kernel_stacks = s->c->kstack,
 		.threshold_ns = s->so.threshold_ns,
 	};
-	int err = sweep__run(s->t, s->cr, s->k, &s->so, &r);
 	bool target_gone = false;
+	int err;
+
+	/* --prove reads the whole heap: at reports only, not at every look */
+	if (s->go)
+		go_watch__set_prove(s->go, false);
+	err = sweep__run(s->t, s->cr, s->k, &s->so, &r);
+	if (s->go)
+		go_watch__set_prove(s->go, s->c->prove);
 
 	if (!err)
 		err = growth__observe(s->growth, &r);
