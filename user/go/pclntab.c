@@ -495,6 +495,8 @@ int go_binary__stack_maps(const struct go_binary *b, uint64_t pc, struct go_stac
 		return -EINVAL;
 	out->entry = f.entry;
 	out->function = func_name(t, func_field(t, &f, 0));
+	if (!out->function)
+		return -EINVAL; /* the callers compare names */
 	out->argsize = func_field(t, &f, 1);
 	err = pcvalue(t, func_field(t, &f, 3), f.entry, pc, &out->frame);
 	if (err || out->frame < 0 || out->frame > (1 << 26))
