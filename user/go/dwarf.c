@@ -399,6 +399,7 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		out->m_g0 = member(&w[6].die, "g0", NULL);
 		out->m_gsignal = member(&w[6].die, "gsignal", NULL);
 		out->m_alllink = member(&w[6].die, "alllink", NULL);
+		out->mheap_size = struct_size(&w[0].die);
 		out->mheap_arenas = member(&w[0].die, "arenas", NULL);
 		out->mheap_all_arenas = member(&w[0].die, "heapArenas", NULL); /* 1.21+ */
 		if (out->mheap_all_arenas < 0)
@@ -425,6 +426,7 @@ int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layou
 		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
 		    out->span_elemsize >= 0 && out->span_state >= 0 && out->span_specials >= 0 &&
 		    out->m_g0 >= 0 && out->m_gsignal >= 0 && out->m_alllink >= 0 &&
+		    out->mheap_size > 0 &&
 		    out->g_syscallsp >= 0 && out->g_syscallpc >= 0 &&
 		    (out->special_offset_size == 2 || out->special_offset_size == 8) && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
 		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&

@@ -285,6 +285,7 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
 struct go_heap_layout {
 	const char *source;      /* "dwarf" or "table go1.N" */
 	uint64_t mheap;          /* link-time address of runtime.mheap_, 0 unknown */
+	int mheap_size;          /* sizeof(runtime.mheap): no heap pointers inside */
 	int mheap_arenas;        /* mheap.arenas ([1]*[1<<22]*heapArena) */
 	int mheap_all_arenas;    /* mheap.allArenas (<= 1.20) / heapArenas ([]arenaIdx) */
 	int arena_spans;         /* heapArena.spans ([8192]*mspan) */

@@ -274,6 +274,26 @@ static int scan_specials(struct pass *ps)
 	return rc;
 }
 
+/*
+ * A global range, without runtime.mheap_: the heap's own metadata is
+ * not-in-heap by design (its pointers lead to manually managed memory),
+ * but it holds arena bounds as integers (curArena.base, hints) that point
+ * at the first object of an arena, which a conservative scan would keep.
+ */
+static int scan_globals(struct pass *ps, uint64_t addr, uint64_t size)
+{
+	uint64_t bias = go_process__bias(ps->p), m = ps->hl.mheap, me = m + ps->hl.mheap_size;
+	int rc = 0;
+
+	if (ps->hl.mheap_size <= 0 || me <= addr || m >= addr + size)
+		return reach__scan_range(ps, addr + bias, size);
+	if (m > addr)
+		rc = reach__scan_range(ps, addr + bias, m - addr);
+	if (!rc && me < addr + size)
+		rc = reach__scan_range(ps, me + bias, addr + size - me);
+	return rc;
+}
+
 /* The profile's test: a wait object marked, or not in the heap at all (a
  * global, a stack) means the goroutine may run. */
 static bool may_run(struct pass *ps, const struct gstate *gs)
@@ -404,7 +424,7 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 	rc = -ENOMEM;
 	nr = go_binary__root_ranges(b, raddr, rsize, 4);
 	for (int i = 0; i < nr; i++)
-		if (reach__scan_range(&ps, raddr[i] + go_process__bias(p), rsize[i]))
+		if (scan_globals(&ps, raddr[i], rsize[i]))
 			goto out;
 	if (scan_specials(&ps))
 		goto out;
