@@ -43,6 +43,7 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 		test("unreachable from any runnable goroutine or global|nothing can wake it|none reachable")] | all'
 	jq_check '[.goroutines[] | select(.verdict != "leaked") | .evidence == null] | all'
 	jq_check '.go_processes[0].prove.leaked == 13 and .go_processes[0].prove.error == null'
+	jq_check '.go_processes[0].prove.scanned_bytes > 0 and .go_processes[0].prove.unstable == 0'
 	jq_check '[.goroutines[] | select(.class == "leaked")] | length == 13'
 }
 

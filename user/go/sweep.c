@@ -67,6 +67,8 @@ static struct go_reach_result *prove(const struct go_watch *w, const struct go_e
 		gp->proved = true;
 		gp->prove_us = st.elapsed_ns / 1000;
 		gp->prove_leaked = st.leaked;
+		gp->prove_unstable = st.unstable;
+		gp->prove_scanned = st.scanned_bytes;
 	}
 	return res;
 }

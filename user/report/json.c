@@ -353,6 +353,8 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 			json_object_begin(j);
 			json_kint(j, "leaked", p->prove_leaked);
 			json_kuint(j, "elapsed_us", p->prove_us);
+			json_kint(j, "unstable", p->prove_unstable);
+			json_kuint(j, "scanned_bytes", p->prove_scanned);
 			json_kstring(j, "error", p->prove_error);
 			json_object_end(j);
 		}

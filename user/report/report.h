@@ -71,6 +71,8 @@ struct pw_goproc {
 	bool proved;                 /* --prove: the reachability pass ran */
 	uint64_t prove_us;           /* its duration */
 	int prove_leaked;            /* goroutines it proved leaked */
+	int prove_unstable;          /* leaked in the pass, changed when read again */
+	uint64_t prove_scanned;      /* bytes of memory scanned */
 	char *prove_error;           /* --prove: why it could not run, or NULL */
 };
 
