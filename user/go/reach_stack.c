@@ -60,22 +60,21 @@ int reach__hide_system_gs(struct pass *ps)
 	return 0;
 }
 
-/* Words [from, to) of the stack copy st (read from base): every word, or
- * those whose bit is set in bits. */
+/* Words [from, to) of the stack copy st (read from base, up to top): every
+ * word, or those whose bit is set in bits (bit 0: the word at from). Words
+ * outside the copy are skipped. */
 static int scan_stack_words(struct pass *ps, const uint8_t *st, uint64_t base, uint64_t top,
 			    uint64_t from, uint64_t to, const uint8_t *bits)
 {
-	if (from < base)
-		from = base;
-	if (to > top)
-		to = top;
-	for (uint64_t a = from & ~7ull, k = 0; a + 8 <= to; a += 8, k++) {
-		if (bits && !(bits[k / 8] & (1u << (k % 8))))
+	uint64_t k = 0;
+
+	for (uint64_t a = from & ~7ull; a + 8 <= to; a += 8, k++) {
+		if (a < base || a + 8 > top || (bits && !(bits[k / 8] & (1u << (k % 8)))))
 			continue;
+		ps->st->scanned_bytes += 8;
 		if (reach__scan_word(ps, a, le64(st + (a - base))))
 			return -ENOMEM;
 	}
-	ps->st->scanned_bytes += to > from ? to - from : 0;
 	return 0;
 }
 
@@ -138,7 +137,7 @@ static int scan_frames(struct pass *ps, const struct gstate *gs)
 			if (size > 0)
 				rc = scan_stack_words(ps, st, gs->sp, top, at, at + size, NULL);
 		}
-		if (!strcmp(m.function, "runtime.goexit") || fp + 8 > top + 8)
+		if (!strcmp(m.function, "runtime.goexit"))
 			goto done;
 		pc = le64(st + (sp + m.frame - gs->sp));
 		sp = fp;

@@ -264,8 +264,8 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f)
 		json_null(j);
 	json_kstring(j, "duration_source", f->duration_source);
 	json_kstring(j, "class", f->class);
-	/* Goroutines judged so far are parked, spinning or growing: the
-	 * class is the verdict in the shared vocabulary. */
+	/* A goroutine's class (leaked with --prove, parked, spinning,
+	 * growing) is its verdict in the shared vocabulary. */
 	json_kstring(j, "verdict", f->class);
 	json_kstring(j, "evidence", f->evidence[0] ? f->evidence : NULL);
 	json_kstring(j, "test", g->test); /* null: not created under a test */
