@@ -63,18 +63,22 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 }
 
 @test "the same leaked goroutines as Go's own goroutineleak profile, read after the sweep" {
-	local trigger=$BATS_TEST_TMPDIR/profile-now
-	PARKWATCH_LEAK_TRIGGER=$trigger start_fixture go/leakshapes-go126-leakprof leak
-	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
-	assert_success
-	# Only now may the program run its leak-detecting GC cycle.
-	touch "$trigger"
-	wait_for_line "$FIXTURE_OUT" '^PROFILED$' 20
-	ours=$(jq -c '[.goroutines[] | select(.verdict == "leaked") | .goid] | sort' "$REPORT")
-	theirs=$(grep -E '^goroutine [0-9]+ \[.*\(leaked\)\]:$' "$trigger.prof" |
-		awk '{print $2}' | jq -sc 'sort')
-	[ "$theirs" != "[]" ] || fail "the runtime's profile lists no leak: $(head -3 "$trigger.prof")"
-	assert_equal "$ours" "$theirs"
+	# Go 1.26 with GOEXPERIMENT=goroutineleakprofile; Go 1.27 has it by default.
+	for bin in leakshapes-go126-leakprof leakshapes-go127; do
+		local trigger=$BATS_TEST_TMPDIR/profile-now-$bin
+		PARKWATCH_LEAK_TRIGGER=$trigger start_fixture go/$bin leak
+		run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
+		assert_success
+		# Only now may the program run its leak-detecting GC cycle.
+		touch "$trigger"
+		wait_for_line "$FIXTURE_OUT" '^PROFILED$' 20
+		ours=$(jq -c '[.goroutines[] | select(.verdict == "leaked") | .goid] | sort' "$REPORT")
+		theirs=$(grep -E '^goroutine [0-9]+ \[.*\(leaked\)\]:$' "$trigger.prof" |
+			awk '{print $2}' | jq -sc 'sort')
+		[ "$theirs" != "[]" ] || fail "$bin: the runtime's profile lists no leak: $(head -3 "$trigger.prof")"
+		assert_equal "$ours" "$theirs"
+		kill_started
+	done
 }
 
 @test "Go 1.19: hand-written truth (sync waits are not tied to their object there: parked)" {
