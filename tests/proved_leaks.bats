@@ -136,3 +136,24 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 	jq_check '[.goroutines[] | select(.verdict == "leaked" and
 		([.stack[].function] | index("main.globalWaiter") or index("main.chainLink") or index("main.poolWorker")))] | length == 0'
 }
+
+@test "command mode: --fail-on leaked judges what the command leaves at its exit" {
+	require_fixture go/leakshapes-go126
+	local out=$BATS_TEST_TMPDIR/cmd.json
+	# the report to a file: the command prints READY on the same stdout
+	LEAKSHAPES_EXIT=1 run --separate-stderr timeout 60 "$PARKWATCH" --fail-on leaked -t 0 \
+		--json -o "$out" -- "$FIXTURES/go/leakshapes-go126" leak
+	assert_failure 1
+	assert_valid_json "$out"
+	tail -n 1 "$out" >"$out.final"
+	jq_check '.end_of_run.snapshot and .go_processes[0].prove.leaked == 13' "$out.final"
+	jq_check '[.goroutines[] | select(.verdict == "leaked")] | length == 13' "$out.final"
+	# the fixed form leaves parked goroutines (the controls) but no leak: success
+	LEAKSHAPES_EXIT=1 run --separate-stderr timeout 60 "$PARKWATCH" --fail-on leaked -t 0 \
+		--json -o "$out" -- "$FIXTURES/go/leakshapes-go126" fixed
+	assert_success
+	assert_valid_json "$out"
+	tail -n 1 "$out" >"$out.final"
+	jq_check '.end_of_run.snapshot and .go_processes[0].prove.leaked == 0' "$out.final"
+	jq_check '[.goroutines[] | select(.verdict == "parked")] | length >= 8' "$out.final"
+}
