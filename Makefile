@@ -9,6 +9,8 @@
 #   make fuzz       libFuzzer targets of the Go binary readers, FUZZ_RUNS
 #                   executions each (tools/doc/fuzzing.md); make fuzz-short:
 #                   FUZZ_SHORT_TIME seconds each (part of make test)
+#   make bench-leakproof  --prove on a 1 GiB heap and 100k goroutines, next to
+#                   the runtime's own leak profile (tools/bench-leakproof.sh)
 #   make bench-suites  a Go test suite with and without parkwatch (tools/bench-suites.sh)
 #   make install    install into $(PREFIX) (binary, man page, systemd unit)
 #   make soak       parkwatch serve soak: RSS and fds over 10,000 sweeps
@@ -76,6 +78,12 @@ GO_MATRIX = $(foreach t,$(GO_MATRIX_TOOLCHAINS),$(foreach k,$(GO_MATRIX_KINDS),$
 GO_STRIPPED_FIXTURES = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s \
 	$(OUT)/fixtures/go/cgostacks-go126-s $(OUT)/fixtures/go/cgostacks-go126-w
 GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
+# tests/proved_leaks.bats: the truth from Go itself (its goroutineleak
+# profile, behind GOEXPERIMENT=goroutineleakprofile in 1.26), and stripped
+# builds, whose heap layout comes from the version tables.
+GO_LEAKPROOF_FIXTURES = $(OUT)/fixtures/go/leakshapes-go126-leakprof \
+	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s
+GO_FIXTURES += $(GO_LEAKPROOF_FIXTURES)
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -84,7 +92,7 @@ UNITS = $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 BENCH_SRCS = $(wildcard tools/bench/*.c)
 BENCH_BINS = $(patsubst tools/bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(BENCH_SRCS)))
 
-.PHONY: all deps run test unit bats bench bench-spin bench-go bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
+.PHONY: all deps run test unit bats bench bench-spin bench-go bench-leakproof bench-suites soak soak-valgrind install clean fixtures sanitize go127 fuzz fuzz-short
 # Keep the BPF object and skeleton: they are inputs, not throwaway steps.
 .SECONDARY:
 all: $(OUT)/parkwatch fixtures $(UNITS)
@@ -188,6 +196,10 @@ $(OUT)/fixtures/go/%-go126-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
 
+$(OUT)/fixtures/go/%-go126-leakprof: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOEXPERIMENT=goroutineleakprofile $(GO) build -o $(CURDIR)/$@ *.go
+
 $(OUT)/fixtures/go/%-go126-w: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags=-w -o $(CURDIR)/$@ *.go
@@ -201,7 +213,7 @@ UNIT_MODULES_test_durations = user/report/durations.c
 UNIT_MODULES_test_escape = user/report/escape.c
 # The Go binary reader, from the file alone and (inference, remote reads) the
 # live process: the unit test and the fuzz targets link all of it.
-GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c
+GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c user/go/heap_layout.c
 UNIT_MODULES_test_goelf = $(GO_READER_SRCS)
 UNIT_MODULES_test_golayouts = user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c
@@ -210,6 +222,7 @@ UNIT_MODULES_test_idle = user/rules/idle.c
 UNIT_MODULES_test_ignore = user/rules/ignore.c user/rules/baseline.c user/rules/json_split.c user/report/report.c user/report/escape.c
 UNIT_MODULES_test_json = user/report/json_writer.c user/report/escape.c
 UNIT_MODULES_test_report_folded = user/report/folded.c user/report/report.c user/report/escape.c
+UNIT_MODULES_test_report_verdicts = user/report/report.c user/report/escape.c
 UNIT_MODULES_test_procstat = user/threads/procstat.c
 UNIT_MODULES_test_metrics = user/serve/labels.c user/serve/listen.c user/serve/metrics.c \
 	user/threads/waitgraph.c
@@ -327,6 +340,15 @@ $(GO_BENCH_BINS): $(OUT)/bench/%: tools/bench/%/main.go | $(OUT)/bench
 	$(call msg,GO,$@)
 	$(Q)cd tools/bench/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -o $(abspath $@) main.go
 
+# tools/bench-leakproof.sh: --prove on a 1 GiB heap, next to the runtime's
+# own goroutineleak profile (built with GOEXPERIMENT=goroutineleakprofile).
+$(OUT)/bench/goleakheap: tools/bench/goleakheap/main.go | $(OUT)/bench
+	$(call msg,GO,$@)
+	$(Q)cd tools/bench/goleakheap && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOEXPERIMENT=goroutineleakprofile $(GO) build -o $(abspath $@) main.go
+
+bench-leakproof: deps $(OUT)/parkwatch $(OUT)/bench/goleakheap
+	tools/bench-leakproof.sh $(OUT)
+
 bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures/go/bigpark-go119 $(GO_BENCH_BINS)
 	tools/bench-goroutines.sh $(OUT)
 # --- end benchmark: goroutines ---------------------------------------------------
@@ -337,12 +359,13 @@ bench-go: deps $(OUT)/parkwatch $(OUT)/fixtures/go/bigpark-go126 $(OUT)/fixtures
 # whose DWARF looks like Go's (tests/fuzz/seed_dwarf.c) and a memory image
 # the goroutines target writes itself. Inputs that once crashed are kept in
 # tests/fuzz/regressions/NAME and run first every time.
-FUZZ_TARGETS = pclntab elf allgs dwarf goroutines
+FUZZ_TARGETS = pclntab elf allgs dwarf goroutines heap
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -I$(OUT) -Ibpf -Iuser
 FUZZ_READER = $(GO_READER_SRCS)
 FUZZ_MODULES_goroutines = user/go/goroutines.c user/go/stacks.c user/go/wait.c user/report/stack.c
+FUZZ_MODULES_heap = user/go/heap.c
 FUZZ_BINS = $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
 FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s

@@ -33,6 +33,8 @@ struct config {
 	bool once, futex_hooks, timed, show_idle, kstack, fail, color, verbose;
 	bool no_goroutines;
 	bool go_precise;     /* --go-precise: uprobes on the Go runtime (needs -p) */
+	bool prove;          /* --prove: Go heap reachability pass (go/reach.h) */
+	unsigned fail_on;    /* --fail-on: REPORT_VERDICT_* mask, 0: any verdict */
 	enum report_format format;
 	enum folded_weight weight;
 	const char *output;  /* -o FILE, NULL for stdout */

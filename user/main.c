@@ -37,6 +37,8 @@ static const char doc[] =
 	"  parkwatch -p 1234 -i 30s -d 5m   report every 30s for 5 minutes\n"
 	"  parkwatch --once --json --fail   for scripts: JSON, exit 1 if anything is parked\n"
 	"  parkwatch --fail -- ./tests      CI: fail when the tests leave threads behind\n"
+	"  parkwatch --once -p 1234 --fail-on leaked\n"
+	"                                   exit 1 only for goroutines proved leaked\n"
 	"  parkwatch serve -i 30s           metrics on 127.0.0.1:9477 for Prometheus\n"
 	"\n"
 	"EXIT STATUS:\n"
@@ -58,7 +60,7 @@ enum {
 	OPT_FUTEX_HOOKS = 0x100, OPT_TIMED, OPT_SHOW_IDLE, OPT_IDLE_FILE, OPT_JSON,
 	OPT_FAIL, OPT_NO_COLOR, OPT_MAX_THREADS, OPT_BTF, OPT_FORMAT, OPT_WEIGHT,
 	OPT_NO_GOROUTINES, OPT_GO_PRECISE, OPT_IGNORE_TOP, OPT_IGNORE_ANY, OPT_IGNORE_CREATED_BY, OPT_IGNORE_FILE, OPT_BASELINE,
-	OPT_SAMPLE, OPT_LISTEN, OPT_PROM_FILE, OPT_MAX_SERIES,
+	OPT_SAMPLE, OPT_LISTEN, OPT_PROM_FILE, OPT_MAX_SERIES, OPT_PROVE, OPT_FAIL_ON,
 };
 
 static const struct argp_option options[] = {
@@ -83,6 +85,9 @@ static const struct argp_option options[] = {
 	{ "go-precise", OPT_GO_PRECISE, NULL, 0,
 	  "Exact goroutine park times from uprobes on the Go runtime's park/ready/exit "
 	  "(needs -p; costs ~1 us per goroutine park)", 1 },
+	{ "prove", OPT_PROVE, NULL, 0,
+	  "Go: prove leaks by a reachability pass over the heap, as Go's goroutineleak "
+	  "profile does (verdict leaked, with evidence; reads the whole heap per report)", 1 },
 	{ "format", OPT_FORMAT, "FMT", 0,
 	  "text (default), json, folded or pprof; folded and pprof print the final report only", 2 },
 	{ "json", OPT_JSON, NULL, 0, "Same as --format json: one document per report", 2 },
@@ -98,6 +103,9 @@ static const struct argp_option options[] = {
 	{ "baseline", OPT_BASELINE, "REPORT", 0,
 	  "Ignore what an earlier JSON report already listed (flag only what was added)", 4 },
 	{ "fail", OPT_FAIL, NULL, 0, "Exit 1 when anything was flagged", 2 },
+	{ "fail-on", OPT_FAIL_ON, "VERDICTS", 0,
+	  "Like --fail, only for these verdicts: leaked, deadlocked, growing, spinning, "
+	  "parked (comma-separated); leaked turns on --prove", 2 },
 	{ "no-color", OPT_NO_COLOR, NULL, 0, "No colour (also when NO_COLOR is set)", 2 },
 	{ "max-threads", OPT_MAX_THREADS, "N", 0,
 	  "Threads the creator map can hold (default 65536)", 3 },
@@ -344,6 +352,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	}
 	case OPT_FAIL: c->fail = true; break;
+	case OPT_PROVE: c->prove = true; break;
+	case OPT_FAIL_ON:
+		if (report__parse_verdicts(arg, &c->fail_on))
+			argp_failure(state, EXIT_USAGE, 0, "--fail-on: expected verdicts among "
+				     "leaked,deadlocked,growing,spinning,parked, not '%s'",
+				     echo_arg(arg));
+		c->fail = true;
+		if (c->fail_on & REPORT_VERDICT_LEAKED)
+			c->prove = true;
+		break;
 	case OPT_NO_COLOR: c->color = false; break;
 	case OPT_BTF: c->btf = arg; break;
 	case 'v': c->verbose = true; break;

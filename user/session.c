@@ -189,7 +189,7 @@ int session__report(struct session *s, const struct sweep_opts *so, bool final, 
 		/* Command mode judges what is left at each exit; its periodic
 		 * reports (first looks at tests still running) inform only. */
 		if (!s->has_command || end)
-			s->flagged |= found;
+			s->flagged |= report__flagged(&r, s->c->fail_on);
 		if (!quiet || found)
 			err = session__print(s, &r);
 	}
@@ -218,15 +218,22 @@ static int sample(struct session *s)
 		.mode = s->mode, .futex_hooks = s->c->futex_hooks, .kernel_stacks = s->c->kstack,
 		.threshold_ns = s->so.threshold_ns,
 	};
-	int err = sweep__run(s->t, s->cr, s->k, &s->so, &r);
 	bool target_gone = false;
+	int err;
+
+	/* --prove reads the whole heap: at reports only, not at every look */
+	if (s->go)
+		go_watch__set_prove(s->go, false);
+	err = sweep__run(s->t, s->cr, s->k, &s->so, &r);
+	if (s->go)
+		go_watch__set_prove(s->go, s->c->prove);
 
 	if (!err)
 		err = growth__observe(s->growth, &r);
 	for (int i = 0; !err && i < r.nexited; i++)
 		target_gone |= r.exited[i].reason != PW_EXIT_DURING_SWEEP;
 	if (!err && target_gone && !s->srv) { /* a daemon publishes at its next sweep */
-		s->flagged |= r.nthreads > 0 || r.ngoroutines > 0;
+		s->flagged |= report__flagged(&r, s->c->fail_on);
 		err = session__print(s, &r);
 	}
 	report__free(&r);
@@ -397,6 +404,8 @@ static int prepare(struct session *s)
 	s->go = c->no_goroutines ? NULL : go_watch__new();
 	if (!s->cr || (!c->no_goroutines && !s->go))
 		return EXIT_ENV;
+	if (s->go)
+		go_watch__set_prove(s->go, c->prove);
 	if (c->command) {
 		/* The child exists (held before exec) so its pid can be the
 		 * filter the programs are loaded with. */

@@ -41,6 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cl.sudog_waitlink >= 0 && cl.sudog_waitlink + 8 <= 128);
 	}
 	(void)go_binary__chan_layout(b, &cl, err, sizeof(err));
+	{
+		/* go/heap.c reads an mspan in span_size bytes and indexes it */
+		struct go_heap_layout hl;
+
+		if (!go_binary__heap_layout_dwarf(b, &hl)) {
+			FUZZ_CHECK(hl.span_size > 0 && hl.span_size <= 4096);
+			FUZZ_CHECK(hl.span_state >= 0 && hl.span_state + 1 <= hl.span_size);
+			FUZZ_CHECK(hl.span_spanclass >= 0 && hl.span_spanclass + 1 <= hl.span_size);
+			FUZZ_CHECK(hl.span_start >= 0 && hl.span_start + 8 <= hl.span_size);
+			FUZZ_CHECK(hl.span_elemsize >= 0 && hl.span_elemsize + 8 <= hl.span_size);
+			FUZZ_CHECK(hl.span_specials >= 0 && hl.span_specials + 8 <= hl.span_size);
+		}
+	}
 	go_binary__free(b);
 	return 0;
 }

@@ -32,6 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(end > sz);
 	if (!go_binary__lookup(b, start, &fi))
 		FUZZ_CHECK(fi.function && fi.entry <= start && start < fi.end);
+	{
+		/* --prove's heap layout: DWARF, tables, mheap_ from mallocinit's code */
+		struct go_heap_layout hl;
+		uint64_t ra[4], rs[4];
+		char herr[256];
+
+		if (!go_binary__heap_layout(b, &hl, herr, sizeof(herr)))
+			FUZZ_CHECK(hl.mheap && hl.source && hl.span_size > 0 && hl.span_size <= 4096);
+		else
+			FUZZ_CHECK(herr[0]);
+		FUZZ_CHECK(go_binary__root_ranges(b, ra, rs, 4) <= 4);
+	}
 	go_binary__free(b);
 	return 0;
 }

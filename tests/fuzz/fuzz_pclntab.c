@@ -42,6 +42,14 @@ static void probe(const struct go_binary *b, uint64_t pc)
 		FUZZ_CHECK(fr[i].function && (fr[i].inlined || i == n - 1));
 	if (!go_binary__sp_delta(b, pc, &delta))
 		FUZZ_CHECK(delta >= 0 && delta <= (1 << 26));
+	/* --prove's stack maps: bounded bitmaps, a sane frame */
+	struct go_stack_maps m;
+	if (!go_binary__stack_maps(b, pc, &m)) {
+		FUZZ_CHECK(m.frame >= 0 && m.frame <= (1 << 26) && m.function);
+		FUZZ_CHECK(!m.locals || m.nlocals <= (1 << 24));
+		FUZZ_CHECK(!m.args || m.nargs <= (1 << 24));
+		FUZZ_CHECK(!m.objects || m.nobjects < (1 << 16));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

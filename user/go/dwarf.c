@@ -352,3 +352,91 @@ int go_binary__test_layout_dwarf(const struct go_binary *b, struct go_test_layou
 	dwarf_end(dw);
 	return ret;
 }
+
+/* --- the heap (go/heap.c) -------------------------------------------- */
+
+/* runtime.mspan is read up to its last field the heap reader uses. */
+static int span_read_size(const struct go_heap_layout *l)
+{
+	int m = 0;
+	const int o[] = { l->span_start, l->span_npages, l->span_elemsize, l->span_spanclass,
+			  l->span_state, l->span_specials };
+
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+		if (o[i] + 8 > m)
+			m = o[i] + 8;
+	return m;
+}
+
+/* Size of a member's type (through typedefs), -1 unknown. */
+static int type_size(Dwarf_Die *t)
+{
+	Dwarf_Word size;
+
+	if (dwarf_aggregate_size(t, &size) || size > INT32_MAX)
+		return -1;
+	return size;
+}
+
+int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layout *out)
+{
+	Dwarf_Die t;
+	struct wanted w[] = { { .name = "runtime.mheap" }, { .name = "runtime.heapArena" },
+			      { .name = "runtime.mspan" },  { .name = "runtime.sudog" },
+			      { .name = "runtime.g" },     { .name = "runtime.special" },
+			      { .name = "runtime.m" } };
+	Dwarf *dw;
+	int ret = -ESRCH;
+
+	memset(out, 0xff, sizeof(*out));
+	out->source = NULL;
+	out->mheap = 0;
+	if (!(dw = open_dwarf(b)))
+		return -ENOENT;
+	find_structs(dw, w, 7);
+	if (w[0].found && w[1].found && w[2].found && w[3].found && w[4].found && w[5].found &&
+	    w[6].found) {
+		out->m_g0 = member(&w[6].die, "g0", NULL);
+		out->m_gsignal = member(&w[6].die, "gsignal", NULL);
+		out->m_alllink = member(&w[6].die, "alllink", NULL);
+		out->mheap_size = struct_size(&w[0].die);
+		out->mheap_arenas = member(&w[0].die, "arenas", NULL);
+		out->mheap_all_arenas = member(&w[0].die, "heapArenas", NULL); /* 1.21+ */
+		if (out->mheap_all_arenas < 0)
+			out->mheap_all_arenas = member(&w[0].die, "allArenas", NULL);
+		out->arena_spans = member(&w[1].die, "spans", NULL);
+		out->span_start = member(&w[2].die, "startAddr", NULL);
+		out->span_npages = member(&w[2].die, "npages", NULL);
+		out->span_spanclass = member(&w[2].die, "spanclass", NULL);
+		out->span_elemsize = member(&w[2].die, "elemsize", NULL);
+		out->span_state = member(&w[2].die, "state", NULL);
+		out->span_specials = member(&w[2].die, "specials", NULL);
+		out->special_offset_size = member(&w[5].die, "offset", &t) == 8 ? type_size(&t) : -1;
+		out->sudog_g = member(&w[3].die, "g", NULL);
+		out->sudog_elem = member(&w[3].die, "elem", &t);
+		out->sudog_elem_size = type_size(&t);
+		out->sudog_c = member(&w[3].die, "c", &t);
+		out->sudog_c_size = type_size(&t);
+		out->sudog_waitlink = member(&w[3].die, "waitlink", NULL);
+		out->g_waiting = member(&w[4].die, "waiting", NULL);
+		out->g_syscallsp = member(&w[4].die, "syscallsp", NULL);
+		out->g_syscallpc = member(&w[4].die, "syscallpc", NULL);
+		out->span_size = span_read_size(out);
+		if (out->mheap_arenas >= 0 && out->mheap_all_arenas >= 0 && out->arena_spans >= 0 &&
+		    out->span_start >= 0 && out->span_npages >= 0 && out->span_spanclass >= 0 &&
+		    out->span_elemsize >= 0 && out->span_state >= 0 && out->span_specials >= 0 &&
+		    out->m_g0 >= 0 && out->m_gsignal >= 0 && out->m_alllink >= 0 &&
+		    out->mheap_size > 0 &&
+		    out->g_syscallsp >= 0 && out->g_syscallpc >= 0 &&
+		    (out->special_offset_size == 2 || out->special_offset_size == 8) && out->sudog_elem >= 0 && out->sudog_g >= 0 &&
+		    out->sudog_c >= 0 && out->sudog_waitlink >= 0 && out->g_waiting >= 0 &&
+		    (out->sudog_elem_size == 8 || out->sudog_elem_size == 16) &&
+		    (out->sudog_c_size == 8 || out->sudog_c_size == 16) &&
+		    out->span_size <= 4096 && out->arena_spans <= (8 << 20)) {
+			out->source = "dwarf";
+			ret = 0;
+		}
+	}
+	dwarf_end(dw);
+	return ret;
+}

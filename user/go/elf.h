@@ -134,6 +134,29 @@ int go_binary__frames(const struct go_binary *b, uint64_t pc, struct go_frame *f
  */
 int go_binary__sp_delta(const struct go_binary *b, uint64_t pc, int32_t *delta);
 
+/* What the GC knows of a frame at pc (a return address minus 1, or the
+ * pc of the innermost frame): the frame size (pcsp), and the pointer
+ * bitmaps of its locals ([varp - nlocals*8, varp), varp = sp + frame - 8
+ * with frame pointers) and arguments ([argp, argp + nargs*8), argp =
+ * sp + frame + 8), FUNCDATA_LocalsPointerMaps / ArgsPointerMaps at
+ * PCDATA_StackMapIndex (map 0 where the index is -1, as the runtime does),
+ * and its stack objects (records {off, size, ptrBytes, gcdataoff} int32;
+ * off < 0 from varp, else from argp). Bitmaps NULL when the function has
+ * none (assembly). 0, -ENOENT (not Go code), -EINVAL, -ENOTSUP (pclntab
+ * before 1.18: no maps read). */
+struct go_stack_maps {
+	uint64_t entry;
+	const char *function;
+	int32_t frame;
+	int32_t map_index;       /* PCDATA_StackMapIndex at pc, -1 none */
+	uint32_t argsize;        /* _func.args, bytes */
+	const uint8_t *locals, *args;
+	uint32_t nlocals, nargs; /* bits (words) */
+	const uint8_t *objects;  /* 16-byte records */
+	uint64_t nobjects;
+};
+int go_binary__stack_maps(const struct go_binary *b, uint64_t pc, struct go_stack_maps *out);
+
 /* Entry (and end, when not NULL) of a function by its pclntab name, e.g.
  * "runtime.allgadd"; works in stripped binaries. 0 when absent. */
 uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint64_t *end);
@@ -252,6 +275,44 @@ uint64_t go_binary__moduledata(const struct go_binary *b);
 #define GO_MUTEX_SEMA 4
 #define GO_RWMUTEX_WRITERSEM 8
 #define GO_RWMUTEX_READERSEM 12
+
+/* --- the heap (dwarf.c, heap_layout.c) ------------------------------ */
+
+/* What go/heap.c needs to read the runtime's heap metadata from outside:
+ * byte offsets, -1 when unknown. Constants that are the same for every
+ * version on linux/amd64 (64 MiB arenas, one L2 level, 8 KiB pages,
+ * arenaBaseOffset 0xffff800000000000, mSpanInUse = 1) are in go/heap.c. */
+struct go_heap_layout {
+	const char *source;      /* "dwarf" or "table go1.N" */
+	uint64_t mheap;          /* link-time address of runtime.mheap_, 0 unknown */
+	int mheap_size;          /* sizeof(runtime.mheap): no heap pointers inside */
+	int mheap_arenas;        /* mheap.arenas ([1]*[1<<22]*heapArena) */
+	int mheap_all_arenas;    /* mheap.allArenas (<= 1.20) / heapArenas ([]arenaIdx) */
+	int arena_spans;         /* heapArena.spans ([8192]*mspan) */
+	int span_start, span_npages, span_spanclass, span_elemsize, span_state;
+	int span_specials;       /* mspan.specials (*special): finalizers, cleanups */
+	int m_g0, m_gsignal, m_alllink; /* runtime.m: its system goroutines, allm's chain */
+	int g_syscallsp, g_syscallpc;   /* a goroutine in a syscall: where its frames are */
+	int special_offset_size; /* runtime.special.offset: 2 (uint16, 1.19) or 8 */
+	int span_size;           /* bytes of runtime.mspan read (to the last field used) */
+	int sudog_g, sudog_elem, sudog_c, sudog_waitlink, g_waiting; /* what the pass hides */
+	/* bytes of sudog.elem / sudog.c: 8, or 16 since 1.26, where they are
+	 * maybeTraceablePtr {vp pointer; vu uintptr}: the copy in vu must be
+	 * hidden too from a conservative scan */
+	int sudog_elem_size, sudog_c_size;
+};
+
+/* From DWARF: -ENOENT without, -ESRCH when a struct or field is missing. */
+int go_binary__heap_layout_dwarf(const struct go_binary *b, struct go_heap_layout *out);
+/* DWARF, else the built-in table for the version, else -ENOTSUP with a
+ * sentence in err. mheap from .symtab, else -ENOENT with a sentence. */
+int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out, char *err,
+			   size_t errlen);
+
+/* The module's data and bss (link-time [addr, addr+size)): the GC's global
+ * roots. noptrdata/noptrbss hold no pointers and are left out. Returns how
+ * many ranges were written (at most max). */
+int go_binary__root_ranges(const struct go_binary *b, uint64_t *addr, uint64_t *size, int max);
 
 /* --- names (runtime.c) ----------------------------------------------- */
 

@@ -438,3 +438,90 @@ uint64_t go_binary__func_entry(const struct go_binary *b, const char *name, uint
 		*end = 0;
 	return 0;
 }
+
+/* --- stack maps (go/reach.c) ------------------------------------------ */
+
+#define PCDATA_STACKMAPINDEX 1
+#define FUNCDATA_ARGSPOINTERMAPS 0
+#define FUNCDATA_LOCALSPOINTERMAPS 1
+#define FUNCDATA_STACKOBJECTS 2
+
+/* Link-time address of funcdata slot k of f (1.18+ layout), 0 if none. */
+static uint64_t funcdata_addr(const struct go_binary *b, const struct fn *f, unsigned k)
+{
+	const struct go_pclntab *t = &b->pcln;
+	uint32_t npcdata = func_field(t, f, 6);
+	unsigned nfuncdata = t->data[f->off + f->fixed - 1];
+	const uint8_t *p;
+
+	if (t->ver < 118 || !b->gofunc || nfuncdata <= k || npcdata > f->avail / 4 ||
+	    !(p = at(t, f->off + f->fixed + 4 * (uint64_t)npcdata + 4 * k, 4)) ||
+	    go_le32(p) == UINT32_MAX)
+		return 0;
+	return b->gofunc + go_le32(p);
+}
+
+/* Bitmap i of a runtime.stackmap {n, nbit int32; bytedata} at addr. */
+static const uint8_t *stackmap_bits(const struct go_binary *b, uint64_t addr, int32_t i,
+				    uint32_t *nbit)
+{
+	const uint8_t *h = addr ? go_binary__bytes(b, addr, 8) : NULL;
+	int32_t n, nb;
+
+	*nbit = 0;
+	if (!h)
+		return NULL;
+	n = (int32_t)go_le32(h);
+	nb = (int32_t)go_le32(h + 4);
+	if (n <= 0 || nb < 0 || nb > (1 << 24) || i < 0 || i >= n)
+		return NULL;
+	*nbit = nb;
+	return go_binary__bytes(b, addr + 8 + (uint64_t)i * ((nb + 7) / 8), (nb + 7) / 8 ? (nb + 7) / 8 : 1);
+}
+
+int go_binary__stack_maps(const struct go_binary *b, uint64_t pc, struct go_stack_maps *out)
+{
+	const struct go_pclntab *t = &b->pcln;
+	int64_t i = func_find(b, pc);
+	uint64_t objs;
+	int32_t idx = -1;
+	struct fn f;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (i < 0)
+		return i;
+	if (func_get(b, i, &f))
+		return -EINVAL;
+	out->entry = f.entry;
+	out->function = func_name(t, func_field(t, &f, 0));
+	if (!out->function)
+		return -EINVAL; /* the callers compare names */
+	out->argsize = func_field(t, &f, 1);
+	err = pcvalue(t, func_field(t, &f, 3), f.entry, pc, &out->frame);
+	if (err || out->frame < 0 || out->frame > (1 << 26))
+		return -EINVAL;
+	if (t->ver < 118)
+		return -ENOTSUP;
+	if (func_field(t, &f, 6) > PCDATA_STACKMAPINDEX &&
+	    pcvalue(t, go_le32(t->data + f.off + f.fixed + 4 * PCDATA_STACKMAPINDEX), f.entry, pc,
+		    &idx))
+		idx = -1;
+	out->map_index = idx;
+	/* The runtime takes map 0 where the index is -1 (a prologue). */
+	if (idx < 0)
+		idx = 0;
+	out->locals = stackmap_bits(b, funcdata_addr(b, &f, FUNCDATA_LOCALSPOINTERMAPS), idx,
+				    &out->nlocals);
+	out->args = stackmap_bits(b, funcdata_addr(b, &f, FUNCDATA_ARGSPOINTERMAPS), idx,
+				  &out->nargs);
+	objs = funcdata_addr(b, &f, FUNCDATA_STACKOBJECTS);
+	if (objs) {
+		const uint8_t *h = go_binary__bytes(b, objs, 8);
+		uint64_t n = h ? go_le64(h) : 0;
+
+		if (n && n < (1 << 16) && (out->objects = go_binary__bytes(b, objs + 8, n * 16)))
+			out->nobjects = n;
+	}
+	return 0;
+}

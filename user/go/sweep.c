@@ -6,6 +6,7 @@
 #include "go/class.h"
 #include "go/elf.h"
 #include "go/precise.h"
+#include "go/reach.h"
 #include "go/goroutines.h"
 #include "go/sweep.h"
 #include "go/testname.h"
@@ -31,6 +32,7 @@ struct go_watch {
 	struct go_entry *v;
 	int n;
 	const struct go_precise *precise; /* NULL without --go-precise */
+	bool prove;                       /* --prove */
 };
 
 struct go_watch *go_watch__new(void)
@@ -41,6 +43,34 @@ struct go_watch *go_watch__new(void)
 void go_watch__set_precise(struct go_watch *w, const struct go_precise *p)
 {
 	w->precise = p;
+}
+
+void go_watch__set_prove(struct go_watch *w, bool prove)
+{
+	w->prove = prove;
+}
+
+/* --prove: the verdict of the reachability pass for each goroutine of s;
+ * NULL without --prove. A pass that cannot run leaves every verdict NONE
+ * and says why in gp->prove_error. */
+static struct go_reach_result *prove(const struct go_watch *w, const struct go_entry *e,
+				     const struct go_snapshot *s, struct pw_goproc *gp)
+{
+	struct go_reach_result *res = w->prove ? calloc(s->n ? s->n : 1, sizeof(*res)) : NULL;
+	struct go_reach_stats st;
+	char err[256] = "";
+
+	if (res && go_reach__prove(e->proc, s, res, &st, err, sizeof(err))) {
+		memset(res, 0, (s->n ? s->n : 1) * sizeof(*res));
+		gp->prove_error = strdup(err[0] ? err : "reachability pass failed");
+	} else if (res) {
+		gp->proved = true;
+		gp->prove_us = st.elapsed_ns / 1000;
+		gp->prove_leaked = st.leaked;
+		gp->prove_unstable = st.unstable;
+		gp->prove_scanned = st.scanned_bytes;
+	}
+	return res;
 }
 
 /* Exact park times of the waiting goroutines of s (0: none known); NULL
@@ -208,7 +238,7 @@ static bool hidden_start_memo(const struct pw_goroutine *g, const struct go_swee
 
 /* Whether g goes in the report (else it is counted where it belongs). */
 static bool keep(const struct pw_goroutine *g, struct go_verdict *v, const struct go_sweep_opts *o,
-		 uint32_t pid, struct pw_goproc *gp, struct hidden_memo *m)
+		 uint32_t pid, struct pw_goproc *gp, struct hidden_memo *m, bool leaked)
 {
 	if ((g->runtime_owned || hidden_start_memo(g, o, m)) && !o->show_idle) {
 		gp->runtime_hidden++;
@@ -227,7 +257,8 @@ static bool keep(const struct pw_goroutine *g, struct go_verdict *v, const struc
 		}
 		judge_end(g, v);
 	}
-	return v->class != GO_CLASS_NONE;
+	/* Proved leaked: listed even where one look has no class for it. */
+	return v->class != GO_CLASS_NONE || leaked;
 }
 
 static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_sweep_opts *o,
@@ -237,6 +268,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 	struct hidden_memo memo = { 0 };
 	struct go_snapshot s;
 	struct go_verdict *v;
+	struct go_reach_result *proved;
 	uint64_t *park;
 	char err[512] = "";
 	int rc;
@@ -288,7 +320,9 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 	park = precise_parks(w, e->pid, &s);
 	rc = v ? go_history__observe_precise(e->hist, &s, o->threshold_ns, park, v) : -ENOMEM;
 	free(park);
-	if (rc || report__reserve_goroutines(r, s.n)) {
+	proved = rc ? NULL : prove(w, e, &s, gp);
+	if (rc || (w->prove && !proved) || report__reserve_goroutines(r, s.n)) {
+		free(proved);
 		free(v);
 		go_snapshot__free(&s);
 		return -ENOMEM;
@@ -300,7 +334,8 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		/* Hand the snapshot's memory back as the report fills. */
 		if (i % 4096 == 0)
 			go_snapshot__done(&s, i);
-		if (!keep(g, &v[i], o, e->pid, gp, &memo)) {
+		if (!keep(g, &v[i], o, e->pid, gp, &memo,
+			  proved && proved[i].verdict == GO_REACH_LEAKED)) {
 			pw_goroutine__release(g);
 			memset(g, 0, sizeof(*g));
 			continue;
@@ -315,7 +350,12 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		f->parked_ns = v[i].parked_ns;
 		f->duration_source = v[i].duration_source;
 		f->site_count = v[i].site_count;
+		if (proved && proved[i].verdict == GO_REACH_LEAKED) {
+			f->class = "leaked"; /* proved: whatever its duration */
+			memcpy(f->evidence, proved[i].evidence, sizeof(f->evidence));
+		}
 	}
+	free(proved);
 	free(v);
 	go_snapshot__free(&s);
 	return 0;

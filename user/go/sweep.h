@@ -33,6 +33,9 @@ struct go_precise;
  * sweeps' own. Set once, before the first sweep; p outlives w. Kept in the
  * watch rather than in go_sweep_opts so sweep.c's options stay as they are. */
 void go_watch__set_precise(struct go_watch *w, const struct go_precise *p);
+/* --prove: run the reachability pass (go/reach.h) on each Go process swept
+ * and flag proved leaks "leaked" (any duration), with their evidence. */
+void go_watch__set_prove(struct go_watch *w, bool prove);
 /* pids: the processes swept now (sorted or not). 0 or -ENOMEM; a process
  * whose goroutines cannot be read is reported in r->goprocs, not an error. */
 int go_watch__sweep(struct go_watch *w, const uint32_t *pids, int npids,

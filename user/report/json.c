@@ -342,9 +342,10 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f, struct 
 		json_null(j);
 	json_kstring(j, "duration_source", f->duration_source);
 	json_kstring(j, "class", f->class);
-	/* Goroutines judged so far are parked, spinning or growing: the
-	 * class is the verdict in the shared vocabulary. */
+	/* A goroutine's class (leaked with --prove, parked, spinning,
+	 * growing) is its verdict in the shared vocabulary. */
 	json_kstring(j, "verdict", f->class);
+	json_kstring(j, "evidence", f->evidence[0] ? f->evidence : NULL);
 	json_kstring(j, "test", g->test); /* null: not created under a test */
 	json_kint(j, "group", f->group);
 	if (f->site_count)
@@ -432,6 +433,16 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 		json_kint(j, "goroutines", p->goroutines);
 		json_kint(j, "runtime_hidden", p->runtime_hidden);
 		json_kint(j, "running_at_exit", p->running_at_exit);
+		if (p->proved || p->prove_error) {
+			json_key(j, "prove");
+			json_object_begin(j);
+			json_kint(j, "leaked", p->prove_leaked);
+			json_kuint(j, "elapsed_us", p->prove_us);
+			json_kint(j, "unstable", p->prove_unstable);
+			json_kuint(j, "scanned_bytes", p->prove_scanned);
+			json_kstring(j, "error", p->prove_error);
+			json_object_end(j);
+		}
 		json_kstring(j, "error", p->error);
 		json_object_end(j);
 	}

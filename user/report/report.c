@@ -251,6 +251,9 @@ static int cmp_ggroup_key(const struct pw_gflagged *a, const struct pw_gflagged 
 
 	if (a->g.pid != b->g.pid)
 		return a->g.pid < b->g.pid ? -1 : 1;
+	/* proved leaks first: what pages someone */
+	if ((c = (b->class && !strcmp(b->class, "leaked")) - (a->class && !strcmp(a->class, "leaked"))))
+		return c;
 	if ((c = strcmp_null(a->class, b->class)) || (c = strcmp_null(a->g.wait_reason, b->g.wait_reason)))
 		return c;
 	if (a->g.created_by.pc != b->g.created_by.pc)
@@ -298,8 +301,10 @@ void report__free(struct pw_report *r)
 		flagged_free(&r->threads[i]);
 	for (int i = 0; i < r->ngoroutines; i++)
 		pw_goroutine__release(&r->goroutines[i].g);
-	for (int i = 0; i < r->ngoprocs; i++)
+	for (int i = 0; i < r->ngoprocs; i++) {
 		free(r->goprocs[i].error);
+		free(r->goprocs[i].prove_error);
+	}
 	free(r->goroutines);
 	free(r->ggroups);
 	free(r->goprocs);
@@ -332,4 +337,51 @@ void format_iso_time(uint64_t realtime_ns, char *buf, size_t len)
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03lluZ", base,
 		 (unsigned long long)(realtime_ns / 1000000ULL % 1000));
+}
+
+static const char *const verdict_names[] = { "leaked", "deadlocked", "growing", "spinning",
+					     "parked" };
+
+static unsigned verdict_bit(const char *v)
+{
+	for (unsigned i = 0; v && i < sizeof(verdict_names) / sizeof(verdict_names[0]); i++)
+		if (!strcmp(v, verdict_names[i]))
+			return 1u << i;
+	return 0;
+}
+
+int report__parse_verdicts(const char *s, unsigned *mask)
+{
+	char word[16];
+
+	*mask = 0;
+	while (s && *s) {
+		size_t n = strcspn(s, ",");
+		unsigned bit;
+
+		if (!n || n >= sizeof(word))
+			return -EINVAL;
+		memcpy(word, s, n);
+		word[n] = 0;
+		if (!(bit = verdict_bit(word)))
+			return -EINVAL;
+		*mask |= bit;
+		s += n;
+		if (*s == ',' && !*++s)
+			return -EINVAL; /* a trailing comma */
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
+bool report__flagged(const struct pw_report *r, unsigned mask)
+{
+	if (!mask)
+		return r->nthreads > 0 || r->ngoroutines > 0;
+	for (int i = 0; i < r->ngoroutines; i++)
+		if (verdict_bit(r->goroutines[i].class) & mask)
+			return true;
+	for (int i = 0; i < r->nthreads; i++)
+		if (verdict_bit(report__thread_verdict(r, &r->threads[i])) & mask)
+			return true;
+	return false;
 }

@@ -54,7 +54,8 @@ struct pw_flagged {
 /* A flagged goroutine: what the snapshot read, and the verdict. */
 struct pw_gflagged {
 	struct pw_goroutine g;       /* owns its stack and created_by strings */
-	const char *class;           /* "parked", "spinning", "growing" */
+	const char *class;           /* "leaked", "parked", "spinning", "growing" */
+	char evidence[160];          /* leaked: why (go/reach.c), else "" */
 	uint64_t parked_ns;          /* lower bound, 0 when unknown */
 	const char *duration_source; /* "observed", "gc_waitsince", "unknown", NULL */
 	int site_count;              /* growing: live goroutines of its site */
@@ -72,6 +73,12 @@ struct pw_goproc {
 	int runtime_hidden;          /* runtime-owned, not judged */
 	int running_at_exit;         /* end of run: on a CPU then, not judged */
 	char *error;                 /* why they could not be read, or NULL */
+	bool proved;                 /* --prove: the reachability pass ran */
+	uint64_t prove_us;           /* its duration */
+	int prove_leaked;            /* goroutines it proved leaked */
+	int prove_unstable;          /* leaked in the pass, changed when read again */
+	uint64_t prove_scanned;      /* bytes of memory scanned */
+	char *prove_error;           /* --prove: why it could not run, or NULL */
 };
 
 /* Why a process is listed in exited. */
@@ -169,6 +176,17 @@ int report__count_idle(struct pw_report *r, uint32_t pid, const char *reason);
 /* r->idle[i] starts a process's entries: the index past them, their total
  * in *total (the printers' one line or object per process). */
 int report__idle_process(const struct pw_report *r, int i, uint64_t *total);
+/* Verdicts as a mask, for --fail-on. */
+#define REPORT_VERDICT_LEAKED 1u
+#define REPORT_VERDICT_DEADLOCKED 2u
+#define REPORT_VERDICT_GROWING 4u
+#define REPORT_VERDICT_SPINNING 8u
+#define REPORT_VERDICT_PARKED 16u
+/* "leaked,parked" -> mask; 0 or -EINVAL (unknown or empty word). */
+int report__parse_verdicts(const char *s, unsigned *mask);
+/* Was anything flagged whose verdict is in mask (0: anything at all)? */
+bool report__flagged(const struct pw_report *r, unsigned mask);
+
 /* A thread's verdict, one vocabulary with the goroutines': "deadlocked"
  * (in a cycle of the wait-for graph), "idle", "growing" (its site's count
  * rose at each of the last looks), "spinning" (still running at the end of
