@@ -25,6 +25,7 @@ struct unwinders {
 		int err;
 	} *v;
 	int n;
+	struct unwind_cache *cache; /* shared by all of them */
 };
 
 static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
@@ -43,7 +44,7 @@ static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
 	}
 	us->v = nv;
 	us->v[us->n].pid = pid;
-	us->v[us->n].u = unwinder__new(pid);
+	us->v[us->n].u = unwinder__new(pid, us->cache);
 	us->v[us->n].err = us->v[us->n].u ? 0 : errno;
 	*err = us->v[us->n].err;
 	return us->v[us->n++].u;
@@ -54,6 +55,7 @@ static void unwinders_free(struct unwinders *us)
 	for (int i = 0; i < us->n; i++)
 		unwinder__free(us->v[i].u);
 	free(us->v);
+	unwind_cache__free(us->cache); /* after the unwinders: it holds their modules' keys */
 }
 
 static bool process_alive(pid_t pid)
@@ -418,6 +420,7 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	pid_t self = getpid();
 	int err;
 
+	us.cache = unwind_cache__new(); /* NULL: each unwinder keeps its own */
 	tracer__poll(t, 0); /* clone events up to now, before the sweep */
 	/* A target that is gone, or whose PID now names another process, is
 	 * dropped before the sweep; one that changed during it, after, with

@@ -191,8 +191,8 @@ static int unwinder__add(struct walk *w, uint64_t pc, bool activation)
 	struct pw_frame f;
 	int err;
 
-	w->last_kind = unwinder__cfi_kind(w->u->dwfl, activation ? pc : pc - 1);
-	err = unwinder__symbolize(w->u->dwfl, pc, activation, &f);
+	w->last_kind = unwinder__cfi_kind(w->u, activation ? pc : pc - 1);
+	err = unwinder__symbolize(w->u, pc, activation, &f);
 	if (!err && !f.module)
 		err = unwinder__jit_name(w->u, pc, activation, &f);
 	if (!err && (err = pw_stack__push(w->out, &f))) {
@@ -309,7 +309,7 @@ static Elf *unwinder__x86_64_elf(void)
 	return elf_memory((char *)&ehdr, sizeof(ehdr));
 }
 
-struct unwinder *unwinder__new(pid_t pid)
+struct unwinder *unwinder__new(pid_t pid, struct unwind_cache *cache)
 {
 	struct unwinder *u;
 	char path[64];
@@ -319,8 +319,17 @@ struct unwinder *unwinder__new(pid_t pid)
 	if (!u)
 		return NULL;
 	u->pid = pid;
+	u->cache = cache;
+	if (!u->cache) {
+		u->own_cache = true;
+		u->cache = unwind_cache__new();
+	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	u->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!u->cache) {
+		err = ENOMEM;
+		goto fail;
+	}
 	if (u->mem_fd < 0) {
 		err = errno == ENOENT ? ESRCH : errno;
 		goto fail;
@@ -539,5 +548,8 @@ void unwinder__free(struct unwinder *u)
 	if (u->mem_fd >= 0)
 		close(u->mem_fd);
 	perfmap__free(u->perfmap);
+	if (u->own_cache)
+		unwind_cache__free(u->cache);
+	free(u->modkeys);
 	free(u);
 }
