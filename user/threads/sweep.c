@@ -26,13 +26,30 @@ struct unwinders {
 	} *v;
 	int n;
 	struct unwind_cache *cache; /* shared by all of them */
+	/* The last process's executable: the iterator lists a process's
+	 * threads together, and a readlink per thread adds up. */
+	pid_t exe_pid;
+	char *exe;
 };
+
+/* proc_exe_path(pid), read once per run of that process's threads. */
+static char *exe_of(struct unwinders *us, pid_t pid)
+{
+	if (us->exe_pid != pid || !us->exe) {
+		free(us->exe);
+		us->exe = proc_exe_path(pid);
+		us->exe_pid = pid;
+	}
+	return us->exe ? strdup(us->exe) : NULL;
+}
 
 static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
 {
 	void *nv;
 
-	for (int i = 0; i < us->n; i++)
+	/* Newest first: a process's threads come together, and a search from
+	 * the start over a thousand processes per thread adds up. */
+	for (int i = us->n - 1; i >= 0; i--)
 		if (us->v[i].pid == pid) {
 			*err = us->v[i].err;
 			return us->v[i].u;
@@ -55,6 +72,7 @@ static void unwinders_free(struct unwinders *us)
 	for (int i = 0; i < us->n; i++)
 		unwinder__free(us->v[i].u);
 	free(us->v);
+	free(us->exe);
 	unwind_cache__free(us->cache); /* after the unwinders: it holds their modules' keys */
 }
 
@@ -263,7 +281,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	f->pid = rec->tgid;
 	f->tid = rec->tid;
 	memcpy(f->comm, rec->comm, sizeof(f->comm));
-	f->exe = proc_exe_path(rec->tgid);
+	f->exe = exe_of(us, rec->tgid);
 	f->state = wd->class == PW_CLASS_RUNNING ? 'R' : rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
 	f->wait = *wd;
 	f->has_futex_word = rec->flags & PW_TASK_FUTEX_WORD;

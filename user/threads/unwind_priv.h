@@ -34,6 +34,15 @@ struct unwinder {
 	struct unwind_gomod *gomods;
 	int ngomods;
 
+	/*
+	 * The live stack from the thread's sp to the end of the next page,
+	 * read at once: one system call where a walk would make one per word
+	 * it reads (most of a sweep's system calls with many threads).
+	 */
+	unsigned char window[2 * 4096];
+	uint64_t window_start;
+	size_t window_len; /* 0: none; reads outside go to /proc/PID/mem */
+
 	/* Last failed read since the last good frame (libdw cannot say). */
 	uint64_t bad_addr;
 	int bad_err; /* errno of the read, or EFAULT outside the stack copy */
