@@ -17,6 +17,11 @@
 #                       branch's build) as variant "pw base"
 #   EU_STACK=eu-stack   elfutils' eu-stack; the case's eu-stack variant is
 #                       n/a without it (Debian package elfutils)
+#   EU_PROCS=0          cases many and machine: run eu-stack on only the
+#                       first EU_PROCS processes and scale its time to all
+#                       of them (marked "estimate"; 0: all). eu-stack stops
+#                       and resumes every thread, which on a loaded machine
+#                       can take minutes per thousand threads
 #
 # Cases (fixture: build/fixtures/many_sites, threads parked at three sites --
 # a condition variable, a mutex, a semaphore -- -O2 without frame pointers):
@@ -28,6 +33,10 @@
 #   many       MANY_PROCS processes of MANY_THREADS threads (forked from one):
 #                pw        parkwatch --once -t 0 (machine-wide: -p takes at
 #                          most 64 processes)
+#                pw-nogo   the same with --no-goroutines: the threads alone,
+#                          without reading the Go processes that happen to
+#                          run on the machine (on a shared machine, those
+#                          can cost more than the threads)
 #                eu-stack  eu-stack -p PID for each process in turn
 #   firstbyte  a small process (condvar_leak, 3 parked workers):
 #                pw        time from the start of parkwatch --once -p PID to
@@ -35,6 +44,7 @@
 #                          BTF, the sweep, unwinding, the first write)
 #   machine    MACHINE_PROCS x MACHINE_THREADS threads, machine-wide:
 #                pw        parkwatch --once -t 0 (goal: 2 s)
+#                pw-nogo   the same with --no-goroutines (as in many)
 #                eu-stack  eu-stack -p PID for each fixture process
 # A machine-wide sweep also reads everything else running: the load average
 # is printed before and after, and the thread count swept is in the table.
@@ -154,20 +164,37 @@ check_pw() {
 	fi
 }
 
-declare -A NOTE
+declare -A NOTE SCALE
 ROWS=()
+
+# eu_pids CASE: EU_PIDS, the processes eu-stack looks at (all, or EU_PROCS
+# of them: then its times are scaled to all, and the row says so).
+eu_pids() {
+	local all=($SITES_PIDS) k=${EU_PROCS:-0}
+	if [ "$k" -gt 0 ] && [ "$k" -lt ${#all[@]} ]; then
+		SCALE[$1.eu-stack]=$(awk -v a=${#all[@]} -v k="$k" 'BEGIN { print a / k }')
+		NOTE[$1.eu-stack]="estimate: $k of ${#all[@]} processes, time x${SCALE[$1.eu-stack]}"
+		EU_PIDS="${all[*]:0:$k}"
+	else
+		EU_PIDS="${all[*]}"
+	fi
+}
+
+# med CASE VARIANT: the median time, scaled when only a sample was run.
+med() {
+	awk -v m="$(median "$TMP/$1.$2.times")" -v s="${SCALE[$1.$2]:-1}" 'BEGIN { printf "%.4f", m * s }'
+}
 
 # row CASE VARIANT [REF]: one line of the table from $TMP/CASE.VARIANT.times
 row() {
 	local c=$1 v=$2 ref=${3:-} f m sp rss ratio=""
 	f=$TMP/$c.$v.times
 	[ -s "$f" ] || { ROWS+=("$(printf '%-10s %-9s %10s' "$c" "$v" "n/a")"); return; }
-	m=$(median "$f")
-	sp=$(spread "$f" "$m")
+	sp=$(spread "$f" "$(median "$f")")
+	m=$(med "$c" "$v")
 	rss=$(median "$f" 2)
 	if [ -n "$ref" ] && [ -s "$TMP/$c.$ref.times" ]; then
-		ratio=$(awk -v a="$(median "$TMP/$c.$ref.times")" -v b="$m" \
-			'BEGIN { printf "%.1fx", a / b }')
+		ratio=$(awk -v a="$(med "$c" "$ref")" -v b="$m" 'BEGIN { printf "%.1fx", a / b }')
 	fi
 	ROWS+=("$(printf '%-10s %-9s %9.3fs %6s %9s KiB %8s  %s' "$c" "$v" "$m" "$sp" "$rss" \
 		"$ratio" "${NOTE[$c.$v]:-}")")
@@ -210,12 +237,14 @@ for c in $CASES; do
 		echo "case many: $MANY_PROCS processes x $MANY_THREADS threads" >&2
 		if need_pids $((MANY_PROCS * (MANY_THREADS + 1))) &&
 			start_sites "$MANY_THREADS" "$MANY_PROCS"; then
-			vs=("pw $PW --once -t 0")
+			vs=("pw $PW --once -t 0" "pw-nogo $PW --once -t 0 --no-goroutines")
 			[ -z "${BASE:-}" ] || vs+=("base $BASE --once -t 0")
 			# shellcheck disable=SC2206
-			[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $SITES_PIDS")
+			eu_pids many
+			[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $EU_PIDS")
 			rounds many "${vs[@]}"
 			check_pw many.pw $((MANY_PROCS * MANY_THREADS))
+			check_pw many.pw-nogo $((MANY_PROCS * MANY_THREADS))
 			stop_sites
 		else
 			NOTE[many.pw]="could not start $MANY_PROCS x $MANY_THREADS threads"
@@ -245,12 +274,14 @@ for c in $CASES; do
 		echo "case machine: $MACHINE_PROCS processes x $MACHINE_THREADS threads, machine-wide" >&2
 		need_pids $((MACHINE_PROCS * (MACHINE_THREADS + 1)))
 		start_sites "$MACHINE_THREADS" "$MACHINE_PROCS"
-		vs=("pw $PW --once -t 0")
+		vs=("pw $PW --once -t 0" "pw-nogo $PW --once -t 0 --no-goroutines")
 		[ -z "${BASE:-}" ] || vs+=("base $BASE --once -t 0")
 		# shellcheck disable=SC2206
-		[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $SITES_PIDS")
+		eu_pids machine
+		[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $EU_PIDS")
 		rounds machine "${vs[@]}"
 		check_pw machine.pw $((MACHINE_PROCS * MACHINE_THREADS))
+		check_pw machine.pw-nogo $((MACHINE_PROCS * MACHINE_THREADS))
 		stop_sites
 		;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
@@ -265,6 +296,7 @@ for c in $CASES; do
 		;;
 	*)
 		row "$c" pw eu-stack
+		[ "$c" = one ] || row "$c" pw-nogo eu-stack
 		[ -z "${BASE:-}" ] || row "$c" base
 		[ $have_eu = 0 ] && NOTE[$c.eu-stack]="n/a: no $EU_STACK (Debian: elfutils)"
 		row "$c" eu-stack
