@@ -75,3 +75,24 @@ site_ok() { # SITE_FN LIBC_FN_REGEX: all threads parked there have the full stac
 	jq_check "[.threads[] | select([.pid] | inside([$pids])) | .stack[]
 		| select(.function == \"site_worker\") | .address] | unique | length == 6"
 }
+
+@test "12 processes, more than the unwinders a sweep keeps open: every thread of every process named" {
+	require_root
+	require_parkwatch
+	start_fixture many_sites 30 12
+	local pids args=()
+	pids=$(pgrep -d, -f "^$FIXTURES/many_sites 30 12\$")
+	[ "$(tr , '\n' <<<"$pids" | wc -l)" -eq 12 ]
+	for p in ${pids//,/ }; do
+		args+=(-p "$p")
+	done
+	run_parkwatch --once -t 0 --json "${args[@]}"
+	assert_success
+	jq_check "[.threads[] | select([.pid] | inside([$pids]))] | length == 360"
+	jq_check "[.threads[] | select([.pid] | inside([$pids]))]
+		| group_by(.pid) | length == 12
+		and all(length == 30 and (map(fns | join(\" \")) | unique | length == 3))
+		and (map(map(fns | join(\" \")) | unique) | unique | length == 1)"
+	jq_check "[.threads[] | select([.pid] | inside([$pids]))]
+		| all(.stack_error == null and (.stack | length >= 5 and all(.function != null)))"
+}

@@ -17,14 +17,23 @@
 #define TASK_INTERRUPTIBLE 0x1
 #define TASK_UNINTERRUPTIBLE 0x2
 
-/* Unwinders opened during one sweep, one per process. */
+/*
+ * Unwinders opened during one sweep, one per process. Only the last few
+ * stay open: the iterator lists a process's threads together, and a
+ * thousand open unwinders hold a thousand copies of every library's
+ * tables (hundreds of MiB). One needed again is opened again.
+ */
+#define UNWINDERS_OPEN 8
+
 struct unwinders {
 	struct {
 		pid_t pid;
 		struct unwinder *u; /* NULL: could not open (errno in err) */
 		int err;
+		bool closed;        /* freed to make room: open again if needed */
 	} *v;
 	int n;
+	int nopen;
 	struct unwind_cache *cache; /* shared by all of them */
 	/* The last process's executable: the iterator lists a process's
 	 * threads together, and a readlink per thread adds up. */
@@ -47,24 +56,41 @@ static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
 {
 	void *nv;
 
+	int i;
+
 	/* Newest first: a process's threads come together, and a search from
 	 * the start over a thousand processes per thread adds up. */
-	for (int i = us->n - 1; i >= 0; i--)
-		if (us->v[i].pid == pid) {
-			*err = us->v[i].err;
-			return us->v[i].u;
-		}
-	nv = realloc(us->v, (us->n + 1) * sizeof(*us->v));
-	if (!nv) {
-		*err = ENOMEM;
-		return NULL;
+	for (i = us->n - 1; i >= 0 && us->v[i].pid != pid; i--)
+		;
+	if (i >= 0 && !us->v[i].closed) {
+		*err = us->v[i].err;
+		return us->v[i].u;
 	}
-	us->v = nv;
-	us->v[us->n].pid = pid;
-	us->v[us->n].u = unwinder__new(pid, us->cache);
-	us->v[us->n].err = us->v[us->n].u ? 0 : errno;
-	*err = us->v[us->n].err;
-	return us->v[us->n++].u;
+	if (i < 0) {
+		nv = realloc(us->v, (us->n + 1) * sizeof(*us->v));
+		if (!nv) {
+			*err = ENOMEM;
+			return NULL;
+		}
+		us->v = nv;
+		i = us->n++;
+		us->v[i].pid = pid;
+	}
+	/* Close the oldest open one first (the entries are in opening order,
+	 * but for one opened again). */
+	for (int k = 0; k < us->n && us->nopen >= UNWINDERS_OPEN; k++)
+		if (k != i && !us->v[k].closed && us->v[k].u) {
+			unwinder__free(us->v[k].u);
+			us->v[k].u = NULL;
+			us->v[k].closed = true;
+			us->nopen--;
+		}
+	us->v[i].closed = false;
+	us->v[i].u = unwinder__new(pid, us->cache);
+	us->v[i].err = us->v[i].u ? 0 : errno;
+	us->nopen += us->v[i].u != NULL;
+	*err = us->v[i].err;
+	return us->v[i].u;
 }
 
 static void unwinders_free(struct unwinders *us)
@@ -73,7 +99,7 @@ static void unwinders_free(struct unwinders *us)
 		unwinder__free(us->v[i].u);
 	free(us->v);
 	free(us->exe);
-	unwind_cache__free(us->cache); /* after the unwinders: it holds their modules' keys */
+	unwind_cache__free(us->cache); /* after the unwinders, which point to it */
 }
 
 static bool process_alive(pid_t pid)

@@ -12,8 +12,8 @@
  * A file with a build ID is the same code in every process that maps it, so
  * its key is the build ID: the thousand processes of one program share one
  * lookup per address, and the separate debug file is loaded once. A file
- * without one is keyed by its module in that one process's Dwfl, which the
- * sweep keeps until the cache is freed (so the pointer cannot be reused).
+ * without one gets a key of its own in each unwinder that meets it: never
+ * shared, never reused (an unwinder may be freed before the cache).
  * The key's address is relative to the module's first mapping, which is the
  * same for the same file wherever it is loaded.
  *
@@ -35,6 +35,7 @@ struct unwind_cache {
 		int len;
 	} *ids;
 	size_t nids;
+	uint64_t private_keys; /* keys handed out to files without a build ID */
 };
 
 struct unwind_cache *unwind_cache__new(void)
@@ -62,8 +63,8 @@ void unwind_cache__free(struct unwind_cache *c)
 	free(c);
 }
 
-/* Build IDs get the odd keys (index * 2 + 1); Dwfl_Module pointers are
- * aligned, so even: the two never meet. 0 on ENOMEM. */
+/* Build IDs get the odd keys (index * 2 + 1), files without one the even
+ * keys from 2 up: the two never meet. 0 on ENOMEM. */
 static uint64_t build_id_key(struct unwind_cache *c, const unsigned char *id, int len)
 {
 	void *v;
@@ -100,7 +101,7 @@ static uint64_t module_key(struct unwinder *u, Dwfl_Module *mod)
 	 * unwinding needs anyway for the CFI. */
 	dwfl_module_getelf(mod, &bias);
 	len = dwfl_module_build_id(mod, &id, &vaddr);
-	key = len > 0 ? build_id_key(u->cache, id, len) : (uint64_t)(uintptr_t)mod;
+	key = len > 0 ? build_id_key(u->cache, id, len) : ++u->cache->private_keys * 2;
 	if (!key)
 		return 0;
 	v = realloc(u->modkeys, (u->nmodkeys + 1) * sizeof(*u->modkeys));
