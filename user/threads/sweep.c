@@ -446,6 +446,31 @@ static size_t drop_gone(const struct sweep_opts *o, struct pw_task *recs, size_t
 	return w;
 }
 
+/* A thread to flag, recs[idx]. */
+struct candidate {
+	size_t idx;
+	uint32_t tgid;
+	uint64_t parked;
+	bool exact;
+	struct pw_wait_desc wd;
+};
+
+/*
+ * By process, and in the iterator's order within one. A machine-wide
+ * iterator lists threads by TID, and processes that create threads at the
+ * same time interleave: taken in that order, each thread would find its
+ * process's unwinder closed again (UNWINDERS_OPEN). The report does not
+ * depend on this order (report__group sorts).
+ */
+static int cmp_candidate(const void *x, const void *y)
+{
+	const struct candidate *a = x, *b = y;
+
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
 int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	       const struct sweep_opts *o, struct pw_report *r)
 {
@@ -454,12 +479,7 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	struct pw_task *recs = NULL;
 	uint64_t counters[PW_CNT_MAX];
 	size_t n = 0;
-	struct {
-		size_t idx;
-		uint64_t parked;
-		bool exact;
-		struct pw_wait_desc wd;
-	} *cands = NULL;
+	struct candidate *cands = NULL;
 	size_t ncands = 0;
 	pid_t self = getpid();
 	int err;
@@ -517,9 +537,11 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		}
 		if (recs[i].flags & PW_TASK_WAIT_COLLISION)
 			r->stats.wait_slot_shared++;
+		cands[ncands].tgid = recs[i].tgid;
 		cands[ncands++].idx = i;
 	}
 	r->stats.candidates = ncands;
+	qsort(cands, ncands, sizeof(*cands), cmp_candidate);
 	test_gate();
 	for (size_t i = 0; i < ncands; i++) {
 		err = flag_thread(r, &recs[cands[i].idx], &cands[i].wd, cands[i].parked,
