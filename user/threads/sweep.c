@@ -19,9 +19,10 @@
 
 /*
  * Unwinders opened during one sweep, one per process. Only the last few
- * stay open: the iterator lists a process's threads together, and a
- * thousand open unwinders hold a thousand copies of every library's
- * tables (hundreds of MiB). One needed again is opened again.
+ * stay open: the candidates come process by process (cmp_candidate), and
+ * a thousand open unwinders hold a thousand copies of every library's
+ * tables (hundreds of MiB). One needed again (a creator's process) is
+ * opened again.
  */
 #define UNWINDERS_OPEN 8
 
@@ -35,8 +36,8 @@ struct unwinders {
 	int n;
 	int nopen;
 	struct unwind_cache *cache; /* shared by all of them */
-	/* The last process's executable: the iterator lists a process's
-	 * threads together, and a readlink per thread adds up. */
+	/* The last process's executable: the candidates come process by
+	 * process, and a readlink per thread adds up. */
 	pid_t exe_pid;
 	char *exe;
 };
@@ -55,7 +56,6 @@ static char *exe_of(struct unwinders *us, pid_t pid)
 static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
 {
 	void *nv;
-
 	int i;
 
 	/* Newest first: a process's threads come together, and a search from

@@ -37,7 +37,11 @@ bool unwinder__go_outermost(const char *fn)
 	return false;
 }
 
-
+/*
+ * Read code bytes. Always from /proc/PID/mem, also when unwinding a stack
+ * copy: the copy holds the stack only, and code does not change with time
+ * the way the stack does.
+ */
 static bool unwinder__read_code(struct unwinder *u, uint64_t addr, void *buf,
 				size_t len)
 {
