@@ -4,7 +4,8 @@
 #   make test       install deps, build, run unit tests and the bats suite,
 #                   then make sanitize
 #   make sanitize   ASan+UBSan build in build-san/: unit tests and a bats subset
-#   make bench      futex overhead benchmark (tools/bench-futex.sh)
+#   make bench      futex overhead benchmark (tools/bench-futex.sh), then thread
+#                   sweeps at scale next to eu-stack (tools/bench-scale-threads.sh)
 #   make bench-go   goroutine benchmarks (tools/bench-goroutines.sh)
 #   make fuzz       libFuzzer targets of the Go binary readers, FUZZ_RUNS
 #                   executions each (tools/doc/fuzzing.md); make fuzz-short:
@@ -306,8 +307,9 @@ sanitize: all
 		$(foreach b,$(SAN_BATS),$(wildcard tests/$(b).bats))
 # --- end sanitize ----------------------------------------------------------------
 
-bench: deps $(OUT)/parkwatch $(BENCH_BINS)
+bench: deps $(OUT)/parkwatch $(BENCH_BINS) $(OUT)/fixtures/many_sites $(OUT)/fixtures/condvar_leak
 	tools/bench-futex.sh $(OUT)
+	tools/bench-scale-threads.sh $(OUT)
 
 # What one CPU sample of a spinning thread costs (~10 s).
 bench-spin: $(OUT)/bench/spin_sample

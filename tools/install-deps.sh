@@ -18,6 +18,7 @@ packages=(
 	golang-1.19-go                       # Go fixtures on Debian's older runtime
 	bpftrace linux-perf util-linux       # benchmark comparison, perf bench, setpriv
 	wrk time binutils                    # goroutine benchmark: HTTP load, peak RSS, objdump
+	elfutils                             # thread scale benchmark: eu-stack for comparison
 	redis-server curl                    # healthy-server tests: a real redis, HTTP requests
 	openjdk-17-jdk-headless nodejs        # healthy-server tests: a JVM, Node (CPython above)
 	libclang-rt-14-dev                   # make fuzz: libFuzzer and sanitizer runtimes for clang

@@ -325,11 +325,16 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
-/* Read one iterator to its end: records are fixed-size structs. */
+/*
+ * Read one iterator to its end: records are fixed-size structs. Each read
+ * asks for all the room left, and the kernel fills it with as many records
+ * as its buffer holds: a read per record was one system call per thread on
+ * the machine.
+ */
 static int read_iter(struct bpf_link *link, struct pw_task **recs, size_t *n, size_t *cap)
 {
 	int fd = bpf_iter_create(bpf_link__fd(link)), err = 0;
-	size_t have = 0;
+	size_t have = 0; /* bytes of the record at *n read so far */
 
 	if (fd < 0)
 		return -errno;
@@ -347,7 +352,7 @@ static int read_iter(struct bpf_link *link, struct pw_task **recs, size_t *n, si
 			*recs = v;
 			*cap = ncap;
 		}
-		r = read(fd, (char *)(*recs + *n) + have, sizeof(**recs) - have);
+		r = read(fd, (char *)(*recs + *n) + have, (*cap - *n) * sizeof(**recs) - have);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -357,10 +362,8 @@ static int read_iter(struct bpf_link *link, struct pw_task **recs, size_t *n, si
 		if (r == 0)
 			break;
 		have += r;
-		if (have == sizeof(**recs)) {
-			(*n)++;
-			have = 0;
-		}
+		*n += have / sizeof(**recs);
+		have %= sizeof(**recs);
 	}
 	close(fd);
 	return err;

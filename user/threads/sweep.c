@@ -21,36 +21,80 @@
 #define SAMPLE_TIMEOUT_MS 100 /* per spinning thread: ~1 ms of its CPU is enough */
 #define SAMPLE_MAX 16         /* spinning threads and goroutines sampled per sweep */
 
-/* Unwinders opened during one sweep, one per process. */
+/*
+ * Unwinders opened during one sweep, one per process. Only the last few
+ * stay open: the candidates come process by process (cmp_candidate), and
+ * a thousand open unwinders hold a thousand copies of every library's
+ * tables (hundreds of MiB). One needed again (a creator's process) is
+ * opened again.
+ */
+#define UNWINDERS_OPEN 8
+
 struct unwinders {
 	struct {
 		pid_t pid;
 		struct unwinder *u; /* NULL: could not open (errno in err) */
 		int err;
+		bool closed;        /* freed to make room: open again if needed */
 	} *v;
 	int n;
+	int nopen;
+	struct unwind_cache *cache; /* shared by all of them */
+	/* The last process's executable: the candidates come process by
+	 * process, and a readlink per thread adds up. */
+	pid_t exe_pid;
+	char *exe;
 };
+
+/* proc_exe_path(pid), read once per run of that process's threads. */
+static char *exe_of(struct unwinders *us, pid_t pid)
+{
+	if (us->exe_pid != pid || !us->exe) {
+		free(us->exe);
+		us->exe = proc_exe_path(pid);
+		us->exe_pid = pid;
+	}
+	return us->exe ? strdup(us->exe) : NULL;
+}
 
 static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
 {
 	void *nv;
+	int i;
 
-	for (int i = 0; i < us->n; i++)
-		if (us->v[i].pid == pid) {
-			*err = us->v[i].err;
-			return us->v[i].u;
-		}
-	nv = realloc(us->v, (us->n + 1) * sizeof(*us->v));
-	if (!nv) {
-		*err = ENOMEM;
-		return NULL;
+	/* Newest first: a process's threads come together, and a search from
+	 * the start over a thousand processes per thread adds up. */
+	for (i = us->n - 1; i >= 0 && us->v[i].pid != pid; i--)
+		;
+	if (i >= 0 && !us->v[i].closed) {
+		*err = us->v[i].err;
+		return us->v[i].u;
 	}
-	us->v = nv;
-	us->v[us->n].pid = pid;
-	us->v[us->n].u = unwinder__new(pid);
-	us->v[us->n].err = us->v[us->n].u ? 0 : errno;
-	*err = us->v[us->n].err;
-	return us->v[us->n++].u;
+	if (i < 0) {
+		nv = realloc(us->v, (us->n + 1) * sizeof(*us->v));
+		if (!nv) {
+			*err = ENOMEM;
+			return NULL;
+		}
+		us->v = nv;
+		i = us->n++;
+		us->v[i].pid = pid;
+	}
+	/* Close the oldest open one first (the entries are in opening order,
+	 * but for one opened again). */
+	for (int k = 0; k < us->n && us->nopen >= UNWINDERS_OPEN; k++)
+		if (k != i && !us->v[k].closed && us->v[k].u) {
+			unwinder__free(us->v[k].u);
+			us->v[k].u = NULL;
+			us->v[k].closed = true;
+			us->nopen--;
+		}
+	us->v[i].closed = false;
+	us->v[i].u = unwinder__new(pid, us->cache);
+	us->v[i].err = us->v[i].u ? 0 : errno;
+	us->nopen += us->v[i].u != NULL;
+	*err = us->v[i].err;
+	return us->v[i].u;
 }
 
 static void unwinders_free(struct unwinders *us)
@@ -58,6 +102,8 @@ static void unwinders_free(struct unwinders *us)
 	for (int i = 0; i < us->n; i++)
 		unwinder__free(us->v[i].u);
 	free(us->v);
+	free(us->exe);
+	unwind_cache__free(us->cache); /* after the unwinders, which point to it */
 }
 
 static bool process_alive(pid_t pid)
@@ -298,7 +344,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	f->pid = rec->tgid;
 	f->tid = rec->tid;
 	memcpy(f->comm, rec->comm, sizeof(f->comm));
-	f->exe = proc_exe_path(rec->tgid);
+	f->exe = exe_of(us, rec->tgid);
 	f->state = wd->class == PW_CLASS_RUNNING ? 'R' : rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
 	f->wait = *wd;
 	f->has_futex_word = rec->flags & PW_TASK_FUTEX_WORD;
@@ -480,6 +526,32 @@ static size_t drop_gone(const struct sweep_opts *o, struct pw_task *recs, size_t
 	return w;
 }
 
+/* A thread to flag, recs[idx]. */
+struct candidate {
+	size_t idx;
+	uint32_t tgid;
+	uint64_t parked;
+	bool exact, spinning;
+	struct spin_evidence spin;
+	struct pw_wait_desc wd;
+};
+
+/*
+ * By process, and in the iterator's order within one. A machine-wide
+ * iterator lists threads by TID, and processes that create threads at the
+ * same time interleave: taken in that order, each thread would find its
+ * process's unwinder closed again (UNWINDERS_OPEN). The report does not
+ * depend on this order (report__group sorts).
+ */
+static int cmp_candidate(const void *x, const void *y)
+{
+	const struct candidate *a = x, *b = y;
+
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
 int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	       const struct sweep_opts *o, struct pw_report *r)
 {
@@ -488,18 +560,13 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	struct pw_task *recs = NULL;
 	uint64_t counters[PW_CNT_MAX];
 	size_t n = 0;
-	struct {
-		size_t idx;
-		uint64_t parked;
-		bool exact, spinning;
-		struct spin_evidence spin;
-		struct pw_wait_desc wd;
-	} *cands = NULL;
+	struct candidate *cands = NULL;
 	size_t ncands = 0;
 	pid_t self = getpid();
 	int budget = SAMPLE_MAX;
 	int err;
 
+	us.cache = unwind_cache__new(); /* NULL: each unwinder keeps its own */
 	tracer__poll(t, 0); /* clone events up to now, before the sweep */
 	/* A target that is gone, or whose PID now names another process, is
 	 * dropped before the sweep; one that changed during it, after, with
@@ -560,9 +627,11 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 		}
 		if (recs[i].flags & PW_TASK_WAIT_COLLISION)
 			r->stats.wait_slot_shared++;
+		cands[ncands].tgid = recs[i].tgid;
 		cands[ncands++].idx = i;
 	}
 	r->stats.candidates = ncands;
+	qsort(cands, ncands, sizeof(*cands), cmp_candidate);
 	test_gate();
 	for (size_t i = 0; i < ncands; i++) {
 		err = flag_thread(r, &recs[cands[i].idx], &cands[i].wd, cands[i].parked,

@@ -79,6 +79,11 @@ bool unwinder__memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 		memcpy(result, u->copy + (addr - sp), sizeof(*result));
 		return true;
 	}
+	if (addr >= u->window_start && u->window_len >= sizeof(*result) &&
+	    addr - u->window_start <= u->window_len - sizeof(*result)) {
+		memcpy(result, u->window + (addr - u->window_start), sizeof(*result));
+		return true;
+	}
 	/* pread takes a signed offset: kernel-half addresses are invalid. */
 	if (addr > INT64_MAX)
 		return unwinder__bad_read(u, addr, EINVAL);
@@ -104,6 +109,26 @@ static bool unwinder__set_initial_registers(Dwfl_Thread *thread, void *arg)
 		return false;
 	dwfl_thread_state_register_pc(thread, r->ip);
 	return true;
+}
+
+/*
+ * Read the live stack from sp to the end of the page after sp's: a short
+ * read (the stack's top is in sp's page) keeps what was read; a failed one
+ * leaves no window, and every read goes to /proc/PID/mem as before.
+ */
+static void unwinder__read_window(struct unwinder *u, uint64_t sp)
+{
+	uint64_t end = (sp & ~(uint64_t)4095) + sizeof(u->window);
+	ssize_t n;
+
+	u->window_len = 0;
+	if (sp > INT64_MAX || end <= sp || end > INT64_MAX)
+		return;
+	n = pread(u->mem_fd, u->window, end - sp, (off_t)sp);
+	if (n > 0) {
+		u->window_start = sp;
+		u->window_len = n;
+	}
 }
 
 static const Dwfl_Thread_Callbacks unwinder__thread_callbacks = {
@@ -191,8 +216,8 @@ static int unwinder__add(struct walk *w, uint64_t pc, bool activation)
 	struct pw_frame f;
 	int err;
 
-	w->last_kind = unwinder__cfi_kind(w->u->dwfl, activation ? pc : pc - 1);
-	err = unwinder__symbolize(w->u->dwfl, pc, activation, &f);
+	w->last_kind = unwinder__cfi_kind(w->u, activation ? pc : pc - 1);
+	err = unwinder__symbolize(w->u, pc, activation, &f);
 	if (!err && !f.module)
 		err = unwinder__jit_name(w->u, pc, activation, &f);
 	if (!err && (err = pw_stack__push(w->out, &f))) {
@@ -309,7 +334,7 @@ static Elf *unwinder__x86_64_elf(void)
 	return elf_memory((char *)&ehdr, sizeof(ehdr));
 }
 
-struct unwinder *unwinder__new(pid_t pid)
+struct unwinder *unwinder__new(pid_t pid, struct unwind_cache *cache)
 {
 	struct unwinder *u;
 	char path[64];
@@ -319,8 +344,17 @@ struct unwinder *unwinder__new(pid_t pid)
 	if (!u)
 		return NULL;
 	u->pid = pid;
+	u->cache = cache;
+	if (!u->cache) {
+		u->own_cache = true;
+		u->cache = unwind_cache__new();
+	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	u->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!u->cache) {
+		err = ENOMEM;
+		goto fail;
+	}
 	if (u->mem_fd < 0) {
 		err = errno == ENOENT ? ESRCH : errno;
 		goto fail;
@@ -441,6 +475,8 @@ int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 	u->copy_len = stack_copy ? stack_len : 0;
 	u->copy_sp = regs->sp;
 	u->bad_err = 0;
+	if (!stack_copy)
+		unwinder__read_window(u, regs->sp);
 
 	/*
 	 * Go code and other code take turns: the Go walk steps through Go
@@ -503,6 +539,7 @@ int unwinder__unwind(struct unwinder *u, pid_t tid, const struct pw_regs *regs,
 	u->copy = NULL;
 	u->copy_sp = 0;
 	u->tid = 0;
+	u->window_len = 0;
 	if (err)
 		pw_stack__free(out);
 	return err;
@@ -539,5 +576,8 @@ void unwinder__free(struct unwinder *u)
 	if (u->mem_fd >= 0)
 		close(u->mem_fd);
 	perfmap__free(u->perfmap);
+	if (u->own_cache)
+		unwind_cache__free(u->cache);
+	free(u->modkeys);
 	free(u);
 }

@@ -14,6 +14,7 @@
 
 struct pw_regs;
 struct unwinder;
+struct unwind_cache;
 
 /*
  * Prepare to unwind threads of process pid: report its modules from
@@ -23,7 +24,16 @@ struct unwinder;
  * kernel thread. Modules are the /proc/PID/maps of this moment: make a new
  * unwinder per sweep to see libraries loaded since.
  */
-struct unwinder *unwinder__new(pid_t pid);
+struct unwinder *unwinder__new(pid_t pid, struct unwind_cache *cache);
+
+/*
+ * What the unwinders learn about code addresses (function, line, CFI), kept
+ * across threads and processes: give one to every unwinder of a sweep
+ * (unwinder__new(pid, NULL): the unwinder keeps its own). Free it after
+ * every unwinder that used it.
+ */
+struct unwind_cache *unwind_cache__new(void);
+void unwind_cache__free(struct unwind_cache *c);
 
 /*
  * Unwind one thread from regs. When stack_copy is not NULL, memory reads in

@@ -37,38 +37,6 @@ bool unwinder__go_outermost(const char *fn)
 	return false;
 }
 
-
-static bool unwinder__cfi_covers(Dwarf_CFI *cfi, Dwarf_Addr addr)
-{
-	Dwarf_Frame *frame;
-
-	if (!cfi || dwarf_cfi_addrframe(cfi, addr, &frame) != 0)
-		return false;
-	free(frame);
-	return true;
-}
-
-/*
- * addr is the pc of an interrupted frame, or pc - 1 for a return address
- * (the call itself, which may be the last instruction of its function).
- * libdw looks for CFI in .eh_frame, then .debug_frame: so do we.
- */
-enum unwinder__cfi unwinder__cfi_kind(Dwfl *dwfl, Dwarf_Addr addr)
-{
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
-	Dwarf_Addr bias;
-
-	if (!mod)
-		return PW_CFI_NO_FILE;
-	if (!dwfl_module_getelf(mod, &bias))
-		return PW_CFI_NO_ELF;
-	if (unwinder__cfi_covers(dwfl_module_eh_cfi(mod, &bias), addr - bias))
-		return PW_CFI_YES;
-	if (unwinder__cfi_covers(dwfl_module_dwarf_cfi(mod, &bias), addr - bias))
-		return PW_CFI_YES;
-	return PW_CFI_NONE;
-}
-
 /*
  * Read code bytes. Always from /proc/PID/mem, also when unwinding a stack
  * copy: the copy holds the stack only, and code does not change with time
@@ -165,16 +133,16 @@ bool unwinder__after_call(struct unwinder *u, uint64_t ret, uint64_t *target)
 bool unwinder__frameless_leaf(struct unwinder *u, const struct pw_regs *r, struct pw_regs *caller)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, r->ip);
+	const struct unwind_sym *s;
 	uint64_t start, target;
 	Dwarf_Word ret, fp_ret;
-	GElf_Off off;
-	GElf_Sym sym;
 	bool leaf;
+	int err;
 
-	if (!mod || unwinder__cfi_kind(u->dwfl, r->ip) != PW_CFI_NONE ||
-	    !dwfl_module_addrinfo(mod, r->ip, &off, &sym, NULL, NULL, NULL))
+	if (!mod || !(s = unwinder__lookup(u, mod, r->ip, &err)) || s->cfi != PW_CFI_NONE ||
+	    !s->function)
 		return false;
-	start = r->ip - off;
+	start = r->ip - s->sym_off;
 	leaf = unwinder__memory_read(u->dwfl, r->sp, &ret, u) &&
 	       unwinder__after_call(u, ret, &target) && target == start &&
 	       !(r->bp < UINT64_MAX - 8 &&

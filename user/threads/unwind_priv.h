@@ -34,6 +34,15 @@ struct unwinder {
 	struct unwind_gomod *gomods;
 	int ngomods;
 
+	/*
+	 * The live stack from the thread's sp to the end of the next page,
+	 * read at once: one system call where a walk would make one per word
+	 * it reads (most of a sweep's system calls with many threads).
+	 */
+	unsigned char window[2 * 4096];
+	uint64_t window_start;
+	size_t window_len; /* 0: none; reads outside go to /proc/PID/mem */
+
 	/* Last failed read since the last good frame (libdw cannot say). */
 	uint64_t bad_addr;
 	int bad_err; /* errno of the read, or EFAULT outside the stack copy */
@@ -42,6 +51,16 @@ struct unwinder {
 	 * mapped file. */
 	struct perfmap *perfmap;
 	bool perfmap_tried;
+
+	/* What is known of each code address (unwind_cache.c), shared by the
+	 * sweep's unwinders; the key of each module met so far. */
+	struct unwind_cache *cache;
+	bool own_cache; /* made by unwinder__new: freed with the unwinder */
+	struct {
+		Dwfl_Module *mod;
+		uint64_t key;
+	} *modkeys;
+	int nmodkeys;
 };
 
 /* State of one walk, shared by the frame callback and unwinder__unwind(). */
@@ -78,6 +97,17 @@ enum unwinder__cfi {
 	PW_CFI_NO_FILE, /* in no mapped file: JIT or anonymous code */
 };
 
+/* One code address of a file: what its bytes say there (unwind_cache.c). */
+struct unwind_sym {
+	uint64_t mod;     /* the file's key in the cache; 0: an empty slot */
+	uint64_t off;     /* the address - the start of the module's first mapping */
+	char *function;   /* demangled; NULL: no symbol covers it */
+	uint64_t sym_off; /* the address - the function's start */
+	char *file;       /* source file, NULL: no line information */
+	int line;
+	enum unwinder__cfi cfi;
+};
+
 /* unwind.c: one word of the target at addr (the stack copy first, then
  * /proc/PID/mem); arg is the unwinder. libdw's memory_read callback. */
 bool unwinder__memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg);
@@ -87,7 +117,18 @@ bool unwinder__memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 extern const Dwfl_Callbacks unwinder__proc_callbacks;
 /* Function, module, file:line of pc into *f (activation: pc is the
  * interrupted instruction, else a return address). 0 or -ENOMEM. */
-int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation, struct pw_frame *f);
+int unwinder__symbolize(struct unwinder *u, uint64_t pc, bool activation, struct pw_frame *f);
+/* Fill s (zeroed but for its key) for addr in mod: 0 or -ENOMEM. */
+int unwinder__describe(Dwfl_Module *mod, Dwarf_Addr addr, struct unwind_sym *s);
+/* addr is the pc of an interrupted frame, or pc - 1 for a return address
+ * (the call itself, which may be the last instruction of its function).
+ * libdw looks for CFI in .eh_frame, then .debug_frame: so do we. */
+enum unwinder__cfi unwinder__cfi_kind(struct unwinder *u, Dwarf_Addr addr);
+
+/* unwind_cache.c: what is known of addr in mod, looked up once per sweep
+ * (see there); NULL on ENOMEM (*err). */
+const struct unwind_sym *unwinder__lookup(struct unwinder *u, Dwfl_Module *mod, Dwarf_Addr addr,
+					  int *err);
 
 /* "libc.so.6", "[vdso]": the module's file name, allocated; NULL on ENOMEM. */
 char *unwinder__module_name(Dwfl_Module *mod);
@@ -107,7 +148,6 @@ void unwinder__go_free(struct unwinder *u);
 /* unwind_nocfi.c */
 /* A Go function that switches or starts a stack: the walk ends there. */
 bool unwinder__go_outermost(const char *fn);
-enum unwinder__cfi unwinder__cfi_kind(Dwfl *dwfl, Dwarf_Addr addr);
 /* ret follows a call instruction; *target is its destination when direct. */
 bool unwinder__after_call(struct unwinder *u, uint64_t ret, uint64_t *target);
 /* r stopped in a frameless leaf without CFI: *caller is the frame to start from. */

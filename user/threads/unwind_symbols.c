@@ -197,42 +197,102 @@ static const char *unwinder__srcline(Dwfl_Module *mod, Dwarf_Addr addr,
 	return dwarf_linesrc(line, NULL, NULL);
 }
 
-/*
- * Fill f for pc. A return address points after the call, possibly into the
- * next function or line, so look up pc - 1 for those; f->pc and f->offset
- * still describe the real pc.
- */
-int unwinder__symbolize(Dwfl *dwfl, uint64_t pc, bool activation, struct pw_frame *f)
+/* Is addr (relative to the file's load bias) covered by this CFI? */
+static bool unwinder__cfi_covers(Dwarf_CFI *cfi, Dwarf_Addr addr)
 {
-	Dwarf_Addr addr = activation ? pc : pc - 1;
-	Dwfl_Module *mod;
+	Dwarf_Frame *frame;
+
+	if (!cfi || dwarf_cfi_addrframe(cfi, addr, &frame) != 0)
+		return false;
+	free(frame);
+	return true;
+}
+
+static enum unwinder__cfi unwinder__module_cfi(Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	Dwarf_Addr bias;
+
+	if (!dwfl_module_getelf(mod, &bias))
+		return PW_CFI_NO_ELF;
+	if (unwinder__cfi_covers(dwfl_module_eh_cfi(mod, &bias), addr - bias))
+		return PW_CFI_YES;
+	if (unwinder__cfi_covers(dwfl_module_dwarf_cfi(mod, &bias), addr - bias))
+		return PW_CFI_YES;
+	return PW_CFI_NONE;
+}
+
+int unwinder__describe(Dwfl_Module *mod, Dwarf_Addr addr, struct unwind_sym *s)
+{
 	const char *name, *file;
 	GElf_Off off;
 	GElf_Sym sym;
 	int lineno = 0;
 
-	memset(f, 0, sizeof(*f));
-	f->pc = pc;
-	mod = dwfl_addrmodule(dwfl, addr);
-	if (!mod)
-		return 0;
-	f->module = unwinder__module_name(mod);
-	if (!f->module)
-		goto err;
+	s->cfi = unwinder__module_cfi(mod, addr);
 	name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 	if (name) {
 		/* "pthread_cond_wait@@GLIBC_2.3.2": the version is noise here. */
-		f->function = pw_demangle(name, strcspn(name + 1, "@") + 1);
-		if (!f->function)
-			goto err;
-		f->offset = off + (pc - addr);
+		s->function = pw_demangle(name, strcspn(name + 1, "@") + 1);
+		if (!s->function)
+			return -ENOMEM;
+		s->sym_off = off;
 	}
 	file = unwinder__srcline(mod, addr, &lineno);
 	if (file) {
-		f->file = strdup(file);
+		s->file = strdup(file);
+		if (!s->file)
+			return -ENOMEM;
+		s->line = lineno;
+	}
+	return 0;
+}
+
+enum unwinder__cfi unwinder__cfi_kind(struct unwinder *u, Dwarf_Addr addr)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, addr);
+	const struct unwind_sym *s;
+	int err;
+
+	if (!mod)
+		return PW_CFI_NO_FILE;
+	s = unwinder__lookup(u, mod, addr, &err);
+	return s ? s->cfi : unwinder__module_cfi(mod, addr);
+}
+
+/*
+ * Fill f for pc. A return address points after the call, possibly into the
+ * next function or line, so look up pc - 1 for those; f->pc and f->offset
+ * still describe the real pc.
+ */
+int unwinder__symbolize(struct unwinder *u, uint64_t pc, bool activation, struct pw_frame *f)
+{
+	Dwarf_Addr addr = activation ? pc : pc - 1;
+	const struct unwind_sym *s;
+	Dwfl_Module *mod;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->pc = pc;
+	mod = dwfl_addrmodule(u->dwfl, addr);
+	if (!mod)
+		return 0;
+	s = unwinder__lookup(u, mod, addr, &err);
+	if (!s)
+		return err;
+	f->module = unwinder__module_name(mod);
+	if (!f->module)
+		goto err;
+	if (s->function) {
+		f->function = strdup(s->function);
+		if (!f->function)
+			goto err;
+		f->offset = s->sym_off + (pc - addr);
+	}
+	if (s->file) {
+		f->file = strdup(s->file);
 		if (!f->file)
 			goto err;
-		f->line = lineno;
+		f->line = s->line;
 	}
 	return 0;
 err:
