@@ -56,3 +56,24 @@ setup() {
 	assert_failure 2
 	[[ $stderr == *"--sample"* ]]
 }
+
+@test "an idle pool whose threads keep piling up is growing; one at rest stays idle" {
+	# One reader thread per connection, each idle by itself (a socket read),
+	# one more every 200 ms: not at rest.
+	start_fixture strand 100 socket
+	run_parkwatch -t 0 -d 4s -p "$FIXTURE_PID" --json
+	assert_success
+	jq_check 'mine | length >= 10'
+	jq_check '(mine | length) as $n | mine | all(.verdict == "growing" and .site_count == $n)'
+	# The same readers, three of them and no more: idle, folded into the
+	# process's idle line, nothing flagged.
+	start_fixture strand 3 socket
+	run_parkwatch -t 0 -d 4s -p "$FIXTURE_PID" --json
+	assert_success
+	jq_check 'mine | length == 0'
+	jq_check '[.idle_summary[] | select(.pid == $pid) | .count] == [3]'
+	# --show-idle lists them, idle
+	run_parkwatch -t 0 -d 3s --show-idle -p "$FIXTURE_PID" --json
+	assert_success
+	jq_check 'mine | length == 3 and all(.verdict == "idle")'
+}

@@ -171,6 +171,8 @@ int session__report(struct session *s, const struct sweep_opts *so, bool final, 
 
 	if (!err)
 		err = growth__observe(s->growth, &r);
+	if (!err && so->keep_idle)
+		err = report__fold_idle(&r, so->show_idle);
 	if (s->srv) {
 		/* A daemon keeps serving through a failed sweep: it shows in
 		 * /healthz and parkwatch_sweep_errors_total. */
@@ -230,6 +232,8 @@ static int sample(struct session *s)
 
 	if (!err)
 		err = growth__observe(s->growth, &r);
+	if (!err && s->so.keep_idle)
+		err = report__fold_idle(&r, s->so.show_idle);
 	for (int i = 0; !err && i < r.nexited; i++)
 		target_gone |= r.exited[i].reason != PW_EXIT_DURING_SWEEP;
 	if (!err && target_gone && !s->srv) { /* a daemon publishes at its next sweep */
@@ -469,7 +473,8 @@ int session__run(struct config *c)
 	}
 	s.so = (struct sweep_opts){
 		.threshold_ns = c->threshold_ns, .attach_ns = session__now_ns(), .show_timed = c->timed,
-		.show_idle = c->show_idle, .kernel_stacks = c->kstack, .max_frames = 64,
+		.show_idle = c->show_idle, .keep_idle = s.growth != NULL,
+		.kernel_stacks = c->kstack, .max_frames = 64,
 		.idle = s.idle, .builtin_idle = !c->idle_file, .ignore = c->ignore, .go = s.go, .spin = s.spin,
 		.pids = c->pids, .npids = c->npids, .tests = s.has_command ? &s.tests : NULL,
 	};

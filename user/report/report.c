@@ -163,6 +163,34 @@ int report__group(struct pw_report *r)
 	return 0;
 }
 
+void report__hide_idle(struct pw_report *r, int i, const char *reason)
+{
+	r->stats.idle_hidden++;
+	r->stats.flagged--;
+	/* Out of memory: still counted in idle_hidden, only not named. */
+	(void)report__count_idle(r, r->threads[i].pid, reason);
+	report__remove(r, i);
+}
+
+int report__fold_idle(struct pw_report *r, bool show_idle)
+{
+	bool changed = false;
+
+	for (int i = 0; i < r->nthreads; i++) {
+		struct pw_flagged *t = &r->threads[i];
+
+		if (!t->idle_match)
+			continue;
+		changed = true;
+		if (t->site_count) {
+			t->idle_match = NULL;
+		} else if (!show_idle) {
+			report__hide_idle(r, i--, t->idle_match);
+		}
+	}
+	return changed ? report__group(r) : 0;
+}
+
 /* What one entry owns; shared by report__remove and report__free. */
 static void flagged_free(struct pw_flagged *t)
 {

@@ -198,6 +198,15 @@ const char *report__exit_reason_name(enum pw_exit_reason why);
 /* Drop thread i and what it owns; the last thread takes its place (call
  * before report__group: groups index threads). */
 void report__remove(struct pw_report *r, int i);
+/* Thread i, listed, is idle after all (reason): counted, not listed. */
+void report__hide_idle(struct pw_report *r, int i, const char *reason);
+/*
+ * After growth__observe on a report swept with keep_idle: an idle thread
+ * whose site keeps growing (site_count) is idle no more (a pool whose
+ * workers pile up is not at rest); the other idle threads are folded into
+ * the per-process idle counts unless show_idle. Regroups. 0 or -ENOMEM.
+ */
+int report__fold_idle(struct pw_report *r, bool show_idle);
 /* Sort by pid and stack, then group threads of a process with the same wait
  * and identical stacks. */
 int report__group(struct pw_report *r);

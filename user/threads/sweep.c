@@ -331,7 +331,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	idle = idle_list__match(o->idle, &(struct idle_subject){
 		.stack = &stack, .comm = rec->comm,
 		.syscall = spin ? NULL : event_loop_wait(rec->tgid, wd, &rec->regs) });
-	if (idle && !o->show_idle) {
+	if (idle && !o->show_idle && !o->keep_idle) {
 		r->stats.idle_hidden++;
 		pw_stack__free(&stack);
 		return report__count_idle(r, rec->tgid, idle);
@@ -479,15 +479,11 @@ static void rejudge_go_threads(const struct sweep_opts *o, struct pw_report *r)
 
 		if (!idle)
 			continue;
-		if (o->show_idle) {
+		if (o->show_idle || o->keep_idle) {
 			t->idle_match = idle;
 			continue;
 		}
-		r->stats.idle_hidden++;
-		r->stats.flagged--;
-		/* Out of memory: still counted in idle_hidden, only not named. */
-		(void)report__count_idle(r, t->pid, idle);
-		report__remove(r, i--);
+		report__hide_idle(r, i--, idle);
 	}
 }
 

@@ -24,6 +24,9 @@ struct sweep_opts {
 	uint64_t attach_ns;   /* CLOCK_MONOTONIC when the tracer was attached */
 	bool show_timed;
 	bool show_idle;
+	bool keep_idle;       /* idle threads listed too, until growth has seen their
+			       * site (report__fold_idle): a pool at rest is idle
+			       * only while its count does not keep rising */
 	bool kernel_stacks;
 	int max_frames;
 	const struct idle_list *idle;
