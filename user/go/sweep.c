@@ -352,7 +352,7 @@ static int sweep_one(struct go_watch *w, struct go_entry *e, const struct go_swe
 		f->site_count = v[i].site_count;
 		if (proved && proved[i].verdict == GO_REACH_LEAKED) {
 			f->class = "leaked"; /* proved: whatever its duration */
-			memcpy(f->evidence, proved[i].evidence, sizeof(f->evidence));
+			f->evidence = strdup(proved[i].evidence); /* NULL: unsaid */
 		}
 	}
 	free(proved);

@@ -345,7 +345,7 @@ static void print_goroutine(struct json *j, const struct pw_gflagged *f, struct 
 	/* A goroutine's class (leaked with --prove, parked, spinning,
 	 * growing) is its verdict in the shared vocabulary. */
 	json_kstring(j, "verdict", f->class);
-	json_kstring(j, "evidence", f->evidence[0] ? f->evidence : NULL);
+	json_kstring(j, "evidence", f->evidence);
 	json_kstring(j, "test", g->test); /* null: not created under a test */
 	json_kint(j, "group", f->group);
 	if (f->site_count)

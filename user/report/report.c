@@ -323,12 +323,19 @@ int report__group_goroutines(struct pw_report *r)
 	return 0;
 }
 
+void report__gflagged_free(struct pw_gflagged *f)
+{
+	pw_goroutine__release(&f->g);
+	free(f->evidence);
+	f->evidence = NULL;
+}
+
 void report__free(struct pw_report *r)
 {
 	for (int i = 0; i < r->nthreads; i++)
 		flagged_free(&r->threads[i]);
 	for (int i = 0; i < r->ngoroutines; i++)
-		pw_goroutine__release(&r->goroutines[i].g);
+		report__gflagged_free(&r->goroutines[i]);
 	for (int i = 0; i < r->ngoprocs; i++) {
 		free(r->goprocs[i].error);
 		free(r->goprocs[i].prove_error);

@@ -55,7 +55,8 @@ struct pw_flagged {
 struct pw_gflagged {
 	struct pw_goroutine g;       /* owns its stack and created_by strings */
 	const char *class;           /* "leaked", "parked", "spinning", "growing" */
-	char evidence[160];          /* leaked: why (go/reach.c), else "" */
+	char *evidence;              /* leaked: why (go/reach.c), else NULL; owned
+				      * (a pointer: 100k goroutines, few leaked) */
 	uint64_t parked_ns;          /* lower bound, 0 when unknown */
 	const char *duration_source; /* "observed", "gc_waitsince", "unknown", NULL */
 	int site_count;              /* growing: live goroutines of its site */
@@ -218,6 +219,8 @@ int report__reserve_goroutines(struct pw_report *r, int n);
 /* Append a flagged goroutine (zeroed); NULL on ENOMEM. */
 struct pw_gflagged *report__add_goroutine(struct pw_report *r);
 struct pw_goproc *report__add_goproc(struct pw_report *r);
+/* What one listed goroutine owns (its goroutine, the evidence). */
+void report__gflagged_free(struct pw_gflagged *f);
 void report__free(struct pw_report *r);
 /* ISO 8601 UTC with milliseconds, e.g. "2026-11-28T06:30:00.123Z". */
 void format_iso_time(uint64_t realtime_ns, char *buf, size_t len);

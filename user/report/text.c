@@ -444,7 +444,7 @@ static void print_ggroup(FILE *f, const struct pw_report *r, const struct pw_gro
 	for (int i = 0; i < g->count && i < 12; i++)
 		fprintf(f, " %llu", (unsigned long long)r->goroutines[g->first + i].g.goid);
 	fprintf(f, "%s\n", g->count > 12 ? " ..." : "");
-	if (first->evidence[0])
+	if (first->evidence)
 		fprintf(f, "    %sproved%s: %s%s\n", WARN(o), RESET(o), first->evidence,
 			g->count > 1 ? " (the first of the group)" : "");
 	nobj = distinct_objects(r, g);

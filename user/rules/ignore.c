@@ -548,7 +548,7 @@ static void apply_goroutines(struct ignore_set *s, struct pw_report *r)
 		return;
 	for (int i = 0; i < p.n; i++) {
 		if (drop[i])
-			pw_goroutine__release(&r->goroutines[i].g);
+			report__gflagged_free(&r->goroutines[i]);
 		else
 			r->goroutines[w++] = r->goroutines[i];
 	}
