@@ -213,7 +213,7 @@ UNIT_MODULES_test_durations = user/report/durations.c
 UNIT_MODULES_test_escape = user/report/escape.c
 # The Go binary reader, from the file alone and (inference, remote reads) the
 # live process: the unit test and the fuzz targets link all of it.
-GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c user/go/heap_layout.c
+GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c user/go/heap_layout.c user/go/heap_infer.c
 UNIT_MODULES_test_goelf = $(GO_READER_SRCS)
 UNIT_MODULES_test_golayouts = user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c

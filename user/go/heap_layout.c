@@ -75,6 +75,13 @@ static uint64_t mheap_from_code(const struct go_binary *b)
 	return found;
 }
 
+uint64_t go_binary__heap_mheap(const struct go_binary *b)
+{
+	uint64_t a = go_binary__symbol(b, "runtime.mheap_", NULL);
+
+	return a ? a : mheap_from_code(b);
+}
+
 int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out, char *err,
 			   size_t errlen)
 {
@@ -89,7 +96,7 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 	ret = go_binary__heap_layout_dwarf(b, out);
 	minor = go_version_minor(b->version);
 	for (size_t i = 0; ret && i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (tables[i].minor == minor) {
+		if (tables[i].minor == minor && !go_layout_table_off(minor)) {
 			*out = tables[i].l;
 			ret = 0;
 		}
@@ -100,9 +107,7 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 				       : "DWARF lacks runtime.mheap/heapArena/mspan fields");
 		return -ENOTSUP;
 	}
-	out->mheap = go_binary__symbol(b, "runtime.mheap_", NULL);
-	if (!out->mheap)
-		out->mheap = mheap_from_code(b);
+	out->mheap = go_binary__heap_mheap(b);
 	if (!out->mheap) {
 		go_errf(err, errlen, "runtime.mheap_ not found (not in .symtab, nor in the code of "
 			"runtime.mallocinit)");

@@ -267,6 +267,12 @@ static int scan_specials(struct pass *ps)
 			rc = scan_words(ps, sp + 16, rec + 16, sizeof(rec) - 16);
 			if (!rc && go_heap__find(ps->heap, start + off, &o) && !o.noscan)
 				rc = push_work(ps, o.base, o.size);
+			/* an inferred layout does not know the offset's width:
+			 * the uint16 reading too (only more is marked) */
+			off = rec[8] | rec[9] << 8;
+			if (!rc && !l->special_offset_size && go_heap__find(ps->heap, start + off, &o) &&
+			    !o.noscan)
+				rc = push_work(ps, o.base, o.size);
 			ps->st->specials++;
 			sp = le64(rec);
 		}
@@ -380,7 +386,7 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 	ps.mem = (struct go_mem){ .read = mem_read, .ctx = (void *)p, .pid = go_process__pid(p) };
 	if (!gs || !(ps.buf = malloc(CHUNK)))
 		goto out;
-	if ((rc = go_binary__heap_layout(b, &ps.hl, err, errlen)))
+	if ((rc = reach__layout(&ps, err, errlen)))
 		goto out;
 	ps.precise = go_binary__pclntab_version(b) >= 118;
 	rc = -ENOMEM;
@@ -418,9 +424,10 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 		goto out;
 	if (ps.nhidden)
 		qsort(ps.hidden, ps.nhidden, 8, cmp_u64);
-	rc = go_heap__read(&ps.hl, go_process__bias(p), &ps.mem, &ps.heap, err, errlen);
-	if (rc)
+	if ((rc = reach__read_heap(&ps, gs, s->n, err, errlen)))
 		goto out;
+	if (ps.hl.source != st->heap_layout)
+		snprintf(st->heap_layout, sizeof(st->heap_layout), "%s", ps.hl.source);
 	rc = -ENOMEM;
 	nr = go_binary__root_ranges(b, raddr, rsize, 4);
 	for (int i = 0; i < nr; i++)
