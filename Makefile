@@ -82,7 +82,8 @@ GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
 # profile, behind GOEXPERIMENT=goroutineleakprofile in 1.26), and stripped
 # builds, whose heap layout comes from the version tables.
 GO_LEAKPROOF_FIXTURES = $(OUT)/fixtures/go/leakshapes-go126-leakprof \
-	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s
+	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s \
+	$(OUT)/fixtures/go/leakshapes-go127-s
 GO_FIXTURES += $(GO_LEAKPROOF_FIXTURES)
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
@@ -195,6 +196,10 @@ $(OUT)/fixtures/go/matrix/%: tests/fixtures/go/mutexhold/main.go tests/fixtures/
 $(OUT)/fixtures/go/%-go126-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
+
+$(OUT)/fixtures/go/%-go127-s: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go $(GO127)
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -ldflags='-s -w' -o $(abspath $@) *.go
 
 $(OUT)/fixtures/go/%-go126-leakprof: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)

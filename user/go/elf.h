@@ -330,6 +330,10 @@ int go_binary__heap_layout_candidates(const struct go_binary *b, const struct go
 /* PARKWATCH_TEST_NO_LAYOUT_TABLE switches the table of Go 1.minor off. */
 bool go_layout_table_off(int minor);
 
+/* Is the link-time address addr in the module's globals (.data, .bss,
+ * .noptrdata, .noptrbss)? */
+bool go_binary__in_globals(const struct go_binary *b, uint64_t addr);
+
 int go_binary__root_ranges(const struct go_binary *b, uint64_t *addr, uint64_t *size, int max);
 
 /* --- names (runtime.c) ----------------------------------------------- */

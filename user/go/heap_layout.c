@@ -132,3 +132,16 @@ int go_binary__root_ranges(const struct go_binary *b, uint64_t *addr, uint64_t *
 	}
 	return n;
 }
+
+bool go_binary__in_globals(const struct go_binary *b, uint64_t addr)
+{
+	static const char *const names[] = { ".data", ".bss", ".noptrdata", ".noptrbss" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct go_section *s = go_binary__section(b, names[i]);
+
+		if (s && s->addr && addr >= s->addr && addr - s->addr < s->size)
+			return true;
+	}
+	return false;
+}

@@ -12,7 +12,8 @@
  *   size of its size class, covering the pages that point to it, specials
  *   off the heap), and there is at least one;
  * - every goroutine of allgs lies in an in-use span, and so does every
- *   channel a blocked goroutine waits on (sudog.c), as both always are.
+ *   channel a blocked goroutine waits on (sudog.c), as both always are;
+ *   the sync object of a semaphore wait (sudog.elem) is in one or a global.
  * Otherwise the pass refuses, with the reason, and no verdict is leaked.
  */
 #include <errno.h>
@@ -25,9 +26,10 @@
 
 #define MAX_SLOTS 24 /* slots after mheap_.arenas where heapArenas may be */
 
-/* PARKWATCH_TEST_HEAP_PERTURB=span_elemsize|sudog_c|mheap_arenas: that
- * offset of every inferred candidate moved by one word, for the test that
- * an implausible layout is refused. */
+/* PARKWATCH_TEST_HEAP_PERTURB=span_elemsize|arena_spans|mheap_arenas:
+ * that offset of every inferred candidate moved by one word, for the test
+ * that an implausible layout is refused. (The sudog fields come from the
+ * channel layout, checked on the live process by go/infer_chan.c.) */
 static void perturb(struct go_heap_layout *l)
 {
 	const char *env = getenv("PARKWATCH_TEST_HEAP_PERTURB");
@@ -36,8 +38,8 @@ static void perturb(struct go_heap_layout *l)
 		return;
 	if (!strcmp(env, "span_elemsize"))
 		l->span_elemsize += 8;
-	else if (!strcmp(env, "sudog_c"))
-		l->sudog_c += 8;
+	else if (!strcmp(env, "arena_spans"))
+		l->arena_spans += 8;
 	else if (!strcmp(env, "mheap_arenas"))
 		l->mheap_arenas += 8;
 }
@@ -76,10 +78,22 @@ static bool in_heap(struct go_heap *h, uint64_t addr)
 	return addr && go_heap__find(h, addr, &o);
 }
 
-/* Candidate c read as h: does every g and every channel waited on lie in it? */
-static bool holds_all(struct go_heap *h, const struct gstate *gs, int n, char *why, size_t len)
+/* Read as h: does every g, every channel waited on, every sync object
+ * waited on (heap or global) lie where it must? */
+static bool holds_all(const struct pass *ps, struct go_heap *h, const struct gstate *gs, int n,
+		      char *why, size_t len)
 {
+	const struct go_binary *b = go_process__binary(ps->p);
+	uint64_t bias = go_process__bias(ps->p);
+
 	for (int i = 0; i < n; i++) {
+		if (gs[i].kind == K_SYNC && gs[i].nwait && !in_heap(h, gs[i].wait[0]) &&
+		    !go_binary__in_globals(b, gs[i].wait[0] - bias)) {
+			snprintf(why, len, "the sync object 0x%llx goroutine %llu waits on is neither "
+				 "in the heap nor a global", (unsigned long long)gs[i].wait[0],
+				 (unsigned long long)gs[i].goid);
+			return false;
+		}
 		if (gs[i].kind == K_SKIP)
 			continue;
 		if (!in_heap(h, gs[i].g)) {
@@ -102,7 +116,10 @@ int reach__read_heap(struct pass *ps, const struct gstate *gs, int n, char *err,
 {
 	uint64_t bias = go_process__bias(ps->p);
 	struct go_heap_layout chosen;
-	char why[256] = "no candidate's mheap_.heapArenas reads as a slice of arenas";
+	/* the reason given is the one of the candidate that went furthest:
+	 * 0 no heapArenas slice, 1 refused reading the heap, 2 goroutines */
+	char why[256] = "no candidate's mheap_.heapArenas reads as a slice of arenas", msg[256];
+	int stage = 0;
 	int passed = 0;
 
 	if (!ps->hl.inferred)
@@ -132,9 +149,15 @@ int reach__read_heap(struct pass *ps, const struct gstate *gs, int n, char *err,
 		 * root: its size is unknown, and hiding the globals after it
 		 * could lose a root (only more parked this way). */
 		c.mheap_size = best + 24;
-		if (go_heap__read(&c, bias, &ps->mem, &h, why, sizeof(why)))
+		if (go_heap__read(&c, bias, &ps->mem, &h, msg, sizeof(msg))) {
+			if (stage < 1)
+				snprintf(why, sizeof(why), "%s", msg);
+			stage = stage < 1 ? 1 : stage;
 			continue;
-		if (!holds_all(h, gs, n, why, sizeof(why))) {
+		}
+		if (!holds_all(ps, h, gs, n, msg, sizeof(msg))) {
+			snprintf(why, sizeof(why), "%s", msg);
+			stage = 2;
 			go_heap__free(h);
 			continue;
 		}
@@ -155,7 +178,7 @@ int reach__read_heap(struct pass *ps, const struct gstate *gs, int n, char *err,
 	}
 	if (!passed) {
 		snprintf(err, errlen, "heap layout not inferred: no candidate passed the checks on "
-			 "the live heap (%d tried; last: %s)", ps->ncand, why);
+			 "the live heap (%d tried; the closest: %s)", ps->ncand, why);
 		return -ENOTSUP;
 	}
 	snprintf(ps->st->heap_layout, sizeof(ps->st->heap_layout), "inferred: mheap_.arenas +%d, heapArenas +%d, "
