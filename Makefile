@@ -80,7 +80,8 @@ GO_STRIPPED_FIXTURES = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/g
 GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
 # tests/proved_leaks.bats: the truth from Go itself (its goroutineleak
 # profile, behind GOEXPERIMENT=goroutineleakprofile in 1.26), and stripped
-# builds, whose heap layout comes from the version tables.
+# builds, whose heap layout comes from the version tables or, with them
+# switched off (tests/proved_leaks_inferred.bats), is inferred.
 GO_LEAKPROOF_FIXTURES = $(OUT)/fixtures/go/leakshapes-go126-leakprof \
 	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s \
 	$(OUT)/fixtures/go/leakshapes-go127-s

@@ -94,6 +94,7 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 		return -ENOENT;
 	}
 	ret = go_binary__heap_layout_dwarf(b, out);
+	out->inferred = false; /* read, not recovered (DWARF fills the rest with -1) */
 	minor = go_version_minor(b->version);
 	for (size_t i = 0; ret && i < sizeof(tables) / sizeof(tables[0]); i++)
 		if (tables[i].minor == minor && !go_layout_table_off(minor)) {
