@@ -33,8 +33,8 @@ same_verdicts() {
 	assert_success
 	jq -c '.go_processes[0].prove' "$REPORT"
 	jq_check '.go_processes[0].prove.error == null'
-	jq_check '.go_processes[0].prove.heap_layout |
-		test("^inferred: mheap_.arenas \\+[0-9]+, heapArenas \\+[0-9]+, heapArena.spans \\+[0-9]+, checked on the live heap$")'
+	jq_check '.go_processes[0].prove.heap_layout | test("^inferred: mheap_.arenas \\+[0-9]+, " +
+		"heapArenas \\+[0-9]+, heapArena.spans \\+[0-9]+, checked on the live heap$")'
 	jq_check '.go_processes[0].layout | startswith("inferred")'
 	[ "$(jq '[.goroutines[] | select(.verdict == "leaked")] | length' "$tables")" -eq "$nleaked" ]
 	assert_equal "$(verdicts "$REPORT")" "$(verdicts "$tables")"

@@ -337,8 +337,7 @@ static bool span_plausible(const struct go_heap *h, const uint8_t *raw)
 	if (cls ? s.elemsize != class_size[cls] : s.elemsize != s.npages << PAGE_SHIFT)
 		return false;
 	/* specials come from a fixalloc, never from the heap */
-	return !s.specials || s.specials - ARENA_BASE_OFFSET >= L2_ENTRIES * ARENA_BYTES ||
-	       !arena_of(h, s.specials);
+	return !s.specials || !arena_of(h, s.specials);
 }
 
 /* Read every distinct span of u[0..n) once, keep the in-use ones. */

@@ -15,7 +15,8 @@
  * checked against their runtime sources (mheap.go: mheap.arenas,
  * allArenas / heapArenas, heapArena.spans after the 2 MiB bitmap in 1.19;
  * mspan, special; runtime2.go: sudog, g.waiting, m.g0/gsignal/alllink). Other releases moved fields
- * (1.20-1.25 were not built here): no table entry, no guess.
+ * (1.20-1.25 were not built here): no table entry, no guess here; go/heap_infer.c
+ * recovers candidates that go/reach_layout.c checks on the live heap.
  */
 static const struct {
 	int minor;

@@ -181,9 +181,9 @@ int reach__read_heap(struct pass *ps, const struct gstate *gs, int n, char *err,
 			 "the live heap (%d tried; the closest: %s)", ps->ncand, why);
 		return -ENOTSUP;
 	}
-	snprintf(ps->st->heap_layout, sizeof(ps->st->heap_layout), "inferred: mheap_.arenas +%d, heapArenas +%d, "
-		 "heapArena.spans +%d, checked on the live heap", chosen.mheap_arenas,
-		 chosen.mheap_all_arenas, chosen.arena_spans);
+	snprintf(ps->st->heap_layout, sizeof(ps->st->heap_layout),
+		 "inferred: mheap_.arenas +%d, heapArenas +%d, heapArena.spans +%d, checked on the "
+		 "live heap", chosen.mheap_arenas, chosen.mheap_all_arenas, chosen.arena_spans);
 	chosen.source = ps->st->heap_layout;
 	ps->hl = chosen;
 	return 0;

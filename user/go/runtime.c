@@ -42,7 +42,7 @@ int go_version_minor(const char *version)
  * parkwatch had never seen them, so that tests can check that inference
  * (go/infer.c) finds the same layouts on real processes.
  */
-bool go_layout_table_off(int minor)
+static bool table_off(int minor)
 {
 	const char *env = getenv("PARKWATCH_TEST_NO_LAYOUT_TABLE"), *p;
 
@@ -58,6 +58,11 @@ bool go_layout_table_off(int minor)
 			return true;
 	}
 	return false;
+}
+
+bool go_layout_table_off(int minor)
+{
+	return table_off(minor);
 }
 
 /* --- runtime.g layouts --------------------------------------------------- */
@@ -136,7 +141,7 @@ int go_g_layout_for_version(const char *version, struct go_g_layout *out)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]) && !go_layout_table_off(minor); i++)
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]) && !table_off(minor); i++)
 		if (minor >= layouts[i].first && minor <= layouts[i].last) {
 			*out = layouts[i].l;
 			out->source = layouts[i].source;
@@ -150,7 +155,7 @@ int go_g_layout_table(size_t i, struct go_g_layout *out, int *last_minor)
 {
 	if (i >= sizeof(layouts) / sizeof(layouts[0]))
 		return -ENOENT;
-	if (go_layout_table_off(layouts[i].last) || go_layout_table_off(layouts[i].first))
+	if (table_off(layouts[i].last) || table_off(layouts[i].first))
 		return -EAGAIN;
 	*out = layouts[i].l;
 	out->source = layouts[i].source;
@@ -239,7 +244,7 @@ const char *go_wait_reason_name(const char *version, unsigned reason)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(wait_reasons) / sizeof(wait_reasons[0]) && !go_layout_table_off(minor);
+	for (size_t i = 0; i < sizeof(wait_reasons) / sizeof(wait_reasons[0]) && !table_off(minor);
 	     i++)
 		if (minor >= wait_reasons[i].first && minor <= wait_reasons[i].last)
 			return reason < wait_reasons[i].n ? wait_reasons[i].names[reason] : NULL;
@@ -299,7 +304,7 @@ int go_chan_layout_for_version(const char *version, struct go_chan_layout *out)
 {
 	int minor = go_version_minor(version);
 
-	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]) && !go_layout_table_off(minor);
+	for (size_t i = 0; i < sizeof(chan_layouts) / sizeof(chan_layouts[0]) && !table_off(minor);
 	     i++)
 		if (minor >= chan_layouts[i].first && minor <= chan_layouts[i].last) {
 			*out = chan_layouts[i].l;
@@ -314,7 +319,7 @@ int go_chan_layout_table(size_t i, struct go_chan_layout *out, int *last_minor)
 {
 	if (i >= sizeof(chan_layouts) / sizeof(chan_layouts[0]))
 		return -ENOENT;
-	if (go_layout_table_off(chan_layouts[i].last) || go_layout_table_off(chan_layouts[i].first))
+	if (table_off(chan_layouts[i].last) || table_off(chan_layouts[i].first))
 		return -EAGAIN;
 	*out = chan_layouts[i].l;
 	*last_minor = chan_layouts[i].last;
