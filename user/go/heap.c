@@ -340,6 +340,24 @@ static bool span_plausible(const struct go_heap *h, const uint8_t *raw)
 	return !s.specials || !arena_of(h, s.specials);
 }
 
+/* Strict mode: the runtime points every page of an in-use span to it
+ * (mheap.setSpans): the first and last pages of each span must. */
+static bool spans_own_pages(const struct go_heap *h)
+{
+	for (uint32_t k = 0; k < h->nspans; k++) {
+		const struct heap_span *s = &h->spans[k];
+		uint64_t ends[2] = { s->start, s->start + ((s->npages - 1) << PAGE_SHIFT) };
+
+		for (int e = 0; e < 2; e++) {
+			const struct heap_arena *a = arena_of(h, ends[e]);
+
+			if (!a || a->page[(ends[e] & (ARENA_BYTES - 1)) >> PAGE_SHIFT] != (int32_t)k)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Read every distinct span of u[0..n) once, keep the in-use ones. */
 static int read_spans(struct go_heap *h, const uint64_t *u, uint64_t n)
 {
@@ -438,18 +456,18 @@ int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go
 				uint64_t sp = ptrs[(uint64_t)(i - g) * PAGES_PER_ARENA + p];
 				int32_t k = sp ? span_index(h, sp) : NO_SPAN;
 
-				if (k >= 0 && !covers(&h->spans[k], &h->arenas[i], p)) {
-					if (l->inferred) {
-						errf(err, errlen, "a span does not cover a page "
-						     "that points to it");
-						rc = -EINVAL;
-						goto fail;
-					}
+				/* a free page may keep pointing to a recycled
+				 * mspan (Go's spanOf checks the bounds too) */
+				if (k >= 0 && !covers(&h->spans[k], &h->arenas[i], p))
 					k = NO_SPAN;
-				}
 				h->arenas[i].page[p] = k;
 			}
 		}
+	}
+	if (l->inferred && !spans_own_pages(h)) {
+		errf(err, errlen, "the pages of a span in use do not point to it");
+		rc = -EINVAL;
+		goto fail;
 	}
 	free(ptrs);
 	free(u);
