@@ -567,9 +567,11 @@ uint32_t go_heap__nspans(const struct go_heap *h)
 	return h->nspans;
 }
 
-uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start)
+uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start,
+				uint64_t *bytes)
 {
 	*start = h->spans[i].start;
+	*bytes = h->spans[i].npages << PAGE_SHIFT;
 	return h->spans[i].specials;
 }
 

@@ -67,9 +67,10 @@ bool go_heap__find(struct go_heap *h, uint64_t addr, struct go_heap_obj *o);
 bool go_heap__mark(struct go_heap *h, const struct go_heap_obj *o);
 bool go_heap__marked(const struct go_heap *h, const struct go_heap_obj *o);
 /* In-use spans known, and span i's specials list (finalizers, cleanups,
- * weak handles, profile records; 0: none) and its start. */
+ * weak handles, profile records; 0: none), its start and size. */
 uint32_t go_heap__nspans(const struct go_heap *h);
-uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start);
+uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start,
+				uint64_t *bytes);
 void go_heap__stats(const struct go_heap *h, struct go_heap_stats *st);
 void go_heap__free(struct go_heap *h);
 

@@ -254,7 +254,7 @@ static int scan_specials(struct pass *ps)
 	int budget = MAX_SPECIALS, rc = 0;
 
 	for (uint32_t i = 0; i < n && !rc; i++) {
-		uint64_t start, sp = go_heap__span_specials(ps->heap, i, &start);
+		uint64_t start, bytes, sp = go_heap__span_specials(ps->heap, i, &start, &bytes);
 		uint8_t rec[64];
 
 		while (sp && budget-- > 0 && !rc) {
@@ -263,15 +263,17 @@ static int scan_specials(struct pass *ps)
 
 			if (go_process__read(ps->p, sp, rec, sizeof(rec)))
 				break;
+			/* an offset is inside its span; an inferred layout
+			 * does not know its width: both readings that fit
+			 * (in 1.19 the uintptr reading takes in kind, past
+			 * a small span) */
 			memcpy(&off, rec + 8, l->special_offset_size == 2 ? 2 : 8);
 			rc = scan_words(ps, sp + 16, rec + 16, sizeof(rec) - 16);
-			if (!rc && go_heap__find(ps->heap, start + off, &o) && !o.noscan)
+			if (!rc && off < bytes && go_heap__find(ps->heap, start + off, &o) && !o.noscan)
 				rc = push_work(ps, o.base, o.size);
-			/* an inferred layout does not know the offset's width:
-			 * the uint16 reading too (only more is marked) */
 			off = rec[8] | rec[9] << 8;
-			if (!rc && !l->special_offset_size && go_heap__find(ps->heap, start + off, &o) &&
-			    !o.noscan)
+			if (!rc && !l->special_offset_size && off < bytes &&
+			    go_heap__find(ps->heap, start + off, &o) && !o.noscan)
 				rc = push_work(ps, o.base, o.size);
 			ps->st->specials++;
 			sp = le64(rec);
