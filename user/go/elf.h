@@ -317,7 +317,7 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
  * many ranges were written (at most max). */
 /* A stripped binary of a release without a table (or with its table
  * switched off): the layouts worth trying, none trusted until validated on
- * the live heap (go/reach.c). mheap_arenas from the binary's code (loads
+ * the live heap (go/reach_layout.c). mheap_arenas from the binary's code (loads
  * of runtime.mheap_+OFF in the functions that index mheap_.arenas);
  * mheap_all_arenas is left 0: each candidate is tried at every slot after
  * arenas. sudog and g fields from the goroutine and channel layouts the

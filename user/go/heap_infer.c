@@ -10,19 +10,20 @@
  * What moves between releases (runtime/mheap.go of go1.19.8, go1.26.8,
  * go1.27.3): the offset of mheap_.arenas (after pageAlloc, whose size
  * changes), the slot of allArenas / heapArenas after it, and heapArena.spans
- * (after a 2 MiB bitmap up to 1.19, after a 1 MiB bitmap and 128 KiB
+ * (after a 2 MiB bitmap up to 1.19, after a 1 MiB bitmap and 16 KiB
  * noMorePtrs in 1.20-1.21, first since 1.22). The mspan fields parkwatch
  * reads are at the same offsets in 1.19, 1.26 and 1.27: taken as they are,
  * and validated.
  */
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
 #include "go/elf_priv.h"
 
-/* heapArena.spans: 1.22+, 1.20-1.21, -1.19 */
-static const int arena_spans[] = { 0, (1 << 20) + (1 << 17), 2 << 20 };
+/* heapArena.spans: 1.22+; 1.20-1.21 (bitmap [heapArenaBitmapWords]uintptr,
+ * 1 MiB, then noMorePtrs [heapArenaBitmapWords / 8]uint8, 16 KiB: from the
+ * sources, no build here); up to 1.19 (the 2 MiB bitmap) */
+static const int arena_spans[] = { 0, (1 << 20) + (1 << 14), 2 << 20 };
 #define MHEAP_MAX (1 << 17) /* runtime.mheap is ~93 KiB in 1.19-1.27 */
 
 /* Functions that index mheap_.arenas[0] (arenaL1Bits is 0 on amd64): the
