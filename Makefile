@@ -81,9 +81,11 @@ GO_STRIPPED_FIXTURES = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/g
 GO_FIXTURES += $(GO_STRIPPED_FIXTURES)
 # tests/proved_leaks.bats: the truth from Go itself (its goroutineleak
 # profile, behind GOEXPERIMENT=goroutineleakprofile in 1.26), and stripped
-# builds, whose heap layout comes from the version tables.
+# builds, whose heap layout comes from the version tables or, with them
+# switched off (tests/proved_leaks_inferred.bats), is inferred.
 GO_LEAKPROOF_FIXTURES = $(OUT)/fixtures/go/leakshapes-go126-leakprof \
-	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s
+	$(OUT)/fixtures/go/leakshapes-go126-s $(OUT)/fixtures/go/leakshapes-go119-s \
+	$(OUT)/fixtures/go/leakshapes-go127-s
 GO_FIXTURES += $(GO_LEAKPROOF_FIXTURES)
 # C unit tests for pure parsers: tests/unit/test_X.c links the modules listed
 # below for it (plus report/stack.c, the frame model).
@@ -197,6 +199,10 @@ $(OUT)/fixtures/go/%-go126-s: tests/fixtures/go/%/main.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) build -ldflags='-s -w' -o $(CURDIR)/$@ *.go
 
+$(OUT)/fixtures/go/%-go127-s: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go $(GO127)
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO127) build -ldflags='-s -w' -o $(abspath $@) *.go
+
 $(OUT)/fixtures/go/%-go126-leakprof: tests/fixtures/go/%/main.go tests/fixtures/go/fixture.go | $(OUT)/fixtures/go
 	$(call msg,GO,$@)
 	$(Q)cd tests/fixtures/go/$* && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOEXPERIMENT=goroutineleakprofile $(GO) build -o $(CURDIR)/$@ *.go
@@ -214,7 +220,7 @@ UNIT_MODULES_test_durations = user/report/durations.c
 UNIT_MODULES_test_escape = user/report/escape.c
 # The Go binary reader, from the file alone and (inference, remote reads) the
 # live process: the unit test and the fuzz targets link all of it.
-GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c user/go/heap_layout.c
+GO_READER_SRCS = user/go/image.c user/go/elf.c user/go/version.c user/go/reasons.c user/go/infer.c user/go/infer_chan.c user/go/remote.c user/go/pclntab.c user/go/allgs.c user/go/dwarf.c user/go/runtime.c user/go/heap_layout.c user/go/heap_infer.c
 UNIT_MODULES_test_goelf = $(GO_READER_SRCS)
 UNIT_MODULES_test_golayouts = user/go/runtime.c
 UNIT_MODULES_test_goprobe = user/go/probe.c

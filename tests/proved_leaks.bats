@@ -43,6 +43,7 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 		test("unreachable from any runnable goroutine or global|nothing can wake it|none reachable")] | all'
 	jq_check '[.goroutines[] | select(.verdict != "leaked") | .evidence == null] | all'
 	jq_check '.go_processes[0].prove.leaked == 13 and .go_processes[0].prove.error == null'
+	jq_check '.go_processes[0].prove.heap_layout == "dwarf"'
 	jq_check '.go_processes[0].prove.scanned_bytes > 0 and .go_processes[0].prove.unstable == 0'
 	jq_check '[.goroutines[] | select(.class == "leaked")] | length == 13'
 }
@@ -128,6 +129,7 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 
 @test "stripped builds (-s -w): the heap layout from the version table, mheap_ from the code, same verdicts" {
 	prove leakshapes-go126-s leak
+	jq_check '.go_processes[0].prove.heap_layout == "table go1.26"'
 	assert_equal "$(shapes leaked)" "$(jq -c . <<<"$LEAKED_SHAPES")"
 	assert_equal "$(shapes parked)" "$(jq -c . <<<"$PARKED_SHAPES")"
 	kill_started

@@ -49,26 +49,25 @@ static int fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One read of the fake heap through l, and lookups of the words of data. */
+static void one(const struct go_heap_layout *l, const uint8_t *data, size_t size)
 {
-	struct go_heap_layout l = {
-		.source = "fuzz", .mheap = MHEAP, .mheap_arenas = 64, .mheap_all_arenas = 96,
-		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
-		.span_elemsize = 104, .span_state = 99, .span_size = 136, .span_specials = 128,
-		.special_offset_size = 8,
-	};
 	struct fake f = { data, size, 0 };
 	struct go_mem m = { .read = fake_read, .ctx = &f };
 	struct go_heap *h;
 	struct go_heap_stats st;
 	char err[256] = "";
 
-	if (go_heap__read(&l, 0, &m, &h, err, sizeof(err))) {
+	FUZZ_CHECK(go_heap__arena_count(l, 0, &m) <= 4096);
+	f.used = 0;
+	if (go_heap__read(l, 0, &m, &h, err, sizeof(err))) {
 		FUZZ_CHECK(err[0]);
-		return 0;
+		return;
 	}
 	go_heap__stats(h, &st);
 	FUZZ_CHECK(st.arenas <= 4096);
+	/* strict mode (an inferred layout) keeps only a heap with a span */
+	FUZZ_CHECK(!l->inferred || st.spans > 0);
 	for (size_t i = 0; i + 8 <= size && i < 512; i += 8) {
 		struct go_heap_obj o;
 		uint64_t a;
@@ -83,5 +82,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	go_heap__free(h);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct go_heap_layout l = {
+		.source = "fuzz", .mheap = MHEAP, .mheap_arenas = 64, .mheap_all_arenas = 96,
+		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
+		.span_elemsize = 104, .span_state = 99, .span_size = 136, .span_specials = 128,
+		.special_offset_size = 8,
+	};
+
+	one(&l, data, size);
+	l.inferred = true; /* the strict checks of an inferred layout */
+	one(&l, data, size);
 	return 0;
 }

@@ -300,6 +300,9 @@ struct go_heap_layout {
 	 * maybeTraceablePtr {vp pointer; vu uintptr}: the copy in vu must be
 	 * hidden too from a conservative scan */
 	int sudog_elem_size, sudog_c_size;
+	/* Recovered, not read: go/heap.c validates everything it reads
+	 * strictly and fails rather than drop (go/heap_infer.c). */
+	bool inferred;
 };
 
 /* From DWARF: -ENOENT without, -ESRCH when a struct or field is missing. */
@@ -312,6 +315,25 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 /* The module's data and bss (link-time [addr, addr+size)): the GC's global
  * roots. noptrdata/noptrbss hold no pointers and are left out. Returns how
  * many ranges were written (at most max). */
+/* A stripped binary of a release without a table (or with its table
+ * switched off): the layouts worth trying, none trusted until validated on
+ * the live heap (go/reach_layout.c). mheap_arenas from the binary's code (loads
+ * of runtime.mheap_+OFF in the functions that index mheap_.arenas);
+ * mheap_all_arenas is left 0: each candidate is tried at every slot after
+ * arenas. sudog and g fields from the goroutine and channel layouts the
+ * process already uses (gl, cl). Returns how many (<= max), 0 with a
+ * sentence in err. */
+int go_binary__heap_layout_candidates(const struct go_binary *b, const struct go_g_layout *gl,
+				      const struct go_chan_layout *cl, struct go_heap_layout *out,
+				      int max, char *err, size_t errlen);
+
+/* PARKWATCH_TEST_NO_LAYOUT_TABLE switches the table of Go 1.minor off. */
+bool go_layout_table_off(int minor);
+
+/* Is the link-time address addr in the module's globals (.data, .bss,
+ * .noptrdata, .noptrbss)? */
+bool go_binary__in_globals(const struct go_binary *b, uint64_t addr);
+
 int go_binary__root_ranges(const struct go_binary *b, uint64_t *addr, uint64_t *size, int max);
 
 /* --- names (runtime.c) ----------------------------------------------- */

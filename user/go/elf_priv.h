@@ -96,4 +96,8 @@ void go_version__find(struct go_binary *b);
  * a PIE file's pointer there holds once loaded (the file has 0). 0: none. */
 uint64_t go_binary__relocated_word(const struct go_binary *b, uint64_t addr);
 
+/* runtime.mheap_ (link time): .symtab, else the code of
+ * runtime.mallocinit; 0 when not found (heap_layout.c). */
+uint64_t go_binary__heap_mheap(const struct go_binary *b);
+
 #endif

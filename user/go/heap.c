@@ -97,6 +97,25 @@ static int read_one(const struct go_heap *h, uint64_t addr, void *buf, size_t le
 	return ok ? 0 : -EIO;
 }
 
+/* The listed arena holding addr, NULL when none. */
+static struct heap_arena *arena_of(const struct go_heap *h, uint64_t addr)
+{
+	uint64_t ai = (addr - ARENA_BASE_OFFSET) >> ARENA_SHIFT;
+	uint32_t lo = 0, hi = h->narenas;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (h->arenas[mid].idx == ai)
+			return &h->arenas[mid];
+		if (h->arenas[mid].idx < ai)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* A span as read, or false when it is not an in-use heap span that fits
  * in arena a (a freed or half-written one is not trusted). */
 static bool parse_span(const struct go_heap *h, const uint8_t *raw, struct heap_span *s)
@@ -177,7 +196,8 @@ static int read_arenas(struct go_heap *h, uint64_t bias, char *err, size_t errle
 		errf(err, errlen, "runtime.mheap_ unreadable");
 		return -EIO;
 	}
-	if (slice[1] > MAX_ARENAS || slice[1] > slice[2] || (slice[1] && !slice[0]) || !l2) {
+	if (slice[1] > MAX_ARENAS || slice[1] > slice[2] || (slice[1] && !slice[0]) || !l2 ||
+	    (l->inferred && (!slice[1] || slice[2] > L2_ENTRIES || slice[0] & 7 || l2 & 7))) {
 		errf(err, errlen, "runtime.mheap_ does not look like a heap (%llu arenas)",
 		     (unsigned long long)slice[1]);
 		return -EINVAL;
@@ -209,6 +229,12 @@ static int read_arenas(struct go_heap *h, uint64_t bias, char *err, size_t errle
 		idx[i] = l2 + idx[i] * 8;
 	}
 	go_mem__read_many(h->m, idx, len, dst, ok, n);
+	for (uint32_t i = 0; i < n && l->inferred; i++)
+		if (!ok[i] || !where[i] || where[i] & 7) {
+			errf(err, errlen, "arena %u of mheap_.heapArenas has no heapArena", i);
+			rc = -EINVAL;
+			goto out;
+		}
 	for (uint32_t i = 0; i < n; i++)
 		if (ok[i] && where[i])
 			h->arenas[h->narenas++] = (struct heap_arena){ h->arenas[i].idx, where[i], NULL };
@@ -279,6 +305,59 @@ static int collect(const uint64_t *v, uint64_t n, uint64_t **u, uint64_t *nu, ui
 	return 0;
 }
 
+/* Object sizes of Go's size classes (runtime/sizeclasses.go, the same 68
+ * classes in 1.19, 1.26 and 1.27): an inferred layout must read spans
+ * whose object size is the one of their class. */
+static const uint16_t class_size[68] = {
+	0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
+	288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280,
+	1408, 1536, 1792, 2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528,
+	6784, 6912, 8192, 9472, 9728, 10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072,
+	20480, 21760, 24576, 27264, 28672, 32768,
+};
+
+/* Strict mode (an inferred layout): a span the page tables point to must
+ * read as an mspan: a known state (dead, in use, manual), and when in use a
+ * sane extent, the object size of its class, specials off the heap. */
+static bool span_plausible(const struct go_heap *h, const uint8_t *raw)
+{
+	const struct go_heap_layout *l = &h->l;
+	struct heap_span s;
+	unsigned cls;
+
+	if (!raw || raw[l->span_state] > 2)
+		return false;
+	if (raw[l->span_state] != SPAN_IN_USE)
+		return true;
+	if (!parse_span(h, raw, &s) || s.specials & 7)
+		return false;
+	cls = raw[l->span_spanclass] >> 1;
+	if (cls >= sizeof(class_size) / sizeof(class_size[0]))
+		return false;
+	if (cls ? s.elemsize != class_size[cls] : s.elemsize != s.npages << PAGE_SHIFT)
+		return false;
+	/* specials come from a fixalloc, never from the heap */
+	return !s.specials || !arena_of(h, s.specials);
+}
+
+/* Strict mode: the runtime points every page of an in-use span to it
+ * (mheap.setSpans): the first and last pages of each span must. */
+static bool spans_own_pages(const struct go_heap *h)
+{
+	for (uint32_t k = 0; k < h->nspans; k++) {
+		const struct heap_span *s = &h->spans[k];
+		uint64_t ends[2] = { s->start, s->start + ((s->npages - 1) << PAGE_SHIFT) };
+
+		for (int e = 0; e < 2; e++) {
+			const struct heap_arena *a = arena_of(h, ends[e]);
+
+			if (!a || a->page[(ends[e] & (ARENA_BYTES - 1)) >> PAGE_SHIFT] != (int32_t)k)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Read every distinct span of u[0..n) once, keep the in-use ones. */
 static int read_spans(struct go_heap *h, const uint64_t *u, uint64_t n)
 {
@@ -301,7 +380,9 @@ static int read_spans(struct go_heap *h, const uint64_t *u, uint64_t n)
 		for (uint64_t j = 0; j < k && !rc; j++) {
 			struct heap_span s;
 
-			if (ok[j] && parse_span(h, dst[j], &s))
+			if (h->l.inferred && !span_plausible(h, ok[j] ? dst[j] : NULL))
+				rc = -EINVAL;
+			else if (ok[j] && parse_span(h, dst[j], &s))
 				rc = add_span(h, &s, u[at + j]);
 		}
 	}
@@ -352,8 +433,17 @@ int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go
 				u[w++] = u[k];
 		nu = w;
 	}
-	if (read_spans(h, u, nu))
+	if ((rc = read_spans(h, u, nu))) {
+		if (rc == -EINVAL)
+			errf(err, errlen, "a span of the page tables does not read as an mspan");
 		goto fail;
+	}
+	rc = -ENOMEM;
+	if (l->inferred && !h->nspans) {
+		errf(err, errlen, "no span in use in the page tables");
+		rc = -EINVAL;
+		goto fail;
+	}
 	/* add_span kept u's order: span_addr is sorted. */
 	for (uint32_t g = 0; g < h->narenas; g += ARENA_GROUP) {
 		uint32_t n = h->narenas - g < ARENA_GROUP ? h->narenas - g : ARENA_GROUP;
@@ -366,11 +456,18 @@ int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go
 				uint64_t sp = ptrs[(uint64_t)(i - g) * PAGES_PER_ARENA + p];
 				int32_t k = sp ? span_index(h, sp) : NO_SPAN;
 
+				/* a free page may keep pointing to a recycled
+				 * mspan (Go's spanOf checks the bounds too) */
 				if (k >= 0 && !covers(&h->spans[k], &h->arenas[i], p))
 					k = NO_SPAN;
 				h->arenas[i].page[p] = k;
 			}
 		}
+	}
+	if (l->inferred && !spans_own_pages(h)) {
+		errf(err, errlen, "the pages of a span in use do not point to it");
+		rc = -EINVAL;
+		goto fail;
 	}
 	free(ptrs);
 	free(u);
@@ -413,26 +510,11 @@ static int32_t recheck(struct go_heap *h, struct heap_arena *a, uint64_t p)
 bool go_heap__find(struct go_heap *h, uint64_t addr, struct go_heap_obj *o)
 {
 	uint64_t ai = (addr - ARENA_BASE_OFFSET) >> ARENA_SHIFT, p, off;
-	uint32_t lo = 0, hi = h->narenas;
-	struct heap_arena *a = NULL;
+	struct heap_arena *a;
 	struct heap_span *s;
 	int32_t k;
 
-	if (ai >= L2_ENTRIES)
-		return false;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-
-		if (h->arenas[mid].idx == ai) {
-			a = &h->arenas[mid];
-			break;
-		}
-		if (h->arenas[mid].idx < ai)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!a)
+	if (ai >= L2_ENTRIES || !(a = arena_of(h, addr)))
 		return false;
 	p = (addr & (ARENA_BYTES - 1)) >> PAGE_SHIFT;
 	k = a->page[p];
@@ -450,6 +532,16 @@ bool go_heap__find(struct go_heap *h, uint64_t addr, struct go_heap_obj *o)
 	o->noscan = s->noscan;
 	o->span = k;
 	return true;
+}
+
+int go_heap__arena_count(const struct go_heap_layout *l, uint64_t bias, const struct go_mem *m)
+{
+	struct go_heap h = { .l = *l, .m = m };
+	int rc = read_arenas(&h, bias, NULL, 0);
+
+	rc = rc ? -1 : (int)h.narenas;
+	free(h.arenas);
+	return rc;
 }
 
 bool go_heap__mark(struct go_heap *h, const struct go_heap_obj *o)
@@ -475,9 +567,11 @@ uint32_t go_heap__nspans(const struct go_heap *h)
 	return h->nspans;
 }
 
-uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start)
+uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start,
+				uint64_t *bytes)
 {
 	*start = h->spans[i].start;
+	*bytes = h->spans[i].npages << PAGE_SHIFT;
 	return h->spans[i].specials;
 }
 

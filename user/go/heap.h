@@ -57,6 +57,9 @@ struct go_heap_stats {
  */
 int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go_mem *m,
 		  struct go_heap **out, char *err, size_t errlen);
+/* The arenas mheap_.heapArenas lists under layout l, all with a heapArena
+ * when l is inferred; -1 when the slice does not read as one. */
+int go_heap__arena_count(const struct go_heap_layout *l, uint64_t bias, const struct go_mem *m);
 /* The heap object containing addr (interior pointers included): true and
  * *o, or false when addr is in no in-use span's object slot. */
 bool go_heap__find(struct go_heap *h, uint64_t addr, struct go_heap_obj *o);
@@ -64,9 +67,10 @@ bool go_heap__find(struct go_heap *h, uint64_t addr, struct go_heap_obj *o);
 bool go_heap__mark(struct go_heap *h, const struct go_heap_obj *o);
 bool go_heap__marked(const struct go_heap *h, const struct go_heap_obj *o);
 /* In-use spans known, and span i's specials list (finalizers, cleanups,
- * weak handles, profile records; 0: none) and its start. */
+ * weak handles, profile records; 0: none), its start and size. */
 uint32_t go_heap__nspans(const struct go_heap *h);
-uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start);
+uint64_t go_heap__span_specials(const struct go_heap *h, uint32_t i, uint64_t *start,
+				uint64_t *bytes);
 void go_heap__stats(const struct go_heap *h, struct go_heap_stats *st);
 void go_heap__free(struct go_heap *h);
 

@@ -15,7 +15,8 @@
  * checked against their runtime sources (mheap.go: mheap.arenas,
  * allArenas / heapArenas, heapArena.spans after the 2 MiB bitmap in 1.19;
  * mspan, special; runtime2.go: sudog, g.waiting, m.g0/gsignal/alllink). Other releases moved fields
- * (1.20-1.25 were not built here): no table entry, no guess.
+ * (1.20-1.25 were not built here): no table entry, no guess here; go/heap_infer.c
+ * recovers candidates that go/reach_layout.c checks on the live heap.
  */
 static const struct {
 	int minor;
@@ -75,6 +76,13 @@ static uint64_t mheap_from_code(const struct go_binary *b)
 	return found;
 }
 
+uint64_t go_binary__heap_mheap(const struct go_binary *b)
+{
+	uint64_t a = go_binary__symbol(b, "runtime.mheap_", NULL);
+
+	return a ? a : mheap_from_code(b);
+}
+
 int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out, char *err,
 			   size_t errlen)
 {
@@ -87,9 +95,10 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 		return -ENOENT;
 	}
 	ret = go_binary__heap_layout_dwarf(b, out);
+	out->inferred = false; /* read, not recovered (DWARF fills the rest with -1) */
 	minor = go_version_minor(b->version);
 	for (size_t i = 0; ret && i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (tables[i].minor == minor) {
+		if (tables[i].minor == minor && !go_layout_table_off(minor)) {
 			*out = tables[i].l;
 			ret = 0;
 		}
@@ -100,9 +109,7 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 				       : "DWARF lacks runtime.mheap/heapArena/mspan fields");
 		return -ENOTSUP;
 	}
-	out->mheap = go_binary__symbol(b, "runtime.mheap_", NULL);
-	if (!out->mheap)
-		out->mheap = mheap_from_code(b);
+	out->mheap = go_binary__heap_mheap(b);
 	if (!out->mheap) {
 		go_errf(err, errlen, "runtime.mheap_ not found (not in .symtab, nor in the code of "
 			"runtime.mallocinit)");
@@ -126,4 +133,17 @@ int go_binary__root_ranges(const struct go_binary *b, uint64_t *addr, uint64_t *
 		n++;
 	}
 	return n;
+}
+
+bool go_binary__in_globals(const struct go_binary *b, uint64_t addr)
+{
+	static const char *const names[] = { ".data", ".bss", ".noptrdata", ".noptrbss" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct go_section *s = go_binary__section(b, names[i]);
+
+		if (s && s->addr && addr >= s->addr && addr - s->addr < s->size)
+			return true;
+	}
+	return false;
 }

@@ -254,7 +254,7 @@ static int scan_specials(struct pass *ps)
 	int budget = MAX_SPECIALS, rc = 0;
 
 	for (uint32_t i = 0; i < n && !rc; i++) {
-		uint64_t start, sp = go_heap__span_specials(ps->heap, i, &start);
+		uint64_t start, bytes, sp = go_heap__span_specials(ps->heap, i, &start, &bytes);
 		uint8_t rec[64];
 
 		while (sp && budget-- > 0 && !rc) {
@@ -263,9 +263,17 @@ static int scan_specials(struct pass *ps)
 
 			if (go_process__read(ps->p, sp, rec, sizeof(rec)))
 				break;
+			/* an offset is inside its span; an inferred layout
+			 * does not know its width: both readings that fit
+			 * (in 1.19 the uintptr reading takes in kind, past
+			 * a small span) */
 			memcpy(&off, rec + 8, l->special_offset_size == 2 ? 2 : 8);
 			rc = scan_words(ps, sp + 16, rec + 16, sizeof(rec) - 16);
-			if (!rc && go_heap__find(ps->heap, start + off, &o) && !o.noscan)
+			if (!rc && off < bytes && go_heap__find(ps->heap, start + off, &o) && !o.noscan)
+				rc = push_work(ps, o.base, o.size);
+			off = rec[8] | rec[9] << 8;
+			if (!rc && !l->special_offset_size && off < bytes &&
+			    go_heap__find(ps->heap, start + off, &o) && !o.noscan)
 				rc = push_work(ps, o.base, o.size);
 			ps->st->specials++;
 			sp = le64(rec);
@@ -380,7 +388,7 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 	ps.mem = (struct go_mem){ .read = mem_read, .ctx = (void *)p, .pid = go_process__pid(p) };
 	if (!gs || !(ps.buf = malloc(CHUNK)))
 		goto out;
-	if ((rc = go_binary__heap_layout(b, &ps.hl, err, errlen)))
+	if ((rc = reach__layout(&ps, err, errlen)))
 		goto out;
 	ps.precise = go_binary__pclntab_version(b) >= 118;
 	rc = -ENOMEM;
@@ -418,9 +426,10 @@ int go_reach__prove(const struct go_process *p, const struct go_snapshot *s,
 		goto out;
 	if (ps.nhidden)
 		qsort(ps.hidden, ps.nhidden, 8, cmp_u64);
-	rc = go_heap__read(&ps.hl, go_process__bias(p), &ps.mem, &ps.heap, err, errlen);
-	if (rc)
+	if ((rc = reach__read_heap(&ps, gs, s->n, err, errlen)))
 		goto out;
+	if (ps.hl.source != st->heap_layout)
+		snprintf(st->heap_layout, sizeof(st->heap_layout), "%s", ps.hl.source);
 	rc = -ENOMEM;
 	nr = go_binary__root_ranges(b, raddr, rsize, 4);
 	for (int i = 0; i < nr; i++)

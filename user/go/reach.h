@@ -51,6 +51,7 @@ struct go_reach_stats {
 	int rounds;            /* fixed-point rounds */
 	int candidates, leaked, unstable; /* unstable: leaked at first, not on re-read */
 	uint64_t elapsed_ns;
+	char heap_layout[192];  /* where the heap layout came from */
 };
 
 /*

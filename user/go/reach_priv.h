@@ -51,6 +51,8 @@ struct pass {
 	uint8_t *buf;           /* CHUNK */
 	struct go_reach_stats *st;
 	bool precise;           /* stack maps (pclntab 1.18+), else whole frames */
+	struct go_heap_layout cand[24]; /* inferred: the layouts to validate */
+	int ncand;
 };
 
 static inline uint32_t le32(const uint8_t *p)
@@ -68,6 +70,14 @@ static inline uint64_t le64(const uint8_t *p)
 	memcpy(&v, p, 8);
 	return v;
 }
+
+/* reach_layout.c: the heap layout (DWARF, table, else candidates to
+ * infer from: ps->hl is then the first, for its sudog and g fields), and
+ * the heap read through it; an inferred layout is kept only when exactly
+ * one candidate reads a heap that passes every check and holds every g
+ * and every channel of gs[0..n). 0 or -errno with a sentence in err. */
+int reach__layout(struct pass *ps, char *err, size_t errlen);
+int reach__read_heap(struct pass *ps, const struct gstate *gs, int n, char *err, size_t errlen);
 
 /* reach.c: a word the scan must not follow (a hidden sudog field, a g's
  * stack bound); one word taken as a possible pointer (at: where it was

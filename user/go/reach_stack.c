@@ -44,7 +44,7 @@ int reach__hide_system_gs(struct pass *ps)
 			return -ENOMEM;
 	}
 	allm = go_binary__symbol(b, "runtime.allm", NULL);
-	if (!allm || go_process__read(ps->p, allm + bias, &m, 8))
+	if (!allm || ps->hl.m_g0 < 0 || go_process__read(ps->p, allm + bias, &m, 8))
 		return 0;
 	for (int n = 0; m && n < 100000; n++) {
 		uint64_t g0 = 0, gsig = 0;

@@ -60,6 +60,11 @@ static bool table_off(int minor)
 	return false;
 }
 
+bool go_layout_table_off(int minor)
+{
+	return table_off(minor);
+}
+
 /* --- runtime.g layouts --------------------------------------------------- */
 
 struct layout_entry {

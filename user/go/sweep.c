@@ -69,6 +69,7 @@ static struct go_reach_result *prove(const struct go_watch *w, const struct go_e
 		gp->prove_leaked = st.leaked;
 		gp->prove_unstable = st.unstable;
 		gp->prove_scanned = st.scanned_bytes;
+		gp->prove_layout = strdup(st.heap_layout);
 	}
 	return res;
 }

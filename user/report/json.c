@@ -440,6 +440,7 @@ static void print_goroutines(struct json *j, const struct pw_report *r)
 			json_kuint(j, "elapsed_us", p->prove_us);
 			json_kint(j, "unstable", p->prove_unstable);
 			json_kuint(j, "scanned_bytes", p->prove_scanned);
+			json_kstring(j, "heap_layout", p->prove_layout);
 			json_kstring(j, "error", p->prove_error);
 			json_object_end(j);
 		}

@@ -339,6 +339,7 @@ void report__free(struct pw_report *r)
 	for (int i = 0; i < r->ngoprocs; i++) {
 		free(r->goprocs[i].error);
 		free(r->goprocs[i].prove_error);
+		free(r->goprocs[i].prove_layout);
 	}
 	free(r->goroutines);
 	free(r->ggroups);

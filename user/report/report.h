@@ -80,6 +80,7 @@ struct pw_goproc {
 	int prove_unstable;          /* leaked in the pass, changed when read again */
 	uint64_t prove_scanned;      /* bytes of memory scanned */
 	char *prove_error;           /* --prove: why it could not run, or NULL */
+	char *prove_layout;          /* --prove: where the heap layout came from */
 };
 
 /* Why a process is listed in exited. */
