@@ -30,11 +30,15 @@ static uint64_t mix_str(uint64_t h, const char *s)
 	return mix(h, 0);
 }
 
-/* What makes a group: process, wait and stack (by pc, as report.c groups). */
+/* What makes a group: process, wait, stack (by pc) and idleness, as
+ * report.c groups: idle pool workers and the threads a leak strands can
+ * share a stack and differ by name only (an idle rule's comm=), and two
+ * groups on one site would push two counts per look. */
 static uint64_t site_key(const struct pw_flagged *t)
 {
 	uint64_t h = mix(0, t->pid);
 
+	h = mix_str(h, t->idle_match);
 	h = mix(h, t->wait.class);
 	h = mix_str(h, t->wait.syscall);
 	h = mix_str(h, t->wait.op);
