@@ -379,7 +379,7 @@ FUZZ_GO_BINARY = $(OUT)/fixtures/go/chansend-go126
 FUZZ_SEED_BINS = $(OUT)/fixtures/go/threadstacks-go126-s $(OUT)/fixtures/go/threadstacks-go119-s
 FUZZ_RUNS ?= 1000000
 FUZZ_TIME ?= 0
-FUZZ_SHORT_TIME ?= 10
+FUZZ_SHORT_TIME ?= 8
 FUZZ_SEEDS = $(OUT)/fuzz/seeds
 
 $(OUT)/fuzz:
