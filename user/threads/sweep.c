@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +8,10 @@
 #include <unistd.h>
 #include "threads/cpu_sample.h"
 #include "threads/event_loop.h"
-#include "threads/procstat.h"
 #include "threads/sweep.h"
 #include "threads/targets.h"
 #include "threads/unwind.h"
+#include "threads/unwinders.h"
 #include "threads/wait_time.h"
 #include "go/class.h"
 
@@ -20,91 +19,6 @@
 #define TASK_UNINTERRUPTIBLE 0x2
 #define SAMPLE_TIMEOUT_MS 100 /* per spinning thread: ~1 ms of its CPU is enough */
 #define SAMPLE_MAX 16         /* spinning threads and goroutines sampled per sweep */
-
-/*
- * Unwinders opened during one sweep, one per process. Only the last few
- * stay open: the candidates come process by process (cmp_candidate), and
- * a thousand open unwinders hold a thousand copies of every library's
- * tables (hundreds of MiB). One needed again (a creator's process) is
- * opened again.
- */
-#define UNWINDERS_OPEN 8
-
-struct unwinders {
-	struct {
-		pid_t pid;
-		struct unwinder *u; /* NULL: could not open (errno in err) */
-		int err;
-		bool closed;        /* freed to make room: open again if needed */
-	} *v;
-	int n;
-	int nopen;
-	struct unwind_cache *cache; /* shared by all of them */
-	/* The last process's executable: the candidates come process by
-	 * process, and a readlink per thread adds up. */
-	pid_t exe_pid;
-	char *exe;
-};
-
-/* proc_exe_path(pid), read once per run of that process's threads. */
-static char *exe_of(struct unwinders *us, pid_t pid)
-{
-	if (us->exe_pid != pid || !us->exe) {
-		free(us->exe);
-		us->exe = proc_exe_path(pid);
-		us->exe_pid = pid;
-	}
-	return us->exe ? strdup(us->exe) : NULL;
-}
-
-static struct unwinder *unwinder_for(struct unwinders *us, pid_t pid, int *err)
-{
-	void *nv;
-	int i;
-
-	/* Newest first: a process's threads come together, and a search from
-	 * the start over a thousand processes per thread adds up. */
-	for (i = us->n - 1; i >= 0 && us->v[i].pid != pid; i--)
-		;
-	if (i >= 0 && !us->v[i].closed) {
-		*err = us->v[i].err;
-		return us->v[i].u;
-	}
-	if (i < 0) {
-		nv = realloc(us->v, (us->n + 1) * sizeof(*us->v));
-		if (!nv) {
-			*err = ENOMEM;
-			return NULL;
-		}
-		us->v = nv;
-		i = us->n++;
-		us->v[i].pid = pid;
-	}
-	/* Close the oldest open one first (the entries are in opening order,
-	 * but for one opened again). */
-	for (int k = 0; k < us->n && us->nopen >= UNWINDERS_OPEN; k++)
-		if (k != i && !us->v[k].closed && us->v[k].u) {
-			unwinder__free(us->v[k].u);
-			us->v[k].u = NULL;
-			us->v[k].closed = true;
-			us->nopen--;
-		}
-	us->v[i].closed = false;
-	us->v[i].u = unwinder__new(pid, us->cache);
-	us->v[i].err = us->v[i].u ? 0 : errno;
-	us->nopen += us->v[i].u != NULL;
-	*err = us->v[i].err;
-	return us->v[i].u;
-}
-
-static void unwinders_free(struct unwinders *us)
-{
-	for (int i = 0; i < us->n; i++)
-		unwinder__free(us->v[i].u);
-	free(us->v);
-	free(us->exe);
-	unwind_cache__free(us->cache); /* after the unwinders, which point to it */
-}
 
 static bool process_alive(pid_t pid)
 {
@@ -264,7 +178,7 @@ static struct pw_creator *creator_of(const struct pw_task *rec, struct creators 
 	memcpy(cr->comm, ev->creator_comm, sizeof(cr->comm));
 	/* The creator's code is mapped in its own process; unwinding with the
 	 * stack copy does not need that process to still run, only its maps. */
-	u = unwinder_for(us, ev->creator_tgid, &err);
+	u = unwinders__get(us, ev->creator_tgid, &err);
 	if (!u)
 		cr->stack.error = strdup(err == ESRCH ? "the creating process has exited"
 					 : unwinder__strerror(err));
@@ -312,7 +226,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	const char *idle;
 	int err;
 
-	u = unwinder_for(us, rec->tgid, &err);
+	u = unwinders__get(us, rec->tgid, &err);
 	if (!u) {
 		if (err == ESRCH || !process_alive(rec->tgid))
 			return report__add_exited(r, rec->tgid);
@@ -344,7 +258,7 @@ static int flag_thread(struct pw_report *r, const struct pw_task *rec, struct pw
 	f->pid = rec->tgid;
 	f->tid = rec->tid;
 	memcpy(f->comm, rec->comm, sizeof(f->comm));
-	f->exe = exe_of(us, rec->tgid);
+	f->exe = unwinders__exe_of(us, rec->tgid);
 	f->state = wd->class == PW_CLASS_RUNNING ? 'R' : rec->state & TASK_UNINTERRUPTIBLE ? 'D' : 'S';
 	f->wait = *wd;
 	f->has_futex_word = rec->flags & PW_TASK_FUTEX_WORD;
@@ -415,7 +329,7 @@ static void sample_spinning_goroutines(struct pw_report *r, struct unwinders *us
 		if (!gf->class || strcmp(gf->class, "spinning") || !gf->g.thread_tid ||
 		    gf->g.stack.nframes)
 			continue;
-		u = unwinder_for(us, gf->g.pid, &err);
+		u = unwinders__get(us, gf->g.pid, &err);
 		if (!u)
 			continue;
 		if (sampled_stack(u, gf->g.thread_tid, gf->g.gaddr, o->max_frames, budget, &st) ||
@@ -655,7 +569,7 @@ int sweep__run(struct tracer *t, struct creators *c, const struct ksyms *k,
 	r->stats.tracked_threads = tracer__threads_tracked(t);
 	r->stats.creator_records = creators__count(c);
 out:
-	unwinders_free(&us);
+	unwinders__free(&us);
 	free(cands);
 	free(recs);
 	return err;
