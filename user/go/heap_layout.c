@@ -18,31 +18,35 @@
  * (1.20-1.25 were not built here): no table entry, no guess here; go/heap_infer.c
  * recovers candidates that go/reach_layout.c checks on the live heap.
  */
+static const struct go_heap_layout go119 = {
+	.mheap_size = 92672, .mheap_arenas = 65936, .mheap_all_arenas = 66016,
+	.arena_spans = 2097152, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
+	.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
+	.sudog_elem = 24, .sudog_c = 80, .sudog_waitlink = 64, .g_waiting = 328,
+	.sudog_elem_size = 8, .sudog_c_size = 8, .span_specials = 128,
+	.special_offset_size = 2, .m_g0 = 0, .m_gsignal = 80, .m_alllink = 336,
+	.g_syscallsp = 112, .g_syscallpc = 120,
+};
+
+/* 1.26 and 1.27 agree field for field (DWARF of both builds). */
+static const struct go_heap_layout go126 = {
+	.mheap_size = 93464, .mheap_arenas = 66008, .mheap_all_arenas = 66096,
+	.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
+	.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
+	.sudog_elem = 24, .sudog_c = 88, .sudog_waitlink = 72, .g_waiting = 320,
+	.sudog_elem_size = 16, .sudog_c_size = 16, .span_specials = 128,
+	.special_offset_size = 8, .m_g0 = 0, .m_gsignal = 72, .m_alllink = 352,
+	.g_syscallsp = 104, .g_syscallpc = 112,
+};
+
 static const struct {
 	int minor;
-	struct go_heap_layout l;
+	const char *source;
+	const struct go_heap_layout *l;
 } tables[] = {
-	{ 19, { .source = "table go1.19", .mheap_size = 92672, .mheap_arenas = 65936, .mheap_all_arenas = 66016,
-		.arena_spans = 2097152, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
-		.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
-		.sudog_elem = 24, .sudog_c = 80, .sudog_waitlink = 64, .g_waiting = 328,
-		.sudog_elem_size = 8, .sudog_c_size = 8, .span_specials = 128,
-		.special_offset_size = 2, .m_g0 = 0, .m_gsignal = 80, .m_alllink = 336,
-		.g_syscallsp = 112, .g_syscallpc = 120 } },
-	{ 26, { .source = "table go1.26", .mheap_size = 93464, .mheap_arenas = 66008, .mheap_all_arenas = 66096,
-		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
-		.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
-		.sudog_elem = 24, .sudog_c = 88, .sudog_waitlink = 72, .g_waiting = 320,
-		.sudog_elem_size = 16, .sudog_c_size = 16, .span_specials = 128,
-		.special_offset_size = 8, .m_g0 = 0, .m_gsignal = 72, .m_alllink = 352,
-		.g_syscallsp = 104, .g_syscallpc = 112 } },
-	{ 27, { .source = "table go1.27", .mheap_size = 93464, .mheap_arenas = 66008, .mheap_all_arenas = 66096,
-		.arena_spans = 0, .span_start = 24, .span_npages = 32, .span_spanclass = 98,
-		.span_elemsize = 104, .span_state = 99, .span_size = 136, .sudog_g = 0,
-		.sudog_elem = 24, .sudog_c = 88, .sudog_waitlink = 72, .g_waiting = 320,
-		.sudog_elem_size = 16, .sudog_c_size = 16, .span_specials = 128,
-		.special_offset_size = 8, .m_g0 = 0, .m_gsignal = 72, .m_alllink = 352,
-		.g_syscallsp = 104, .g_syscallpc = 112 } },
+	{ 19, "table go1.19", &go119 },
+	{ 26, "table go1.26", &go126 },
+	{ 27, "table go1.27", &go126 },
 };
 
 /*
@@ -99,7 +103,8 @@ int go_binary__heap_layout(const struct go_binary *b, struct go_heap_layout *out
 	minor = go_version_minor(b->version);
 	for (size_t i = 0; ret && i < sizeof(tables) / sizeof(tables[0]); i++)
 		if (tables[i].minor == minor && !go_layout_table_off(minor)) {
-			*out = tables[i].l;
+			*out = *tables[i].l;
+			out->source = tables[i].source;
 			ret = 0;
 		}
 	if (ret) {
