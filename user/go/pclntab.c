@@ -333,7 +333,10 @@ static uint64_t inline_tree(const struct go_binary *b, const struct fn *f, uint3
 	if (npcdata <= PCDATA_INLTREEINDEX || nfuncdata <= FUNCDATA_INLTREE ||
 	    npcdata > f->avail / 4)
 		return 0;
-	*idxtab = go_le32(t->data + f->off + f->fixed + 4 * PCDATA_INLTREEINDEX);
+	/* Through at(): avail is not a bound on every corrupt table. */
+	if (!(p = at(t, f->off + f->fixed + 4 * (uint64_t)PCDATA_INLTREEINDEX, 4)))
+		return 0;
+	*idxtab = go_le32(p);
 	fd = f->off + f->fixed + 4 * (uint64_t)npcdata;
 	if (t->ver >= 118) {
 		if (!b->gofunc || !(p = at(t, fd + 4 * FUNCDATA_INLTREE, 4)) ||
