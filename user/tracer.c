@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -538,11 +539,36 @@ int tracer__retarget(struct tracer *t, const pid_t *pids, int npids)
  * checker does not count it as lost. */
 static struct tracer *volatile handed_off; /* volatile: never read, still stored */
 
+/* Until process pid has ended, all of it: its exit closes its copies of the
+ * descriptors (exit_files comes before the pidfd turns readable). */
+static void await_exit_of(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (fd >= 0) {
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+		close(fd);
+		return;
+	}
+	while (getppid() == pid) /* no pidfd: until this child is reparented */
+		usleep(5000);
+}
+
+/*
+ * End of a command run: parkwatch exits at once and a child of its own
+ * detaches everything. The last close of a uprobe waits for two grace
+ * periods (~40 ms each here): the child must hold the last reference, so it
+ * starts only once parkwatch is gone. Otherwise parkwatch's exit pays for
+ * every probe it closes last, one after the other (a second for 24 probes
+ * of 8 test binaries, measured).
+ */
 void tracer__close_in_background(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.tree), null;
+	pid_t pid, parent = getpid();
 	__u32 key, next;
-	pid_t pid;
 
 	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
 		key = next;
@@ -552,9 +578,7 @@ void tracer__close_in_background(struct tracer *t)
 	fflush(NULL);
 	pid = fork();
 	if (pid != 0) {
-		/* parkwatch (or a failed fork: then here, the slow way). Its
-		 * copies of the descriptors close at its exit; the child's keep
-		 * the links until it destroys them. */
+		/* parkwatch (or a failed fork: then here, the slow way). */
 		if (pid < 0)
 			tracer__close(t);
 		else
@@ -566,6 +590,7 @@ void tracer__close_in_background(struct tracer *t)
 	for (int i = 0; i < 3 && null >= 0; i++)
 		dup2(null, i);
 	setsid();
+	await_exit_of(parent);
 	tracer__close(t);
 	_exit(0);
 }
