@@ -118,3 +118,24 @@ void detacher_free(struct detacher *d)
 	free(d);
 }
 
+
+void detacher_fork_prepare(struct detacher *d)
+{
+	if (d)
+		pthread_mutex_lock(&d->lock);
+}
+
+void detacher_fork_parent(struct detacher *d)
+{
+	if (d)
+		pthread_mutex_unlock(&d->lock);
+}
+
+void detacher_fork_child_free(struct detacher *d)
+{
+	if (!d)
+		return;
+	destroy_parallel(d->q, d->n);
+	free(d->q);
+	free(d); /* its mutex is this child's to drop: no thread waits on it */
+}

@@ -19,6 +19,14 @@ struct detacher *detacher_new(void);
 bool detacher_push(struct detacher *d, struct bpf_link *l);
 /* Stop the thread; what it had not begun is destroyed in parallel. NULL ok. */
 void detacher_free(struct detacher *d);
+/* Around a fork: the queue is held across it, so that the child finds it
+ * consistent (not locked by a thread the child does not have). */
+void detacher_fork_prepare(struct detacher *d);
+void detacher_fork_parent(struct detacher *d);
+/* In the child: the thread is not there; the queued links are destroyed
+ * here, in parallel, and d freed. The link the thread was destroying at the
+ * fork, if any, closes with the child. */
+void detacher_fork_child_free(struct detacher *d);
 /* Destroy n links at once, one thread each. */
 void destroy_parallel(struct bpf_link **links, int n);
 

@@ -576,8 +576,10 @@ void tracer__close_in_background(struct tracer *t)
 			break;
 	}
 	fflush(NULL);
+	detacher_fork_prepare(t->detacher);
 	pid = fork();
 	if (pid != 0) {
+		detacher_fork_parent(t->detacher);
 		/* parkwatch (or a failed fork: then here, the slow way). */
 		if (pid < 0)
 			tracer__close(t);
@@ -591,6 +593,8 @@ void tracer__close_in_background(struct tracer *t)
 		dup2(null, i);
 	setsid();
 	await_exit_of(parent);
+	detacher_fork_child_free(t->detacher);
+	t->detacher = NULL;
 	tracer__close(t);
 	_exit(0);
 }
