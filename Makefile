@@ -123,7 +123,15 @@ GOTEST_SRCS = $(wildcard tests/fixtures/gotest/go.mod tests/fixtures/gotest/*/*.
 GOTEST_CACHES = $(OUT)/gocache/go126.stamp $(OUT)/gocache/go119.stamp
 GOTEST_ENV = GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GOTELEMETRY=off \
 	GOPATH=$(CURDIR)/$(OUT)/gopath
-fixtures: $(GOTEST_CACHES)
+fixtures: $(GOTEST_CACHES) $(OUT)/gocache/pprof.stamp
+
+# Go 1.26 ships no prebuilt pprof: `go tool pprof` (tests/outputs.bats,
+# hostile_names.bats) builds it on first use, ~30 s with a cold build cache
+# (a fresh CI machine), inside a test's timeout. Built here instead, into the
+# default build cache the tests use.
+$(OUT)/gocache/pprof.stamp:
+	$(call msg,GOTOOL,pprof)
+	$(Q)mkdir -p $(@D) && GOTOOLCHAIN=local $(GO) tool pprof -h >/dev/null 2>&1 && touch $@
 
 $(OUT)/gocache/go%.stamp: $(GOTEST_SRCS)
 	$(call msg,GOCACHE,$@)

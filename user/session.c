@@ -5,6 +5,7 @@
  * instruction, then the end-of-run snapshot when it calls exit()).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,10 @@ static int watch(struct session *s)
 			if ((!s->tree || session__target_tree(s)) &&
 			    (err = session__report(s, &s->so, false, false, NULL)))
 				return err;
+			/* What a burst of clone events took (their creator
+			 * stacks, freed as the threads ended) goes back to the
+			 * system instead of staying as malloc's high-water mark. */
+			malloc_trim(0);
 			if (now >= next)
 				next += s->c->interval_ns;
 			/* A daemon behind schedule (sweeps slower than the
