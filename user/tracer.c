@@ -540,16 +540,16 @@ int tracer__retarget(struct tracer *t, const pid_t *pids, int npids)
 static struct tracer *volatile handed_off; /* volatile: never read, still stored */
 
 /* Until process pid has ended, all of it: its exit closes its copies of the
- * descriptors (exit_files comes before the pidfd turns readable). */
-static void await_exit_of(pid_t pid)
+ * descriptors (exit_files comes before its pidfd turns readable). pidfd is
+ * one it opened on itself before the fork (no pid reuse), or -1. */
+static void await_exit_of(pid_t pid, int pidfd)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-	if (fd >= 0) {
+	if (pidfd >= 0) {
 		while (poll(&p, 1, -1) < 0 && errno == EINTR)
 			;
-		close(fd);
+		close(pidfd);
 		return;
 	}
 	while (getppid() == pid) /* no pidfd: until this child is reparented */
@@ -568,6 +568,7 @@ void tracer__close_in_background(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.tree), null;
 	pid_t pid, parent = getpid();
+	int self = (int)syscall(SYS_pidfd_open, parent, 0);
 	__u32 key, next;
 
 	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
@@ -580,6 +581,8 @@ void tracer__close_in_background(struct tracer *t)
 	pid = fork();
 	if (pid != 0) {
 		detacher_fork_parent(t->detacher);
+		if (self >= 0)
+			close(self);
 		/* parkwatch (or a failed fork: then here, the slow way). */
 		if (pid < 0)
 			tracer__close(t);
@@ -592,7 +595,7 @@ void tracer__close_in_background(struct tracer *t)
 	for (int i = 0; i < 3 && null >= 0; i++)
 		dup2(null, i);
 	setsid();
-	await_exit_of(parent);
+	await_exit_of(parent, self);
 	detacher_fork_child_free(t->detacher);
 	t->detacher = NULL;
 	tracer__close(t);
