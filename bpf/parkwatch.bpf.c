@@ -594,14 +594,18 @@ int BPF_KPROBE(on_exit_call, long code)
 
 /* The Go runtime's exit is an ABI0 assembly function: its argument is on
  * the stack, above the return address. */
-SEC("uprobe")
-int BPF_KPROBE(on_go_exit)
+static __always_inline int go_exit(struct pt_regs *ctx)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
 	__s32 code = 0;
 
 	bpf_probe_read_user(&code, sizeof(code), (void *)(PT_REGS_SP(ctx) + 8));
-	return end_of_run(cur, code);
+	return end_of_run(bpf_get_current_task_btf(), code);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_go_exit)
+{
+	return go_exit(ctx);
 }
 
 /*
@@ -610,10 +614,8 @@ int BPF_KPROBE(on_go_exit)
  * now: a finished test's T may be freed by the end of the run. At +0 the
  * probe is single-stepped (~10 us), once per test: not worth placing it.
  */
-SEC("uprobe")
-int BPF_KPROBE(on_trunner)
+static __always_inline int test_started(struct pt_regs *ctx, __u64 cookie)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 goid_off = cookie & 0xffff, name_off = (cookie >> 16) & 0xffff;
 	struct pw_test_key key = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct pw_test_name *v, zero = {};
@@ -632,4 +634,27 @@ int BPF_KPROBE(on_trunner)
 	if (bpf_probe_read_user(v->name, len & (PW_TEST_NAME_LEN - 1), (void *)str.ptr))
 		v->name[0] = 0;
 	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_trunner)
+{
+	return test_started(ctx, bpf_get_attach_cookie(ctx));
+}
+
+/*
+ * The same two probes as uprobe multi-links, which attach and detach
+ * without the kernel's trace-event mutex (a perf-event uprobe's detach holds
+ * it through two grace periods, ~90 ms, and every attach on the machine
+ * waits behind it). One program for both: the cookie says which probe hit.
+ * Userspace loads it as BPF_TRACE_UPROBE_MULTI.
+ */
+SEC("uprobe")
+int BPF_KPROBE(on_exe_multi)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	if (cookie >> PW_PROBE_KIND_SHIFT == PW_PROBE_TRUNNER)
+		return test_started(ctx, cookie);
+	return go_exit(ctx);
 }

@@ -203,6 +203,12 @@ struct pw_proc_end_event {
  */
 #define PW_TEST_NAME_LEN 128
 
+/* Cookie of a per-executable uprobe multi-link probe: the kind in the top
+ * byte; a test runner's keeps its offsets (goid | name << 16) below. */
+#define PW_PROBE_KIND_SHIFT 56
+#define PW_PROBE_GO_EXIT 1ULL
+#define PW_PROBE_TRUNNER 2ULL
+
 struct pw_test_key {
 	__u64 goid;
 	__u32 tgid;

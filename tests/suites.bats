@@ -70,6 +70,28 @@ TestSubtests/case_1|$mutex"
 	done
 }
 
+@test "test binaries' probes are uprobe multi-links; perf-event uprobes (kernels before 6.6) name the same tests" {
+	use_go 126
+	local expected="TestChain|select (no cases)
+TestParallel/a|chan send
+TestParallel/b|chan send
+TestSequential|chan send
+TestSequential|chan send
+TestSubtests/case_1|sync.Mutex.Lock"
+	go_test -v --fail -- ./leaky
+	[ "$status" -eq 1 ] || { echo "status $status: $stderr"; false; }
+	[[ "$stderr" == *"wrote "*"leaky.test, judged in "*"(uprobe multi-links)"* ]] ||
+		fail "the test binary was not probed by multi-links: $(grep linker <<<"$stderr")"
+	run leaks_of leaky
+	assert_output "$expected"
+	PARKWATCH_TEST_NO_MULTI_UPROBES=1 go_test -v --fail -- ./leaky
+	[ "$status" -eq 1 ] || { echo "status $status: $stderr"; false; }
+	[[ "$stderr" == *"(perf-event uprobes)"* ]] || fail "not perf-event uprobes: $stderr"
+	[[ "$stderr" != *"uprobe multi-links"* ]]
+	run leaks_of leaky
+	assert_output "$expected"
+}
+
 @test "go test: a clean package passes with --fail; goroutines that ended after their test are not flagged" {
 	for v in 126 119; do
 		use_go $v

@@ -510,9 +510,10 @@ int descendants__on_linker_end(struct descendants *d, pid_t pid)
 	free(caller);
 	if (d->verbose) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		fprintf(stderr, "parkwatch: linker %d wrote %s, judged in %.1f ms: %s%s\n", pid,
-			path, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
-			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "");
+		fprintf(stderr, "parkwatch: linker %d wrote %s, judged in %.1f ms: %s%s (%s)\n",
+			pid, path, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			x && x->tool ? x->tool : "subject", x && x->test_binary ? ", test binary" : "",
+			tracer__exe_probe_kind(d->t));
 	}
 	return x ? 0 : -ENOENT;
 }

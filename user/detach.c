@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "detach.h"
 
@@ -15,7 +16,7 @@ struct detacher {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct bpf_link **q;
+	struct detach_item *q;
 	int n, cap;
 	bool quit;
 };
@@ -31,15 +32,23 @@ static void *detach_main(void *arg)
 		if (!d->n)
 			break;
 		{
-			struct bpf_link *l = d->q[--d->n];
+			struct detach_item it = d->q[--d->n];
 
 			pthread_mutex_unlock(&d->lock);
-			bpf_link__destroy(l);
+			detach_item_destroy(it);
 			pthread_mutex_lock(&d->lock);
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
+}
+
+void detach_item_destroy(struct detach_item it)
+{
+	if (it.link)
+		bpf_link__destroy(it.link);
+	else if (it.fd >= 0)
+		close(it.fd);
 }
 
 struct detacher *detacher_new(void)
@@ -58,7 +67,7 @@ struct detacher *detacher_new(void)
 }
 
 /* false: not queued (no thread, no memory): the caller destroys it. */
-bool detacher_push(struct detacher *d, struct bpf_link *l)
+bool detacher_push(struct detacher *d, struct detach_item it)
 {
 	bool ok = false;
 
@@ -66,7 +75,7 @@ bool detacher_push(struct detacher *d, struct bpf_link *l)
 		return false;
 	pthread_mutex_lock(&d->lock);
 	if (d->n < d->cap || (d->q = realloc(d->q, (d->cap = d->cap * 2 + 16) * sizeof(*d->q)))) {
-		d->q[d->n++] = l;
+		d->q[d->n++] = it;
 		ok = true;
 		pthread_cond_signal(&d->cond);
 	}
@@ -74,32 +83,32 @@ bool detacher_push(struct detacher *d, struct bpf_link *l)
 	return ok;
 }
 
-static void *destroy_one(void *l)
+static void *destroy_one(void *it)
 {
-	bpf_link__destroy(l);
+	detach_item_destroy(*(struct detach_item *)it);
 	return NULL;
 }
 
 /* The uprobe links left at the end, each on its own thread: their grace
  * periods overlap instead of adding up. */
-void destroy_parallel(struct bpf_link **links, int n)
+void destroy_parallel(struct detach_item *items, int n)
 {
 	pthread_t th[n > 0 ? n : 1];
 	bool started[n > 0 ? n : 1];
 
 	for (int i = 0; i < n; i++)
-		started[i] = !pthread_create(&th[i], NULL, destroy_one, links[i]);
+		started[i] = !pthread_create(&th[i], NULL, destroy_one, &items[i]);
 	for (int i = 0; i < n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
 		else
-			bpf_link__destroy(links[i]);
+			detach_item_destroy(items[i]);
 }
 
 /* Stop the thread; what it had not begun is destroyed in parallel. */
 void detacher_free(struct detacher *d)
 {
-	struct bpf_link **left;
+	struct detach_item *left;
 	int n;
 
 	if (!d)

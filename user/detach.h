@@ -13,10 +13,19 @@
 struct bpf_link;
 struct detacher;
 
+/* A libbpf link, or the descriptor of a link libbpf cannot make (a uprobe
+ * multi-link: libbpf 1.1 predates them), closed to detach it. */
+struct detach_item {
+	struct bpf_link *link;
+	int fd;
+};
+
+void detach_item_destroy(struct detach_item it);
+
 struct detacher *detacher_new(void);
-/* Queue l for destruction; false (nothing done) without a thread or memory:
+/* Queue it for destruction; false (nothing done) without a thread or memory:
  * the caller destroys it. */
-bool detacher_push(struct detacher *d, struct bpf_link *l);
+bool detacher_push(struct detacher *d, struct detach_item it);
 /* Stop the thread; what it had not begun is destroyed in parallel. NULL ok. */
 void detacher_free(struct detacher *d);
 /* Around a fork: the queue is held across it, so that the child finds it
@@ -28,6 +37,6 @@ void detacher_fork_parent(struct detacher *d);
  * fork, if any, closes with the child. */
 void detacher_fork_child_free(struct detacher *d);
 /* Destroy n links at once, one thread each. */
-void destroy_parallel(struct bpf_link **links, int n);
+void destroy_parallel(struct detach_item *items, int n);
 
 #endif

@@ -225,6 +225,7 @@ int tracer__open(const struct tracer_opts *o, event_cb cb, void *cb_ctx,
 	bpf_program__set_autoload(t->skel->progs.on_exit_call, o->command_pid > 0);
 	bpf_program__set_autoload(t->skel->progs.on_go_exit, o->command_pid > 0);
 	bpf_program__set_autoload(t->skel->progs.on_trunner, o->command_pid > 0);
+	tracer__prepare_multi_uprobes(t, o->command_pid > 0);
 	bpf_program__set_autoload(t->skel->progs.on_exec, o->command_pid > 0);
 	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
 	t->skel->rodata->wait_slot_mask = wait_slot_count(o->futex_hooks) - 1;
@@ -430,13 +431,13 @@ void tracer__close(struct tracer *t)
 	{
 		/* Each detach waits for a grace period: the uprobes' and the
 		 * tracepoints' all at once, on threads of their own. */
-		struct bpf_link *links[t->nend_probes + t->nexe_probes + 4];
+		struct detach_item links[t->nend_probes + t->nexe_probes + 4];
 		int n = 0;
 
 		for (int i = 0; i < t->nend_probes; i++)
-			links[n++] = t->end_probes[i];
+			links[n++] = (struct detach_item){ .link = t->end_probes[i] };
 		for (int i = 0; i < t->nexe_probes; i++)
-			links[n++] = t->exe_probes[i].link;
+			links[n++] = t->exe_probes[i].probe;
 		if (t->skel) {
 			struct bpf_link **tps[] = {
 				&t->skel->links.on_fork, &t->skel->links.on_exit,
@@ -445,7 +446,7 @@ void tracer__close(struct tracer *t)
 
 			for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
 				if (*tps[i]) {
-					links[n++] = *tps[i];
+					links[n++] = (struct detach_item){ .link = *tps[i] };
 					*tps[i] = NULL;
 				}
 		}

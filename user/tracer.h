@@ -63,6 +63,10 @@ size_t tracer__threads_tracked(struct tracer *t);
 bool tracer__exit_snap(struct tracer *t, uint32_t tid, struct pw_exit_snap *out);
 /* Command mode: how many exit paths the end-of-run probe is attached to. */
 int tracer__end_probes(const struct tracer *t);
+/* How command mode's per-executable probes are attached: "uprobe
+ * multi-links", "perf-event uprobes" (kernels before 6.6, or
+ * PARKWATCH_TEST_NO_MULTI_UPROBES set), or "multi-links untried". */
+const char *tracer__exe_probe_kind(const struct tracer *t);
 
 /* Command mode, per executable a process of the tree execs: */
 enum tracer_exe_probe {

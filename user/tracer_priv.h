@@ -6,6 +6,7 @@
 
 #include "parkwatch.skel.h"
 #include "tracer.h"
+#include "detach.h"
 
 struct tracer {
 	struct parkwatch_bpf *skel;
@@ -19,12 +20,17 @@ struct tracer {
 	struct exe_probe *exe_probes; /* command mode: per-executable probes */
 	int nexe_probes;
 	struct detacher *detacher;
+	int multi_uprobes; /* uprobe multi-links: 0 untried, 1 work, -1 refused */
 	int ncpus;
 };
 
 struct exe_probe {
 	struct pw_exe_key exe;
-	struct bpf_link *link;
+	struct detach_item probe;
 };
+
+/* Before load: command mode's multi-link program, where the kernel has
+ * uprobe multi-links (6.6); t->multi_uprobes says whether it does. */
+void tracer__prepare_multi_uprobes(struct tracer *t, bool command);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tracer_priv.h"
@@ -30,25 +31,101 @@ int tracer__end_probes(const struct tracer *t)
 	return t->nend_probes;
 }
 
-int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
-			     enum tracer_exe_probe which, const char *path, const char *func,
-			     uint64_t offset, uint64_t cookie)
+/* BPF_TRACE_UPROBE_MULTI and its BPF_LINK_CREATE attributes, as kernels
+ * from 6.6 take them (libbpf 1.1 and Debian 12's headers predate them). */
+#define PW_BPF_TRACE_UPROBE_MULTI 48
+struct uprobe_multi_attr {
+	uint32_t prog_fd, target_fd, attach_type, flags;
+	uint64_t path, offsets, ref_ctr_offsets, cookies;
+	uint32_t cnt, multi_flags, pid, pad;
+};
+
+void tracer__prepare_multi_uprobes(struct tracer *t, bool command)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	t->multi_uprobes = -1;
+	if (command && !getenv("PARKWATCH_TEST_NO_MULTI_UPROBES") && !uname(&u) && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	    (major > 6 || (major == 6 && minor >= 6)))
+		t->multi_uprobes = 0;
+	if (t->multi_uprobes < 0)
+		bpf_program__set_autoload(t->skel->progs.on_exe_multi, false);
+	else
+		bpf_program__set_expected_attach_type(t->skel->progs.on_exe_multi,
+						      PW_BPF_TRACE_UPROBE_MULTI);
+}
+
+const char *tracer__exe_probe_kind(const struct tracer *t)
+{
+	return t->multi_uprobes > 0 ? "uprobe multi-links" :
+	       t->multi_uprobes < 0 ? "perf-event uprobes" : "multi-links untried";
+}
+
+/* One probe as a uprobe multi-link: its descriptor, or -errno. */
+static int attach_multi(struct tracer *t, const char *path, uint64_t offset, uint64_t cookie)
+{
+	struct uprobe_multi_attr a = {
+		.prog_fd = bpf_program__fd(t->skel->progs.on_exe_multi),
+		.attach_type = PW_BPF_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path,
+		.offsets = (uintptr_t)&offset,
+		.cookies = (uintptr_t)&cookie,
+		.cnt = 1,
+	};
+	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The Go probes as multi-links where the kernel has them; a refusal other
+ * than for the file itself turns them off for the run (perf-event uprobes
+ * then, as on older kernels). */
+static int attach_probe(struct tracer *t, enum tracer_exe_probe which, const char *path,
+			const char *func, uint64_t offset, uint64_t cookie, struct detach_item *out)
 {
 	struct bpf_program *prog = which == TRACER_PROBE_GO_EXIT ? t->skel->progs.on_go_exit :
 				   which == TRACER_PROBE_TRUNNER ? t->skel->progs.on_trunner :
 				   t->skel->progs.on_exit_call;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .func_name = func);
+
+	if (t->multi_uprobes >= 0 && which != TRACER_PROBE_EXIT) {
+		uint64_t kind = which == TRACER_PROBE_TRUNNER ? PW_PROBE_TRUNNER : PW_PROBE_GO_EXIT;
+		int fd = attach_multi(t, path, offset, cookie | kind << PW_PROBE_KIND_SHIFT);
+
+		if (fd >= 0) {
+			t->multi_uprobes = 1;
+			*out = (struct detach_item){ .fd = fd };
+			return 0;
+		}
+		if (fd == -ENOENT || fd == -EACCES || fd == -ESRCH || fd == -ENOMEM)
+			return fd;
+		if (t->multi_uprobes == 0)
+			t->multi_uprobes = -1; /* never worked here: perf events */
+		else
+			return fd;
+	}
+	*out = (struct detach_item){ .link = bpf_program__attach_uprobe_opts(prog, -1, path,
+									       offset, &uo),
+				     .fd = -1 };
+	return out->link ? 0 : -errno;
+}
+
+int tracer__attach_exe_probe(struct tracer *t, const struct pw_exe_key *exe,
+			     enum tracer_exe_probe which, const char *path, const char *func,
+			     uint64_t offset, uint64_t cookie)
+{
 	struct exe_probe *v;
-	struct bpf_link *l;
+	struct detach_item probe;
+	int err;
 
 	v = realloc(t->exe_probes, (t->nexe_probes + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	t->exe_probes = v;
-	l = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &uo);
-	if (!l)
-		return -errno;
-	t->exe_probes[t->nexe_probes++] = (struct exe_probe){ .exe = *exe, .link = l };
+	if ((err = attach_probe(t, which, path, func, offset, cookie, &probe)))
+		return err;
+	t->exe_probes[t->nexe_probes++] = (struct exe_probe){ .exe = *exe, .probe = probe };
 	if (!t->detacher)
 		t->detacher = detacher_new();
 	return 0;
@@ -61,8 +138,8 @@ void tracer__release_exe(struct tracer *t, const struct pw_exe_key *exe)
 	for (int i = 0; i < t->nexe_probes; i++) {
 		if (memcmp(&t->exe_probes[i].exe, exe, sizeof(*exe)))
 			continue;
-		if (!detacher_push(t->detacher, t->exe_probes[i].link))
-			bpf_link__destroy(t->exe_probes[i].link);
+		if (!detacher_push(t->detacher, t->exe_probes[i].probe))
+			detach_item_destroy(t->exe_probes[i].probe);
 		t->exe_probes[i--] = t->exe_probes[--t->nexe_probes];
 	}
 }
