@@ -435,7 +435,7 @@ void tracer__close(struct tracer *t)
 		int n = 0;
 
 		for (int i = 0; i < t->nend_probes; i++)
-			links[n++] = (struct detach_item){ .link = t->end_probes[i] };
+			links[n++] = (struct detach_item){ .link = t->end_probes[i], .fd = -1 };
 		for (int i = 0; i < t->nexe_probes; i++)
 			links[n++] = t->exe_probes[i].probe;
 		if (t->skel) {
@@ -446,7 +446,7 @@ void tracer__close(struct tracer *t)
 
 			for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
 				if (*tps[i]) {
-					links[n++] = (struct detach_item){ .link = *tps[i] };
+					links[n++] = (struct detach_item){ .link = *tps[i], .fd = -1 };
 					*tps[i] = NULL;
 				}
 		}

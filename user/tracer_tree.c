@@ -46,7 +46,8 @@ void tracer__prepare_multi_uprobes(struct tracer *t, bool command)
 	unsigned major = 0, minor = 0;
 
 	t->multi_uprobes = -1;
-	if (command && !getenv("PARKWATCH_TEST_NO_MULTI_UPROBES") && !uname(&u) && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	if (command && !getenv("PARKWATCH_TEST_NO_MULTI_UPROBES") && !uname(&u) &&
+	    sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
 	    (major > 6 || (major == 6 && minor >= 6)))
 		t->multi_uprobes = 0;
 	if (t->multi_uprobes < 0)
