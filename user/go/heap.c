@@ -42,7 +42,8 @@ struct heap_span {
 
 struct heap_arena {
 	uint64_t idx, addr;           /* arena index; its heapArena's address */
-	int32_t *page;                /* PAGES_PER_ARENA span indexes, NO_SPAN */
+	int32_t *page;                /* PAGES_PER_ARENA span indexes, NO_SPAN;
+	                               * NULL: none known (all NO_SPAN) */
 };
 
 struct go_heap {
@@ -351,7 +352,8 @@ static bool spans_own_pages(const struct go_heap *h)
 		for (int e = 0; e < 2; e++) {
 			const struct heap_arena *a = arena_of(h, ends[e]);
 
-			if (!a || a->page[(ends[e] & (ARENA_BYTES - 1)) >> PAGE_SHIFT] != (int32_t)k)
+			if (!a || !a->page ||
+			    a->page[(ends[e] & (ARENA_BYTES - 1)) >> PAGE_SHIFT] != (int32_t)k)
 				return false;
 		}
 	}
@@ -450,10 +452,20 @@ int go_heap__read(const struct go_heap_layout *l, uint64_t bias, const struct go
 
 		read_page_tables(h, g, n, ptrs);
 		for (uint32_t i = g; i < g + n; i++) {
+			const uint64_t *tab = ptrs + (uint64_t)(i - g) * PAGES_PER_ARENA;
+			uint64_t any = 0;
+
+			/* An arena whose page table is all nil (or could not be
+			 * read) keeps no table until a lookup needs one: a
+			 * corrupt arena count costs no 32 KiB per arena. */
+			for (uint64_t p = 0; p < PAGES_PER_ARENA && !any; p++)
+				any = tab[p];
+			if (!any)
+				continue;
 			if (!(h->arenas[i].page = malloc(PAGES_PER_ARENA * sizeof(int32_t))))
 				goto fail;
 			for (uint64_t p = 0; p < PAGES_PER_ARENA; p++) {
-				uint64_t sp = ptrs[(uint64_t)(i - g) * PAGES_PER_ARENA + p];
+				uint64_t sp = tab[p];
 				int32_t k = sp ? span_index(h, sp) : NO_SPAN;
 
 				/* a free page may keep pointing to a recycled
@@ -517,6 +529,12 @@ bool go_heap__find(struct go_heap *h, uint64_t addr, struct go_heap_obj *o)
 	if (ai >= L2_ENTRIES || !(a = arena_of(h, addr)))
 		return false;
 	p = (addr & (ARENA_BYTES - 1)) >> PAGE_SHIFT;
+	if (!a->page) { /* nothing known there yet: every page to re-read */
+		if (!(a->page = malloc(PAGES_PER_ARENA * sizeof(int32_t))))
+			return false;
+		for (uint64_t q = 0; q < PAGES_PER_ARENA; q++)
+			a->page[q] = NO_SPAN;
+	}
 	k = a->page[p];
 	if (k == NO_SPAN)
 		k = recheck(h, a, p);
