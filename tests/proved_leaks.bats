@@ -30,13 +30,37 @@ prove() {
 	assert_success
 }
 
+# prove_all_leaks FIXTURE ARGS...: like prove, then up to two more sweeps of
+# the same process until one finds every leak shape. Each sweep must be sound
+# (no control called leaked, nothing leaked beyond the shapes); a sweep may
+# miss leaks when the target changes under the pass (a goroutine whose wait
+# cannot be walked is a root, conservatively): seen once in about 30 runs,
+# the WaitGroup trio called parked. Three misses in a row fail.
+prove_all_leaks() {
+	local want i
+	want=$(jq -c . <<<"$LEAKED_SHAPES")
+	prove "$@"
+	for i in 1 2 3; do
+		jq_check "[.goroutines[] | select(.verdict == \"leaked\") |
+			  [.stack[].function | select(startswith(\"main.\"))][0]] |
+			 all(. as \$s | $want | index(\$s)) and
+			 all(. as \$s | $(jq -c . <<<"$PARKED_SHAPES") | index(\$s) | not)"
+		[ "$(shapes leaked)" = "$want" ] && return 0
+		echo "sweep $i missed leaks: $(shapes leaked)" >&2
+		[ "$i" -lt 3 ] || break
+		run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
+		assert_success
+	done
+	fail "three sweeps in a row missed leaks"
+}
+
 shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 	jq -c --arg v "$1" '[.goroutines[] | select(.verdict == $v) |
 		[.stack[].function | select(startswith("main."))][0]] | sort' "$REPORT"
 }
 
 @test "every leak shape is proved leaked, with evidence; the parked controls are not (Go 1.26)" {
-	prove leakshapes-go126 leak
+	prove_all_leaks leakshapes-go126 leak
 	assert_equal "$(shapes leaked)" "$(jq -c . <<<"$LEAKED_SHAPES")"
 	assert_equal "$(shapes parked)" "$(jq -c . <<<"$PARKED_SHAPES")"
 	jq_check '[.goroutines[] | select(.verdict == "leaked") | .evidence |
@@ -49,7 +73,7 @@ shapes() { # VERDICT: the sorted shapes of the goroutines with that verdict
 }
 
 @test "every leak shape is proved leaked; the parked controls are not (Go 1.27)" {
-	prove leakshapes-go127 leak
+	prove_all_leaks leakshapes-go127 leak
 	assert_equal "$(shapes leaked)" "$(jq -c . <<<"$LEAKED_SHAPES")"
 	assert_equal "$(shapes parked)" "$(jq -c . <<<"$PARKED_SHAPES")"
 }
