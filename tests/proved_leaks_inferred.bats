@@ -36,7 +36,12 @@ same_verdicts() {
 	jq_check '.go_processes[0].prove.heap_layout | test("^inferred: mheap_.arenas \\+[0-9]+, " +
 		"heapArenas \\+[0-9]+, heapArena.spans \\+[0-9]+, checked on the live heap$")'
 	jq_check '.go_processes[0].layout | startswith("inferred")'
-	[ "$(jq '[.goroutines[] | select(.verdict == "leaked")] | length' "$tables")" -eq "$nleaked" ]
+	# LEAKED, or one fewer in a process where leakSend's channel stays
+	# reachable through a stale pointer (proved_leaks.bats): what matters
+	# here is that the inferred layout judges exactly as the table
+	local n
+	n=$(jq '[.goroutines[] | select(.verdict == "leaked")] | length' "$tables")
+	[ "$n" -eq "$nleaked" ] || [ "$n" -eq $((nleaked - 1)) ]
 	assert_equal "$(verdicts "$REPORT")" "$(verdicts "$tables")"
 	kill_started
 }
@@ -53,8 +58,22 @@ same_verdicts() {
 	same_verdicts leakshapes-go119-s 1.19 9
 }
 
+# The leaked count of a --prove sweep of the fixture with its tables: 13,
+# or 12 in a process where leakSend's channel stays reachable through a
+# stale pointer (a conservative miss, proved_leaks.bats). What a layout
+# test compares with, on the same process.
+table_leaked() {
+	run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
+	assert_success
+	jq_check '.go_processes[0].prove.heap_layout == "table go1.26"'
+	jq_check '.go_processes[0].prove.leaked >= 12'
+	jq_value '.go_processes[0].prove.leaked'
+}
+
 @test "an implausible layout is refused with the reason, and nothing is leaked" {
 	start_fixture go/leakshapes-go126-s leak
+	local want
+	want=$(table_leaked)
 	for field in span_elemsize arena_spans mheap_arenas; do
 		PARKWATCH_TEST_HEAP_PERTURB=$field PARKWATCH_TEST_NO_LAYOUT_TABLE=1.26 \
 			run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
@@ -65,14 +84,16 @@ same_verdicts() {
 		jq_check '[.goroutines[] | select(.verdict == "leaked")] | length == 0'
 		jq_check '.goroutines | length > 20'
 	done
-	# the same process, unperturbed: inferred and judged
+	# the same process, unperturbed: inferred and judged as with the table
 	PARKWATCH_TEST_NO_LAYOUT_TABLE=1.26 run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
-	jq_check '.go_processes[0].prove.leaked == 13'
+	jq_check ".go_processes[0].prove.leaked == $want"
 }
 
 @test "a stripped binary with its table keeps the table; the perturbing setting touches only inferred layouts" {
 	start_fixture go/leakshapes-go126-s leak
+	local want
+	want=$(table_leaked)
 	PARKWATCH_TEST_HEAP_PERTURB=span_elemsize run_parkwatch --once -t 0 -p "$FIXTURE_PID" --prove --json
 	assert_success
-	jq_check '.go_processes[0].prove.heap_layout == "table go1.26" and .go_processes[0].prove.leaked == 13'
+	jq_check ".go_processes[0].prove.heap_layout == \"table go1.26\" and .go_processes[0].prove.leaked == $want"
 }
