@@ -18,6 +18,21 @@ site_ok() { # SITE_FN LIBC_FN_REGEX: all threads parked there have the full stac
 			and (\$f[0] | test(\"$2\"))))"
 }
 
+# sweep_sites ARGS N [PID...]: the N processes of "many_sites ARGS" (and
+# the PIDs given), in $pids comma-separated, swept with one -p each.
+sweep_sites() {
+	local p args=()
+	pids=$(pgrep -d, -f "^$FIXTURES/many_sites $1\$")
+	[ "$(tr , '\n' <<<"$pids" | wc -l)" -eq "$2" ]
+	shift 2
+	for p in "$@"; do pids+=,$p; done
+	for p in ${pids//,/ }; do
+		args+=(-p "$p")
+	done
+	run_parkwatch --once -t 0 --json "${args[@]}"
+	assert_success
+}
+
 @test "2,000 threads at 3 sites: three groups of the right sizes, every thread's stack full" {
 	require_root
 	require_parkwatch
@@ -52,16 +67,9 @@ site_ok() { # SITE_FN LIBC_FN_REGEX: all threads parked there have the full stac
 	# (another layout): what is learnt of an address in one must be found
 	# by file and offset in the other, not by address.
 	start_fixture many_sites 300 1
-	local apart=$FIXTURE_PID pids args=()
+	local apart=$FIXTURE_PID pids
 	start_fixture many_sites 300 4
-	pids=$(pgrep -d, -f "^$FIXTURES/many_sites 300 4\$")
-	[ "$(tr , '\n' <<<"$pids" | wc -l)" -eq 4 ]
-	pids+=,$apart
-	for p in ${pids//,/ }; do
-		args+=(-p "$p")
-	done
-	run_parkwatch --once -t 0 --json "${args[@]}"
-	assert_success
+	sweep_sites "300 4" 4 "$apart"
 	jq_check "[.threads[] | select([.pid] | inside([$pids]))] | length == 1500"
 	# The same three stacks in every process.
 	jq_check "[.threads[] | select([.pid] | inside([$pids]))]
@@ -80,14 +88,8 @@ site_ok() { # SITE_FN LIBC_FN_REGEX: all threads parked there have the full stac
 	require_root
 	require_parkwatch
 	start_fixture many_sites 30 12
-	local pids args=()
-	pids=$(pgrep -d, -f "^$FIXTURES/many_sites 30 12\$")
-	[ "$(tr , '\n' <<<"$pids" | wc -l)" -eq 12 ]
-	for p in ${pids//,/ }; do
-		args+=(-p "$p")
-	done
-	run_parkwatch --once -t 0 --json "${args[@]}"
-	assert_success
+	local pids
+	sweep_sites "30 12" 12
 	jq_check "[.threads[] | select([.pid] | inside([$pids]))] | length == 360"
 	jq_check "[.threads[] | select([.pid] | inside([$pids]))]
 		| group_by(.pid) | length == 12

@@ -220,6 +220,24 @@ rounds() {
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs" >&2
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# sites_case NAME PROCS THREADS: PROCS processes of THREADS parked threads,
+# swept machine-wide by each variant (eu-stack process by process).
+sites_case() {
+	local name=$1 procs=$2 threads=$3 vs
+	if ! need_pids $((procs * (threads + 1))) || ! start_sites "$threads" "$procs"; then
+		NOTE[$name.pw]="could not start $procs x $threads threads"
+		return
+	fi
+	vs=("pw $PW --once -t 0" "pw-nogo $PW --once -t 0 --no-goroutines")
+	[ -z "${BASE:-}" ] || vs+=("base $BASE --once -t 0")
+	eu_pids "$name"
+	[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $EU_PIDS")
+	rounds "$name" "${vs[@]}"
+	check_pw "$name.pw" $((procs * threads))
+	check_pw "$name.pw-nogo" $((procs * threads))
+	stop_sites
+}
+
 for c in $CASES; do
 	case $c in
 	one)
@@ -235,20 +253,7 @@ for c in $CASES; do
 		;;
 	many)
 		echo "case many: $MANY_PROCS processes x $MANY_THREADS threads" >&2
-		if need_pids $((MANY_PROCS * (MANY_THREADS + 1))) &&
-			start_sites "$MANY_THREADS" "$MANY_PROCS"; then
-			vs=("pw $PW --once -t 0" "pw-nogo $PW --once -t 0 --no-goroutines")
-			[ -z "${BASE:-}" ] || vs+=("base $BASE --once -t 0")
-			# shellcheck disable=SC2206
-			eu_pids many
-			[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $EU_PIDS")
-			rounds many "${vs[@]}"
-			check_pw many.pw $((MANY_PROCS * MANY_THREADS))
-			check_pw many.pw-nogo $((MANY_PROCS * MANY_THREADS))
-			stop_sites
-		else
-			NOTE[many.pw]="could not start $MANY_PROCS x $MANY_THREADS threads"
-		fi
+		sites_case many "$MANY_PROCS" "$MANY_THREADS"
 		;;
 	firstbyte)
 		echo "case firstbyte: --once -p PID on a small process" >&2
@@ -272,17 +277,7 @@ for c in $CASES; do
 		;;
 	machine)
 		echo "case machine: $MACHINE_PROCS processes x $MACHINE_THREADS threads, machine-wide" >&2
-		need_pids $((MACHINE_PROCS * (MACHINE_THREADS + 1)))
-		start_sites "$MACHINE_THREADS" "$MACHINE_PROCS"
-		vs=("pw $PW --once -t 0" "pw-nogo $PW --once -t 0 --no-goroutines")
-		[ -z "${BASE:-}" ] || vs+=("base $BASE --once -t 0")
-		# shellcheck disable=SC2206
-		eu_pids machine
-		[ $have_eu = 0 ] || vs+=("eu-stack $TMP/eu_each $EU_PIDS")
-		rounds machine "${vs[@]}"
-		check_pw machine.pw $((MACHINE_PROCS * MACHINE_THREADS))
-		check_pw machine.pw-nogo $((MACHINE_PROCS * MACHINE_THREADS))
-		stop_sites
+		sites_case machine "$MACHINE_PROCS" "$MACHINE_THREADS"
 		;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
